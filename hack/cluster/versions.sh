@@ -5,7 +5,21 @@ K8S_VERSION="${K8S_VERSION:-1.34.4}"
 KWOK_VERSION="${KWOK_VERSION:-0.7.0}"
 # Gateway API standard channel and Istio networking CRDs come from the Go module cache.
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-1.3.0}"
-ISTIO_API_VERSION="${ISTIO_API_VERSION:-1.27.0}"
+ISTIO_API_VERSION="${ISTIO_API_VERSION:-1.31.4}"
 
 MODELSHIP_CACHE="${MODELSHIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modelship}"
 BIN_DIR="$MODELSHIP_CACHE/bin/k8s-v$K8S_VERSION-kwok-v$KWOK_VERSION"
+
+# Where a running local cluster keeps its state (certificates, etcd data, logs, pid files,
+# kubeconfigs). One cluster per run directory.
+RUN_DIR="${MODELSHIP_RUN_DIR:-$MODELSHIP_CACHE/run}"
+KUBECONFIG_PATH="$RUN_DIR/kubeconfig"
+# Loopback ports; change them to run a second cluster beside the first.
+APISERVER_PORT="${MODELSHIP_APISERVER_PORT:-16443}"
+ETCD_PORT="${MODELSHIP_ETCD_PORT:-12379}"
+ETCD_PEER_PORT="$((ETCD_PORT + 1))"
+KCM_PORT="${MODELSHIP_KCM_PORT:-16444}"
+SCHEDULER_PORT="${MODELSHIP_SCHEDULER_PORT:-16445}"
+KWOK_PORT="${MODELSHIP_KWOK_PORT:-16446}"
+# Fake nodes kwok manages (every second one advertises nvidia.com/gpu).
+NODE_COUNT="${MODELSHIP_NODES:-4}"

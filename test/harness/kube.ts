@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { clusterEnv } from './env.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+
+/** Runs the cluster's own kubectl against the local cluster; never throws on a non-zero exit. */
+export function kubectl(args: string[], input?: string): Promise<RunResult> {
+  const { kubectl: bin, kubeconfig } = clusterEnv();
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** kubectl that must succeed; the error names the command and carries its stderr. */
+export async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(clusterEnv().kubeconfig);
+  return kc;
+}
+
+/** A fresh namespace for one test file; delete it with the returned function (does not wait). */
+export async function tempNamespace(prefix: string): Promise<{ name: string; remove: () => Promise<void> }> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await kubectlOk(['create', 'namespace', name]);
+  return {
+    name,
+    remove: async () => {
+      await kubectl(['delete', 'namespace', name, '--wait=false']);
+    },
+  };
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`
+ * with the description and the last value seen. This bounds waiting for the world to reach a
+ * state; it is not a performance assertion.
+ */
+export async function waitFor<T>(
+  describe: string,
+  probe: () => Promise<T | undefined | false>,
+  { timeoutMs = 30000, intervalMs = 200 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe}; last: ${String(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
