@@ -19,7 +19,12 @@ export interface ClusterEnv {
 export function clusterEnv(): ClusterEnv {
   const e = process.env;
   if (e.MODELSHIP_BIN_DIR && e.MODELSHIP_RUN_DIR && e.MODELSHIP_KUBECONFIG && e.MODELSHIP_KUBECTL) {
-    return { binDir: e.MODELSHIP_BIN_DIR, runDir: e.MODELSHIP_RUN_DIR, kubeconfig: e.MODELSHIP_KUBECONFIG, kubectl: e.MODELSHIP_KUBECTL };
+    return {
+      binDir: e.MODELSHIP_BIN_DIR,
+      runDir: e.MODELSHIP_RUN_DIR,
+      kubeconfig: e.MODELSHIP_KUBECONFIG,
+      kubectl: e.MODELSHIP_KUBECTL,
+    };
   }
   const out = execFileSync('bash', [join(clusterScripts, 'env.sh')], { encoding: 'utf8' });
   const kv = Object.fromEntries(

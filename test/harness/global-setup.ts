@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 // it asks the cluster scripts (the one source of versions and paths) for everything it needs.
 const scripts = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hack', 'cluster');
 const sh = (script: string, ...args: string[]): string =>
-  execFileSync('bash', [join(scripts, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync('bash', [join(scripts, script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 
 /**
  * Starts the local control plane once for the integration run (building it on first use) and
@@ -21,9 +24,13 @@ export default async function globalSetup(): Promise<void> {
   process.stderr.write('\n');
   let wasRunning = true;
   try {
-    execFileSync(process.env.MODELSHIP_KUBECTL!, ['--kubeconfig', process.env.MODELSHIP_KUBECONFIG!, 'get', '--raw', '/readyz'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      process.env.MODELSHIP_KUBECTL!,
+      ['--kubeconfig', process.env.MODELSHIP_KUBECONFIG!, 'get', '--raw', '/readyz'],
+      {
+        stdio: 'ignore',
+      },
+    );
   } catch {
     wasRunning = false;
   }

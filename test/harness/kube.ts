@@ -9,7 +9,6 @@ export interface RunResult {
   stderr: string;
 }
 
-
 /** Runs the cluster's own kubectl against the local cluster; never throws on a non-zero exit. */
 export function kubectl(args: string[], input?: string): Promise<RunResult> {
   const { kubectl: bin, kubeconfig } = clusterEnv();

@@ -51,17 +51,24 @@ let ns: Awaited<ReturnType<typeof tempNamespace>>;
 beforeAll(async () => {
   ns = await tempNamespace('cluster');
   // Pods need the namespace's default ServiceAccount, which kube-controller-manager creates.
-  await waitFor('default ServiceAccount', async () => (await kubectl(['get', 'sa', 'default', '-n', ns.name])).code === 0);
+  await waitFor(
+    'default ServiceAccount',
+    async () => (await kubectl(['get', 'sa', 'default', '-n', ns.name])).code === 0,
+  );
 });
 afterAll(async () => ns.remove());
 
 test('fake nodes are Ready and half of them advertise GPUs', async () => {
   const out = JSON.parse(await kubectlOk(['get', 'nodes', '-l', 'type=kwok', '-o', 'json'])) as {
-    items: Array<{ status: { capacity: Record<string, string>; conditions: Array<{ type: string; status: string }> } }>;
+    items: Array<{
+      status: { capacity: Record<string, string>; conditions: Array<{ type: string; status: string }> };
+    }>;
   };
   expect(out.items.length).toBeGreaterThanOrEqual(2);
   for (const n of out.items) expect(n.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
-  expect(out.items.filter((n) => n.status.capacity['nvidia.com/gpu'] === '4').length).toBeGreaterThanOrEqual(1);
+  expect(out.items.filter((n) => n.status.capacity['nvidia.com/gpu'] === '4').length).toBeGreaterThanOrEqual(
+    1,
+  );
 });
 
 test('a Deployment gets scheduled, Running and Available', async () => {
@@ -90,7 +97,10 @@ test('fault never-ready: pods run but never pass readiness', async () => {
 });
 
 test('fault crashloop: CrashLoopBackOff with a rising restart count', async () => {
-  await kubectlOk(['apply', '-n', ns.name, '-f', '-'], deployment('crash', 1, { 'fault.modelship.test/mode': 'crashloop' }));
+  await kubectlOk(
+    ['apply', '-n', ns.name, '-f', '-'],
+    deployment('crash', 1, { 'fault.modelship.test/mode': 'crashloop' }),
+  );
   const restarts = await waitFor(
     'restartCount >= 3',
     async () => {
@@ -105,10 +115,15 @@ test('fault crashloop: CrashLoopBackOff with a rising restart count', async () =
 });
 
 test('fault image-pull: ImagePullBackOff, Pending', async () => {
-  await kubectlOk(['apply', '-n', ns.name, '-f', '-'], deployment('pull', 1, { 'fault.modelship.test/mode': 'image-pull' }));
+  await kubectlOk(
+    ['apply', '-n', ns.name, '-f', '-'],
+    deployment('pull', 1, { 'fault.modelship.test/mode': 'image-pull' }),
+  );
   const p = await waitFor('an ImagePullBackOff pod', async () => {
     const ps = await pods(ns.name, 'pull');
-    return ps[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff' ? ps[0] : undefined;
+    return ps[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff'
+      ? ps[0]
+      : undefined;
   });
   expect(p.status.phase).toBe('Pending');
 });
@@ -132,14 +147,20 @@ test('RBAC is enforced: a ServiceAccount token without a role is forbidden', asy
   const err = await kc
     .makeApiClient(k8s.CoreV1Api)
     .listNamespacedPod({ namespace: ns.name })
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(k8s.ApiException);
   expect((err as k8s.ApiException<string>).code).toBe(403);
   expect(String((err as k8s.ApiException<string>).body)).toContain(`system:serviceaccount:${ns.name}:nobody`);
 });
 
 test('cluster:up on a running cluster is a no-op that prints the kubeconfig path', () => {
-  const out = execFileSync('bash', [join(clusterScripts, 'up.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('bash', [join(clusterScripts, 'up.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   expect(out.trim()).toBe(clusterEnv().kubeconfig);
 });
 
@@ -156,7 +177,11 @@ test('a second cluster on other ports starts, and cluster:down leaves no process
     MODELSHIP_NODES: '1',
   };
   const run = (script: string): string =>
-    execFileSync('bash', [join(clusterScripts, script)], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('bash', [join(clusterScripts, script)], {
+      encoding: 'utf8',
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   // pgrep exits 1 when nothing matches; it never lists itself.
   const procs = (): string => spawnSync('pgrep', ['-f', '--', runDir], { encoding: 'utf8' }).stdout.trim();
   try {

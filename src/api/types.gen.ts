@@ -1,0 +1,714 @@
+// Code generated from crds/*.yaml by src/api/codegen.ts. DO NOT EDIT.
+// Change the CRDs, then refresh this file with: npm run gen:api
+
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+
+/** ModelDeployment serves one exact version of a model and rolls out new versions safely. */
+export interface ModelDeployment {
+  /** APIVersion defines the versioned schema of this representation of an object. */
+  apiVersion: 'modelship.io/v1alpha1';
+  /** Kind is a string value representing the REST resource this object represents. */
+  kind: 'ModelDeployment';
+  metadata?: V1ObjectMeta;
+  /** Desired state of the ModelDeployment. */
+  spec: ModelDeploymentSpec;
+  /** Observed state of the ModelDeployment, written by the operator. */
+  status?: ModelDeploymentStatus;
+}
+
+/** Desired state of the ModelDeployment. */
+export interface ModelDeploymentSpec {
+  /** Name of the model to serve; matches spec.model of the ModelVersions in the same namespace. */
+  model: string;
+  /** Exact version to serve, in Semantic Versioning 2.0, for example 1.2.0 or 2.1.0-finetune.datasetx; a ModelVersion with this model and version must exist. */
+  version: string;
+  /**
+   * Number of model server pods for the serving revision.
+   * @defaultValue `1`
+   */
+  replicas?: number;
+  /** Overrides for the model server pods. */
+  pod?: ModelDeploymentSpecPod;
+  /**
+   * How a new version replaces the serving one, and when to give up and roll back.
+   * @defaultValue `{"type":"Canary"}`
+   */
+  strategy?: ModelDeploymentSpecStrategy;
+  /**
+   * How clients reach the model and how traffic is split between revisions.
+   * @defaultValue `{"router":"service"}`
+   */
+  traffic?: ModelDeploymentSpecTraffic;
+  /**
+   * How many old revisions (scaled-down Deployments) to keep for fast rollbacks, 0 to 10.
+   * @defaultValue `3`
+   */
+  revisionHistoryLimit?: number;
+  /**
+   * Freezes the rollout where it is: no steps advance and no traffic moves until it is set back to false.
+   * @defaultValue `false`
+   */
+  paused?: boolean;
+}
+
+/** Overrides for the model server pods. */
+export interface ModelDeploymentSpecPod {
+  /** Container image of the model server, replacing the runtime's default image, for example nvcr.io/nvidia/tritonserver:24.08-py3. */
+  image?: string;
+  /** Compute resources of the model server container. */
+  resources?: ModelDeploymentSpecPodResources;
+  /** Node labels the pods must be scheduled on, for example {nvidia.com/gpu.product: NVIDIA-A100-SXM4-40GB}. */
+  nodeSelector?: Record<string, string>;
+  /** Taints the pods tolerate, for example the taint on dedicated GPU nodes. */
+  tolerations?: ModelDeploymentSpecPodToleration[];
+  /** Extra environment variables of the model server container, keyed by name. */
+  env?: ModelDeploymentSpecPodEnvItem[];
+  /** Annotations added to the model server pods. */
+  annotations?: Record<string, string>;
+  /** Labels added to the model server pods. */
+  labels?: Record<string, string>;
+}
+
+/** Compute resources of the model server container. */
+export interface ModelDeploymentSpecPodResources {
+  /** Minimum resources the scheduler reserves, by resource name, for example cpu: 500m, memory: 2Gi. */
+  requests?: Record<string, number | string>;
+  /** Maximum resources the container may use, by resource name, for example memory: 8Gi, nvidia.com/gpu: 1. */
+  limits?: Record<string, number | string>;
+}
+
+/** A toleration, as in a Pod spec: it matches taints with the same key and effect, and with the same value for operator Equal. */
+export interface ModelDeploymentSpecPodToleration {
+  /** Taint key to match. */
+  key?: string;
+  /** How key and value are compared. */
+  operator?: ModelDeploymentSpecPodTolerationOperator;
+  /** Taint value to match with operator Equal. */
+  value?: string;
+  /** Taint effect to match; empty matches all effects. */
+  effect?: ModelDeploymentSpecPodTolerationEffect;
+  /** For effect NoExecute, seconds the pod stays bound after the taint appears; by default it stays forever. */
+  tolerationSeconds?: number;
+}
+
+/** How key and value are compared. */
+export type ModelDeploymentSpecPodTolerationOperator = 'Exists' | 'Equal';
+
+/** Taint effect to match; empty matches all effects. */
+export type ModelDeploymentSpecPodTolerationEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+/** One environment variable; set value or valueFrom, not both. */
+export interface ModelDeploymentSpecPodEnvItem {
+  /** Name of the variable, for example OMP_NUM_THREADS. */
+  name: string;
+  /** Literal value. */
+  value?: string;
+  /** Reads the value from a ConfigMap or Secret key; set exactly one of them. */
+  valueFrom?: ModelDeploymentSpecPodEnvItemValueFrom;
+}
+
+/** Reads the value from a ConfigMap or Secret key; set exactly one of them. */
+export interface ModelDeploymentSpecPodEnvItemValueFrom {
+  /** A key of a ConfigMap in the same namespace. */
+  configMapKeyRef?: ModelDeploymentSpecPodEnvItemValueFromConfigMapKeyRef;
+  /** A key of a Secret in the same namespace. */
+  secretKeyRef?: ModelDeploymentSpecPodEnvItemValueFromSecretKeyRef;
+}
+
+/** A key of a ConfigMap in the same namespace. */
+export interface ModelDeploymentSpecPodEnvItemValueFromConfigMapKeyRef {
+  /** Name of the object in the same namespace. */
+  name: string;
+  /** Key whose value becomes the variable. */
+  key: string;
+  /** When true, a missing object or key leaves the variable unset instead of keeping the pod from starting. */
+  optional?: boolean;
+}
+
+/** A key of a Secret in the same namespace. */
+export interface ModelDeploymentSpecPodEnvItemValueFromSecretKeyRef {
+  /** Name of the object in the same namespace. */
+  name: string;
+  /** Key whose value becomes the variable. */
+  key: string;
+  /** When true, a missing object or key leaves the variable unset instead of keeping the pod from starting. */
+  optional?: boolean;
+}
+
+/** How a new version replaces the serving one, and when to give up and roll back. */
+export interface ModelDeploymentSpecStrategy {
+  /**
+   * How a new version is rolled out: Canary or BlueGreen.
+   * @defaultValue `"Canary"`
+   */
+  type?: ModelDeploymentSpecStrategyType;
+  /** Canary steps. */
+  canary?: ModelDeploymentSpecStrategyCanary;
+  /** Blue-green switch. */
+  blueGreen?: ModelDeploymentSpecStrategyBlueGreen;
+  /**
+   * Seconds a new revision has to become Ready (and each step to make progress) before the rollout counts as failed.
+   * @defaultValue `300`
+   */
+  progressDeadlineSeconds?: number;
+  /**
+   * When a rollout fails (deadline missed, too many restarts, pods not ready), send all traffic back to the last healthy revision.
+   * @defaultValue `true`
+   */
+  autoRollback?: boolean;
+  /**
+   * Container restarts, summed over the new revision's pods, after which the rollout counts as failed.
+   * @defaultValue `3`
+   */
+  maxRestarts?: number;
+}
+
+/** How a new version is rolled out: Canary or BlueGreen. */
+export type ModelDeploymentSpecStrategyType = 'Canary' | 'BlueGreen';
+
+/** Canary steps. */
+export interface ModelDeploymentSpecStrategyCanary {
+  /** Steps run in order once the new revision is Ready. */
+  steps?: ModelDeploymentSpecStrategyCanaryStep[];
+  /**
+   * Seconds the previous revision keeps running after the new one takes all traffic, so in-flight requests finish and a rollback is instant.
+   * @defaultValue `30`
+   */
+  scaleDownDelaySeconds?: number;
+}
+
+/** One step; set exactly one of setWeight or pause. */
+export interface ModelDeploymentSpecStrategyCanaryStep {
+  /** Percentage of traffic, 0 to 100, sent to the new revision. */
+  setWeight?: number;
+  /** Waits before the next step: for duration if set, otherwise until the rollout is promoted by setting the annotation modelship.io/promote to a new value, for example kubectl annotate --overwrite md/NAME modelship.io/promote="$(date +%s)". */
+  pause?: ModelDeploymentSpecStrategyCanaryStepPause;
+}
+
+/** Waits before the next step: for duration if set, otherwise until the rollout is promoted by setting the annotation modelship.io/promote to a new value, for example kubectl annotate --overwrite md/NAME modelship.io/promote="$(date +%s)". */
+export interface ModelDeploymentSpecStrategyCanaryStepPause {
+  /** How long to wait, as a Go duration with units ms, s, m or h, for example 30s, 5m or 1h30m. */
+  duration?: string;
+}
+
+/** Blue-green switch. */
+export interface ModelDeploymentSpecStrategyBlueGreen {
+  /**
+   * Creates a Service NAME-preview that reaches only the new revision, to test it before the switch.
+   * @defaultValue `true`
+   */
+  previewService?: boolean;
+  /**
+   * Switches traffic automatically once the new revision is Ready (after autoPromotionSeconds).
+   * @defaultValue `true`
+   */
+  autoPromotionEnabled?: boolean;
+  /** Seconds to wait after the new revision is Ready before switching traffic. */
+  autoPromotionSeconds?: number;
+  /**
+   * Seconds the previous revision keeps running after the switch, so in-flight requests finish and a rollback is instant.
+   * @defaultValue `30`
+   */
+  scaleDownDelaySeconds?: number;
+}
+
+/** How clients reach the model and how traffic is split between revisions. */
+export interface ModelDeploymentSpecTraffic {
+  /**
+   * What splits traffic between revisions: service, gatewayApi or istio.
+   * @defaultValue `"service"`
+   */
+  router?: ModelDeploymentSpecTrafficRouter;
+  /**
+   * Port clients use on the Services named after the ModelDeployment.
+   * @defaultValue `80`
+   */
+  port?: number;
+  /** Gateway API settings. */
+  gatewayApi?: ModelDeploymentSpecTrafficGatewayApi;
+  /** Istio settings. */
+  istio?: ModelDeploymentSpecTrafficIstio;
+}
+
+/** What splits traffic between revisions: service, gatewayApi or istio. */
+export type ModelDeploymentSpecTrafficRouter = 'gatewayApi' | 'istio' | 'service';
+
+/** Gateway API settings. */
+export interface ModelDeploymentSpecTrafficGatewayApi {
+  /** Gateways (or listeners of them) the HTTPRoute attaches to. */
+  parentRefs: ModelDeploymentSpecTrafficGatewayApiParentRef[];
+  /** Host names the HTTPRoute matches, for example models.example.com. */
+  hostnames?: string[];
+  /**
+   * Path match of the HTTPRoute rule.
+   * @defaultValue `{}`
+   */
+  path?: ModelDeploymentSpecTrafficGatewayApiPath;
+}
+
+/** A reference to a Gateway, as in HTTPRoute spec.parentRefs. */
+export interface ModelDeploymentSpecTrafficGatewayApiParentRef {
+  /** Name of the Gateway. */
+  name: string;
+  /** Namespace of the Gateway. */
+  namespace?: string;
+  /** Name of the Gateway listener to attach to. */
+  sectionName?: string;
+  /**
+   * API group of the parent.
+   * @defaultValue `"gateway.networking.k8s.io"`
+   */
+  group?: string;
+  /**
+   * Kind of the parent.
+   * @defaultValue `"Gateway"`
+   */
+  kind?: string;
+}
+
+/** Path match of the HTTPRoute rule. */
+export interface ModelDeploymentSpecTrafficGatewayApiPath {
+  /**
+   * How the path is matched.
+   * @defaultValue `"PathPrefix"`
+   */
+  type?: ModelDeploymentSpecTrafficGatewayApiPathType;
+  /**
+   * Path to match; must start with /.
+   * @defaultValue `"/"`
+   */
+  value?: string;
+}
+
+/** How the path is matched. */
+export type ModelDeploymentSpecTrafficGatewayApiPathType = 'PathPrefix' | 'Exact';
+
+/** Istio settings. */
+export interface ModelDeploymentSpecTrafficIstio {
+  /** Istio Gateways the VirtualService applies to, as NAMESPACE/NAME; mesh means sidecars. */
+  gateways?: string[];
+  /** Hosts of the VirtualService, for example resnet50.example.com. */
+  hosts: string[];
+}
+
+/** Observed state of the ModelDeployment, written by the operator. */
+export interface ModelDeploymentStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Summary of the rollout. */
+  phase?: ModelDeploymentStatusPhase;
+  /** Latest observations, keyed by type, following Kubernetes conventions (metav1.Condition). */
+  conditions?: ModelDeploymentStatusCondition[];
+  /** Revision (hash of version and pod template) that serves as stable. */
+  stableRevision?: string;
+  /** Model version of the stable revision. */
+  stableVersion?: string;
+  /** Revision being rolled out; empty when no rollout is under way. */
+  canaryRevision?: string;
+  /** Model version of the canary revision; empty when no rollout is under way. */
+  canaryVersion?: string;
+  /** Percentage of traffic, 0 to 100, the canary revision receives. */
+  canaryWeight?: number;
+  /** Index of the canary step being executed; equal to the number of steps once all are done. */
+  currentStepIndex?: number;
+  /** When the current step (or, for blue-green, the current stage) began, RFC 3339. */
+  currentStepStartedAt?: string;
+  /** When the rollout in progress began, RFC 3339; absent when none is in progress. */
+  rolloutStartedAt?: string;
+  /** Traffic split applied to the router, keyed by revision. */
+  traffic?: ModelDeploymentStatusTrafficItem[];
+  /** Pods of the ModelDeployment's revisions (the scale subresource reads it). */
+  replicas?: number;
+  /** Ready pods of the ModelDeployment's revisions. */
+  readyReplicas?: number;
+  /** Label selector of the pods, in the string form kubectl uses (for example modelship.io/deployment=resnet50); read by the scale subresource and HPAs. */
+  selector?: string;
+  /** Past rollouts in the order they ended, newest last. */
+  history?: ModelDeploymentStatusHistoryItem[];
+  /** The most recent automatic or manual rollback. */
+  lastRollback?: ModelDeploymentStatusLastRollback;
+  /** Earlier stable revisions kept at full size after a promotion, for scaleDownDelaySeconds, so that a rollback to them is instant. */
+  warmRevisions?: ModelDeploymentStatusWarmRevision[];
+  /** The last promote, abort and retry requests the operator acted on. */
+  acknowledged?: ModelDeploymentStatusAcknowledged;
+}
+
+/** Summary of the rollout. */
+export type ModelDeploymentStatusPhase =
+  'Pending' | 'Progressing' | 'Paused' | 'Healthy' | 'Degraded' | 'RolledBack' | 'Failed';
+
+/** One observation of one aspect of the object's state (metav1.Condition). */
+export interface ModelDeploymentStatusCondition {
+  /** Type of condition in CamelCase, for example Ready. */
+  type: string;
+  /** Status of the condition, one of True, False, Unknown. */
+  status: ModelDeploymentStatusConditionStatus;
+  /** The metadata.generation the condition was set from. */
+  observedGeneration?: number;
+  /** Last time the condition changed status, RFC 3339. */
+  lastTransitionTime: string;
+  /** Programmatic identifier, in CamelCase, of the reason for the last transition. */
+  reason: string;
+  /** Human-readable details about the last transition. */
+  message: string;
+}
+
+/** Status of the condition, one of True, False, Unknown. */
+export type ModelDeploymentStatusConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** The share of traffic one revision receives. */
+export interface ModelDeploymentStatusTrafficItem {
+  /** Revision receiving the traffic. */
+  revision: string;
+  /** Model version of the revision. */
+  version?: string;
+  /** Percentage of traffic, 0 to 100. */
+  weight: number;
+}
+
+/** The outcome of one rollout. */
+export interface ModelDeploymentStatusHistoryItem {
+  /** Revision that was rolled out. */
+  revision: string;
+  /** Model version of that revision. */
+  version: string;
+  /** How the rollout ended. */
+  result: ModelDeploymentStatusHistoryItemResult;
+  /** When the rollout started, RFC 3339. */
+  startedAt?: string;
+  /** When the rollout ended, RFC 3339. */
+  finishedAt?: string;
+  /** Programmatic identifier, in CamelCase, of why it ended. */
+  reason?: string;
+  /** Human-readable details. */
+  message?: string;
+  /** metadata.generation of the ModelDeployment when this ended. */
+  generation?: number;
+}
+
+/** How the rollout ended. */
+export type ModelDeploymentStatusHistoryItemResult =
+  'Promoted' | 'RolledBack' | 'Aborted' | 'Superseded' | 'Failed';
+
+/** The most recent automatic or manual rollback. */
+export interface ModelDeploymentStatusLastRollback {
+  /** Revision traffic was taken away from. */
+  from?: ModelDeploymentStatusLastRollbackFrom;
+  /** Revision traffic was sent back to. */
+  to?: ModelDeploymentStatusLastRollbackTo;
+  /** Programmatic identifier, in CamelCase, of why it happened, for example ProgressDeadlineExceeded or TooManyRestarts. */
+  reason?: string;
+  /** Human-readable details. */
+  message?: string;
+  /** When the rollback happened, RFC 3339. */
+  time?: string;
+}
+
+/** Revision traffic was taken away from. */
+export interface ModelDeploymentStatusLastRollbackFrom {
+  /** Revision name. */
+  revision?: string;
+  /** Model version of the revision. */
+  version?: string;
+}
+
+/** Revision traffic was sent back to. */
+export interface ModelDeploymentStatusLastRollbackTo {
+  /** Revision name. */
+  revision?: string;
+  /** Model version of the revision. */
+  version?: string;
+}
+
+/** One revision kept warm. */
+export interface ModelDeploymentStatusWarmRevision {
+  /** Revision kept warm. */
+  revision: string;
+  /** Model version of the revision. */
+  version?: string;
+  /** When it is scaled to zero, RFC 3339. */
+  scaleDownAt: string;
+}
+
+/** The last promote, abort and retry requests the operator acted on. */
+export interface ModelDeploymentStatusAcknowledged {
+  /** Value of modelship.io/promote last acted on. */
+  promote?: string;
+  /** Value of modelship.io/abort last acted on. */
+  abort?: string;
+  /** Value of modelship.io/retry last acted on. */
+  retry?: string;
+  /** When the last retry was acted on; failures before it no longer block the desired version. */
+  retryAt?: string;
+}
+
+/** ModelVersion is one released version of a model: the artifact to serve, the runtime and format it needs, its input/output interface, its pre- and post-processing, and the record of how it was trained. */
+export interface ModelVersion {
+  /** APIVersion defines the versioned schema of this representation of an object. */
+  apiVersion: 'modelship.io/v1alpha1';
+  /** Kind is a string value representing the REST resource this object represents. */
+  kind: 'ModelVersion';
+  metadata?: V1ObjectMeta;
+  /** Desired state of the ModelVersion. */
+  spec: ModelVersionSpec;
+  /** Observed state of the ModelVersion, written by the operator. */
+  status?: ModelVersionStatus;
+}
+
+/** Desired state of the ModelVersion. */
+export interface ModelVersionSpec {
+  /** Name of the model this version belongs to, for example resnet50. */
+  model: string;
+  /** Version of the model, in Semantic Versioning 2.0 (https://semver.org): MAJOR.MINOR.PATCH with optional pre-release and build metadata, for example 1.2.3, 2.0.0-rc.1 or 2.1.0-finetune.datasetx. */
+  version: string;
+  /** Model server that serves this version. */
+  runtime: ModelVersionSpecRuntime;
+  /** Format of the model artifact at storageUri. */
+  format: ModelVersionSpecFormat;
+  /** Location of the model artifact. */
+  storageUri: string;
+  /** Content digest of the artifact, sha256: followed by 64 lowercase hexadecimal characters. */
+  digest?: string;
+  /** Input and output tensors of the model, as the runtime exposes them. */
+  interface?: ModelVersionSpecInterface;
+  /** Pre- and post-processing that belongs to this version. */
+  processing?: ModelVersionSpecProcessing;
+  /** Provenance of this version: who owns it, what it was trained on, with which parameters, and how it scored. */
+  record?: ModelVersionSpecRecord;
+  /** Runtime-specific serving settings. */
+  runtimeConfig?: ModelVersionSpecRuntimeConfig;
+}
+
+/** Model server that serves this version. */
+export type ModelVersionSpecRuntime = 'triton' | 'torchserve';
+
+/** Format of the model artifact at storageUri. */
+export type ModelVersionSpecFormat =
+  'onnx' | 'tensorrt' | 'torchscript' | 'tensorflow_savedmodel' | 'openvino' | 'python' | 'mar';
+
+/** Input and output tensors of the model, as the runtime exposes them. */
+export interface ModelVersionSpecInterface {
+  /** Input tensors, keyed by name. */
+  inputs?: ModelVersionSpecInterfaceInput[];
+  /** Output tensors, keyed by name. */
+  outputs?: ModelVersionSpecInterfaceOutput[];
+}
+
+/** One input tensor. */
+export interface ModelVersionSpecInterfaceInput {
+  /** Name of the tensor as the model declares it, for example input__0. */
+  name: string;
+  /** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+  datatype: ModelVersionSpecInterfaceInputDatatype;
+  /** Dimensions of the tensor without the batch dimension; -1 marks a dynamic dimension. */
+  shape: number[];
+  /** Optional layout or encoding of the data, for example FORMAT_NCHW for a Triton image tensor or application/json for a TorchServe request body. */
+  format?: string;
+  /** Human description of the tensor. */
+  description?: string;
+}
+
+/** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+export type ModelVersionSpecInterfaceInputDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BF16'
+  | 'BYTES';
+
+/** One output tensor. */
+export interface ModelVersionSpecInterfaceOutput {
+  /** Name of the tensor as the model declares it, for example input__0. */
+  name: string;
+  /** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+  datatype: ModelVersionSpecInterfaceOutputDatatype;
+  /** Dimensions of the tensor without the batch dimension; -1 marks a dynamic dimension. */
+  shape: number[];
+  /** Optional layout or encoding of the data, for example FORMAT_NCHW for a Triton image tensor or application/json for a TorchServe request body. */
+  format?: string;
+  /** Human description of the tensor. */
+  description?: string;
+}
+
+/** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+export type ModelVersionSpecInterfaceOutputDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BF16'
+  | 'BYTES';
+
+/** Pre- and post-processing that belongs to this version. */
+export interface ModelVersionSpecProcessing {
+  /** Processing applied to each request before inference. */
+  preprocess?: ModelVersionSpecProcessingPreprocess;
+  /** Processing applied to each response after inference. */
+  postprocess?: ModelVersionSpecProcessingPostprocess;
+}
+
+/** Processing applied to each request before inference. */
+export interface ModelVersionSpecProcessingPreprocess {
+  /** Handler that implements the stage: a Python module path (module:function) shipped in the artifact, or a Triton ensemble step model name. */
+  handler?: string;
+  /** Free-form configuration passed to the handler as JSON, for example {resize: 224, normalize: imagenet}. */
+  config?: Record<string, unknown>;
+  /** ConfigMap in the same namespace that holds the stage configuration. */
+  configMapRef?: ModelVersionSpecProcessingPreprocessConfigMapRef;
+}
+
+/** ConfigMap in the same namespace that holds the stage configuration. */
+export interface ModelVersionSpecProcessingPreprocessConfigMapRef {
+  /** Name of the ConfigMap. */
+  name: string;
+  /** Key in the ConfigMap to use. */
+  key?: string;
+}
+
+/** Processing applied to each response after inference. */
+export interface ModelVersionSpecProcessingPostprocess {
+  /** Handler that implements the stage: a Python module path (module:function) shipped in the artifact, or a Triton ensemble step model name. */
+  handler?: string;
+  /** Free-form configuration passed to the handler as JSON, for example {resize: 224, normalize: imagenet}. */
+  config?: Record<string, unknown>;
+  /** ConfigMap in the same namespace that holds the stage configuration. */
+  configMapRef?: ModelVersionSpecProcessingPostprocessConfigMapRef;
+}
+
+/** ConfigMap in the same namespace that holds the stage configuration. */
+export interface ModelVersionSpecProcessingPostprocessConfigMapRef {
+  /** Name of the ConfigMap. */
+  name: string;
+  /** Key in the ConfigMap to use. */
+  key?: string;
+}
+
+/** Provenance of this version: who owns it, what it was trained on, with which parameters, and how it scored. */
+export interface ModelVersionSpecRecord {
+  /** Team or person responsible for this version, for example ml-vision@example.com. */
+  owner?: string;
+  /** Dataset the version was trained or fine-tuned on. */
+  dataset?: ModelVersionSpecRecordDataset;
+  /** Training hyper-parameters as strings, for example {epochs: "90", lr: "0.1"}. */
+  trainingParams?: Record<string, string>;
+  /** Evaluation metrics by name, as numbers, for example {top1: 0.761, latencyP99Ms: 12}. */
+  metrics?: Record<string, number>;
+  /** What changed since the previous version. */
+  changelog?: string;
+  /** When the artifact was produced, RFC 3339, for example 2025-01-31T12:00:00Z. */
+  createdAt?: string;
+}
+
+/** Dataset the version was trained or fine-tuned on. */
+export interface ModelVersionSpecRecordDataset {
+  /** Location of the dataset, for example s3://datasets/imagenet/2024-01. */
+  uri?: string;
+  /** Content hash or version identifier of the dataset, for example sha256:…. */
+  hash?: string;
+}
+
+/** Runtime-specific serving settings. */
+export interface ModelVersionSpecRuntimeConfig {
+  /** Settings for NVIDIA Triton, written into the model's config.pbtxt. */
+  triton?: ModelVersionSpecRuntimeConfigTriton;
+  /** Settings for TorchServe, written into the model's registration and config.properties. */
+  torchserve?: ModelVersionSpecRuntimeConfigTorchserve;
+}
+
+/** Settings for NVIDIA Triton, written into the model's config.pbtxt. */
+export interface ModelVersionSpecRuntimeConfigTriton {
+  /** Largest batch Triton forms (max_batch_size). */
+  maxBatchSize?: number;
+  /** Number of model instances per server (instance_group count), 1 to 64. */
+  instanceCount?: number;
+  /** Where instances run: KIND_GPU, KIND_CPU, or KIND_AUTO (GPU when one is available). */
+  instanceKind?: ModelVersionSpecRuntimeConfigTritonInstanceKind;
+  /** Enables Triton's dynamic batcher, which groups individual requests into batches server-side. */
+  dynamicBatching?: ModelVersionSpecRuntimeConfigTritonDynamicBatching;
+  /** Triton backend to use, for example onnxruntime, tensorrt, pytorch, openvino or python. */
+  backend?: string;
+}
+
+/** Where instances run: KIND_GPU, KIND_CPU, or KIND_AUTO (GPU when one is available). */
+export type ModelVersionSpecRuntimeConfigTritonInstanceKind = 'KIND_AUTO' | 'KIND_GPU' | 'KIND_CPU';
+
+/** Enables Triton's dynamic batcher, which groups individual requests into batches server-side. */
+export interface ModelVersionSpecRuntimeConfigTritonDynamicBatching {
+  /** Batch sizes the batcher tries to form, each at most maxBatchSize. */
+  preferredBatchSizes?: number[];
+  /** Longest time, in microseconds, a request waits in the queue for a batch to fill. */
+  maxQueueDelayMicroseconds?: number;
+}
+
+/** Settings for TorchServe, written into the model's registration and config.properties. */
+export interface ModelVersionSpecRuntimeConfigTorchserve {
+  /** Handler to serve the model with: a built-in name (image_classifier, text_classifier, object_detector, image_segmenter) or a module path in the artifact. */
+  handler?: string;
+  /** Largest batch TorchServe forms (batch_size). */
+  batchSize?: number;
+  /** Longest time, in milliseconds, TorchServe waits to fill a batch (max_batch_delay). */
+  maxBatchDelayMs?: number;
+  /** Fewest worker processes per server (min_worker). */
+  minWorkers?: number;
+  /** Most worker processes per server (max_worker). */
+  maxWorkers?: number;
+  /** Seconds TorchServe waits for a worker's response before it restarts the worker (response_timeout). */
+  responseTimeoutSeconds?: number;
+}
+
+/** Observed state of the ModelVersion, written by the operator. */
+export interface ModelVersionStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Lifecycle phase. */
+  phase?: ModelVersionStatusPhase;
+  /** ModelDeployments in the same namespace that currently serve this version, keyed by name. */
+  usedBy?: ModelVersionStatusUsedByItem[];
+  /** Latest observations of the ModelVersion's state, keyed by type, following Kubernetes conventions (metav1.Condition). */
+  conditions?: ModelVersionStatusCondition[];
+}
+
+/** Lifecycle phase. */
+export type ModelVersionStatusPhase = 'Available' | 'InUse' | 'Terminating' | 'Invalid';
+
+/** A ModelDeployment that serves this version. */
+export interface ModelVersionStatusUsedByItem {
+  /** Name of the ModelDeployment. */
+  name: string;
+}
+
+/** One observation of one aspect of the object's state (metav1.Condition). */
+export interface ModelVersionStatusCondition {
+  /** Type of condition in CamelCase, for example Ready. */
+  type: string;
+  /** Status of the condition, one of True, False, Unknown. */
+  status: ModelVersionStatusConditionStatus;
+  /** The metadata.generation the condition was set from. */
+  observedGeneration?: number;
+  /** Last time the condition changed status, RFC 3339. */
+  lastTransitionTime: string;
+  /** Programmatic identifier, in CamelCase, of the reason for the last transition. */
+  reason: string;
+  /** Human-readable details about the last transition. */
+  message: string;
+}
+
+/** Status of the condition, one of True, False, Unknown. */
+export type ModelVersionStatusConditionStatus = 'True' | 'False' | 'Unknown';
