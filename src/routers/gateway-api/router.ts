@@ -1,0 +1,169 @@
+// Gateway API router: one HTTPRoute `<md>` whose weighted backendRefs split traffic exactly, plus a
+// header rule per model version so clients can reach any live version directly. Pure.
+//
+// Rule layout (Gateway API v1, standard channel):
+//   1. per version in the table (weight 0 too): path AND `x-model-version: <version>` -> that
+//      version's revision Service(s);
+//   2. last, the default rule: path -> every revision Service, weighted by the table (weight 0 kept,
+//      so the table reads back whole and a revision's Service stays attached while it warms up).
+// A header rule is more specific than the default rule (more header matches), so it wins whatever
+// the list order; it is listed first anyway so the object reads in the order requests are matched.
+//
+// Limits: the CRD allows 16 rules and 16 backendRefs per rule. A table within them (at most 16
+// revisions, at most 15 distinct versions) renders whole. Beyond them the route keeps the 16
+// heaviest backendRefs (the gateway then splits among those in proportion, so dropped revisions'
+// shares spread over the kept ones) and the 15 heaviest versions' header rules (weighted versions
+// before weight-0 ones); readWeights then returns only what was kept. The planner keeps 2-3
+// revisions alive, so this is a guard, not a mode of operation.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ModelDeployment, ModelDeploymentSpecTrafficGatewayApi } from '../../api/index.js';
+import { addWeight, findApplied, revisionOfService } from '../applied.js';
+import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
+import {
+  VERSION_HEADER,
+  checkTable,
+  groupByVersion,
+  headerBackends,
+  keepHeaviest,
+  mdKey,
+  mdName,
+} from '../table.js';
+import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
+
+export const HTTP_ROUTE: RoutedKind = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  plural: 'httproutes',
+};
+
+/** Gateway API caps, from the HTTPRoute CRD (spec.rules maxItems, rules[].backendRefs maxItems). */
+export const MAX_RULES = 16;
+export const MAX_BACKEND_REFS = 16;
+
+// The subset of HTTPRoute (gateway.networking.k8s.io/v1) modelship writes and reads.
+export interface HTTPRoute extends KubernetesObject {
+  spec: HTTPRouteSpec;
+}
+export interface HTTPRouteSpec {
+  parentRefs?: ParentReference[];
+  hostnames?: string[];
+  rules?: HTTPRouteRule[];
+}
+export interface ParentReference {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  sectionName?: string;
+}
+export interface HTTPRouteRule {
+  matches?: HTTPRouteMatch[];
+  backendRefs?: HTTPBackendRef[];
+}
+export interface HTTPRouteMatch {
+  path?: { type?: string; value?: string };
+  headers?: Array<{ type?: string; name: string; value: string }>;
+}
+export interface HTTPBackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+}
+
+function config(md: ModelDeployment): ModelDeploymentSpecTrafficGatewayApi {
+  const cfg = md.spec.traffic?.gatewayApi;
+  if (!cfg) {
+    throw new Error(
+      `ModelDeployment ${mdKey(md)}: traffic.router is gatewayApi but traffic.gatewayApi is missing; ` +
+        'set traffic.gatewayApi.parentRefs to the Gateway the HTTPRoute attaches to',
+    );
+  }
+  return cfg;
+}
+
+function backendRef(service: string, port: number, weight: number): HTTPBackendRef {
+  // group and kind are the CRD defaults, written out so the stored route equals the rendered one.
+  return { group: '', kind: 'Service', name: service, port, weight };
+}
+
+/** Header names match case-insensitively in Gateway API, so the header rule test is too. */
+function isVersionMatch(m: HTTPRouteMatch): boolean {
+  return (m.headers ?? []).some((h) => h.name.toLowerCase() === VERSION_HEADER);
+}
+
+export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
+  const { md, weights, port } = ctx;
+  const cfg = config(md);
+  const namespace = md.metadata?.namespace;
+  const path = { type: cfg.path?.type ?? 'PathPrefix', value: cfg.path?.value ?? '/' };
+
+  const versions = keepHeaviest(groupByVersion(weights), MAX_RULES - 1);
+  const headerRules: HTTPRouteRule[] = versions.map((group) => ({
+    matches: [{ path, headers: [{ type: 'Exact', name: VERSION_HEADER, value: group.version }] }],
+    backendRefs: keepHeaviest(headerBackends(group), MAX_BACKEND_REFS).map((b) =>
+      backendRef(b.entry.service, port, b.weight),
+    ),
+  }));
+  const defaultRule: HTTPRouteRule = {
+    matches: [{ path }],
+    backendRefs: keepHeaviest(weights, MAX_BACKEND_REFS).map((e) => backendRef(e.service, port, e.weight)),
+  };
+
+  return {
+    apiVersion: HTTP_ROUTE.apiVersion,
+    kind: HTTP_ROUTE.kind,
+    metadata: {
+      name: mdName(md),
+      ...(namespace ? { namespace } : {}),
+      labels: { ...ctx.labels },
+      ownerReferences: [{ ...ctx.ownerReference }],
+    },
+    spec: {
+      parentRefs: cfg.parentRefs.map((p) => ({
+        group: p.group ?? 'gateway.networking.k8s.io',
+        kind: p.kind ?? 'Gateway',
+        ...(p.namespace ? { namespace: p.namespace } : {}),
+        name: p.name,
+        ...(p.sectionName ? { sectionName: p.sectionName } : {}),
+      })),
+      ...(cfg.hostnames && cfg.hostnames.length > 0 ? { hostnames: [...cfg.hostnames] } : {}),
+      rules: [...headerRules, defaultRule],
+    },
+  };
+}
+
+/**
+ * Weights of the default rule (the first rule none of whose matches tests x-model-version), by
+ * revision. Backend weights are read as stored: Gateway API weights are proportions, and modelship
+ * writes percentages, so a route it applied reads back as the table (weight-0 revisions included).
+ * A backend missing its weight counts as 1, the CRD default; backends that are not revision Services
+ * of this ModelDeployment are skipped. An HTTPRoute without such a rule reads as an empty split.
+ */
+export function readHTTPRouteWeights(route: HTTPRoute, md: ModelDeployment): Map<string, number> {
+  const out = new Map<string, number>();
+  const rule = (route.spec?.rules ?? []).find((r) => !(r.matches ?? []).some(isVersionMatch));
+  for (const b of rule?.backendRefs ?? []) {
+    if ((b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') continue;
+    if (b.namespace && md.metadata?.namespace && b.namespace !== md.metadata.namespace) continue;
+    const revision = revisionOfService(md, b.name);
+    if (revision !== undefined) addWeight(out, revision, b.weight ?? 1);
+  }
+  return out;
+}
+
+export const gatewayApiRouter: TrafficRouter = {
+  name: 'gatewayApi',
+  exactWeights: true,
+  kinds: [HTTP_ROUTE],
+  render(ctx) {
+    checkTable(ctx);
+    return [renderHTTPRoute(ctx), renderStableService(ctx, heaviestRevisionSelector(ctx))];
+  },
+  readWeights(applied, md) {
+    const route = findApplied<HTTPRoute>(applied, HTTP_ROUTE, md);
+    return route ? readHTTPRouteWeights(route, md) : undefined;
+  },
+};

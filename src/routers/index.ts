@@ -1,0 +1,44 @@
+// The traffic routers, by the spec.traffic.router value that selects them. Adding a router is adding
+// a folder under src/routers/ and one line here.
+import type { ModelDeployment, ModelDeploymentSpecTrafficRouter } from '../api/index.js';
+import { gatewayApiRouter } from './gateway-api/router.js';
+import { istioRouter } from './istio/router.js';
+import { serviceRouter } from './service/router.js';
+import { mdKey } from './table.js';
+import type { RoutedKind, TrafficRouter } from './types.js';
+
+export type { RouteContext, RoutedKind, TrafficRouter, WeightEntry } from './types.js';
+export { VERSION_HEADER } from './table.js';
+export { ANNOTATION_WEIGHTS } from './service/router.js';
+
+const routers: Record<ModelDeploymentSpecTrafficRouter, TrafficRouter> = {
+  gatewayApi: gatewayApiRouter,
+  istio: istioRouter,
+  service: serviceRouter,
+};
+
+/** The router the ModelDeployment asks for (spec.traffic.router, default service). */
+export function routerFor(md: ModelDeployment): TrafficRouter {
+  const name = md.spec.traffic?.router ?? 'service';
+  const router = Object.hasOwn(routers, name) ? routers[name] : undefined;
+  if (!router) {
+    throw new Error(
+      `ModelDeployment ${mdKey(md)}: unknown traffic.router ${JSON.stringify(name)}; ` +
+        `use one of ${Object.keys(routers).join(', ')}`,
+    );
+  }
+  return router;
+}
+
+/**
+ * Every kind some router writes besides Services, once each: the operator watches them all and
+ * deletes a ModelDeployment's objects of the kinds its current router does not write (after a change
+ * of spec.traffic.router).
+ */
+export function allRoutedKinds(): RoutedKind[] {
+  const seen = new Map<string, RoutedKind>();
+  for (const router of Object.values(routers)) {
+    for (const k of router.kinds) seen.set(`${k.apiVersion}/${k.kind}`, k);
+  }
+  return [...seen.values()];
+}
