@@ -1,0 +1,54 @@
+import type { ModelDeployment, ModelDeploymentStatus } from '../api/index.js';
+import type { ObservedRevision } from './observed.js';
+
+export type Phase = NonNullable<ModelDeploymentStatus['phase']>;
+export type HistoryEntry = NonNullable<ModelDeploymentStatus['history']>[number];
+export type HistoryResult = HistoryEntry['result'];
+export type WarmRevision = NonNullable<ModelDeploymentStatus['warmRevisions']>[number];
+export type RolloutStatus = ModelDeploymentStatus;
+
+/** The revision the spec asks for, or why it cannot be had (the shell resolves the ModelVersion). */
+export type Resolution =
+  { ok: true; revision: { hash: string; version: string } } | { ok: false; reason: string; message: string };
+
+export interface PlanInput {
+  md: ModelDeployment;
+  desired: Resolution;
+  /** Every revision Deployment of this ModelDeployment, with its pods. */
+  revisions: ObservedRevision[];
+  /** Weights read back from the router's applied objects (revision -> weight), if any. */
+  appliedWeights?: Map<string, number> | undefined;
+  /** The router splits by weight exactly (mesh, gateway) rather than by replica counts. */
+  exactWeights: boolean;
+  /** promote / abort / retry tokens from the ModelDeployment's annotations. */
+  requests: { promote?: string; abort?: string; retry?: string };
+  now: number;
+  /** How long a revision that had been Ready may stay unready before it counts as failed. */
+  unreadyGraceMs: number;
+}
+
+export interface Weight {
+  revision: string;
+  version: string;
+  weight: number;
+}
+
+export interface PlanEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Plan {
+  /** Revisions to keep, each at this size; a desired revision not yet in the world is created. */
+  revisions: Array<{ hash: string; version: string; replicas: number }>;
+  /** Revisions beyond revisionHistoryLimit: their children are deleted. */
+  deleteRevisions: string[];
+  /** The traffic table the router applies (sums to 100). */
+  weights: Weight[];
+  /** Blue-green: the revision the preview Service selects. */
+  previewRevision?: string;
+  status: RolloutStatus;
+  events: PlanEvent[];
+  requeueAfterMs?: number;
+}

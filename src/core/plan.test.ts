@@ -1,0 +1,377 @@
+import { hashOf, World } from '../../test/unit/sim.js';
+
+const canary = (steps: object[], extra: object = {}) => ({
+  type: 'Canary' as const,
+  canary: { steps },
+  ...extra,
+});
+
+describe('first deploy', () => {
+  test('goes straight to 100% and becomes Healthy when all replicas are Ready', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    const p = w.reconcile();
+    expect(p.weights).toEqual([{ revision: hashOf('1.0.0'), version: '1.0.0', weight: 100 }]);
+    expect(p.revisions).toEqual([{ hash: hashOf('1.0.0'), version: '1.0.0', replicas: 4 }]);
+    expect(w.status.phase).toBe('Progressing');
+    expect(w.condition('Ready')?.status).toBe('False');
+    expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+    expect(w.condition('Ready')).toMatchObject({
+      status: 'True',
+      reason: 'RolloutComplete',
+      observedGeneration: 1,
+    });
+    expect(w.condition('Available')?.status).toBe('True');
+    expect(w.status.history?.map((h) => [h.version, h.result])).toEqual([['1.0.0', 'Promoted']]);
+  });
+
+  test('a first deploy that crash-loops has nothing to revert to: Failed, still deployed', () => {
+    const w = new World({ spec: { version: '1.0.0' }, faults: { '1.0.0': 'crashloop' } });
+    expect(w.runUntil((x) => x.status.phase === 'Failed')).toBe(true);
+    expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoopBackOff' });
+    expect(w.weightOf('1.0.0')).toBe(100);
+    const before = w.status.history!.length;
+    w.advance(5000);
+    w.reconcile();
+    w.reconcile();
+    expect(w.status.history!.length).toBe(before);
+  });
+});
+
+describe('canary', () => {
+  const steps = [{ setWeight: 25 }, { pause: { duration: '10s' } }, { setWeight: 50 }, { pause: {} }];
+
+  function healthyAt(version: string, extra: object = {}) {
+    const w = new World({ spec: { version, strategy: canary(steps), ...extra } });
+    expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+    return w;
+  }
+
+  test('walks the steps: weight moves only once the canary pods for it are Ready', () => {
+    const w = healthyAt('1.0.0');
+    w.setSpec({ version: '1.1.0' });
+    let p = w.reconcile();
+    // The canary is created at the size for 25% (1 of 4) while traffic stays on the stable version.
+    expect(p.revisions.find((r) => r.version === '1.1.0')?.replicas).toBe(1);
+    expect(w.weightOf('1.1.0')).toBe(0);
+    expect(w.status.canaryVersion).toBe('1.1.0');
+    w.advance(1000);
+    p = w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(25);
+    expect(w.weightOf('1.0.0')).toBe(75);
+    expect(w.status.currentStepIndex).toBe(1);
+    expect(p.requeueAfterMs).toBe(10_000);
+    // The stable revision keeps its full size through the rollout.
+    expect(p.revisions.find((r) => r.version === '1.0.0')?.replicas).toBe(4);
+    w.advance(10_000);
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(50);
+    expect(w.status.phase).toBe('Paused');
+    expect(w.condition('Progressing')).toMatchObject({ status: 'Unknown', reason: 'WaitingForPromotion' });
+    // Time alone does not end a pause without duration.
+    w.advance(600_000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(50);
+    w.requests = { promote: 't1' };
+    expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+    expect(w.weightOf('1.1.0')).toBe(100);
+    expect(w.status.stableVersion).toBe('1.1.0');
+    expect(w.status.canaryVersion).toBeUndefined();
+    expect(w.status.acknowledged?.promote).toBe('t1');
+    // The previous stable stays warm at full size for scaleDownDelaySeconds (default 30 s).
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+    expect(w.status.warmRevisions?.map((x) => x.version)).toEqual(['1.0.0']);
+    w.advance(31_000);
+    w.reconcile();
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(0);
+    expect(w.status.warmRevisions).toBeUndefined();
+  });
+
+  test('a crash-looping canary is reverted the moment a pod shows CrashLoopBackOff', () => {
+    const w = healthyAt('1.0.0');
+    w.faults['1.2.0'] = 'crashloop';
+    w.setSpec({ version: '1.2.0' });
+    w.reconcile();
+    w.advance(1000);
+    const p = w.reconcile();
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.weightOf('1.0.0')).toBe(100);
+    expect(p.revisions.find((r) => r.version === '1.2.0')?.replicas).toBe(0);
+    expect(w.status.lastRollback).toMatchObject({
+      from: { version: '1.2.0', revision: hashOf('1.2.0') },
+      to: { version: '1.0.0', revision: hashOf('1.0.0') },
+      reason: 'CrashLoopBackOff',
+    });
+    expect(p.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'RolledBack' }));
+    expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoopBackOff' });
+    expect(w.condition('Ready')?.status).toBe('False');
+    expect(w.condition('Available')?.status).toBe('True');
+    // Not tried again under the same generation.
+    w.advance(60_000);
+    w.reconcile();
+    expect(w.revisions.get(hashOf('1.2.0'))?.replicas).toBe(0);
+    expect(w.status.history!.filter((h) => h.version === '1.2.0')).toHaveLength(1);
+  });
+
+  test('a never-Ready canary is reverted when the progress deadline passes', () => {
+    const w = healthyAt('1.0.0', { strategy: canary(steps, { progressDeadlineSeconds: 20 }) });
+    w.faults['1.2.0'] = 'never-ready';
+    w.setSpec({ version: '1.2.0' });
+    const p = w.reconcile();
+    expect(p.requeueAfterMs).toBe(20_000);
+    w.advance(19_000);
+    w.reconcile();
+    expect(w.status.phase).toBe('Progressing');
+    w.advance(1000);
+    w.reconcile();
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.status.lastRollback?.reason).toBe('ProgressDeadlineExceeded');
+  });
+
+  test('a canary that loses readiness after taking traffic is reverted after the grace', () => {
+    const w = healthyAt('1.0.0');
+    w.faults['1.2.0'] = 'unready-later';
+    w.setSpec({ version: '1.2.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.2.0')).toBe(25);
+    w.advance(5000);
+    w.reconcile();
+    expect(w.status.phase).not.toBe('RolledBack');
+    w.advance(3000);
+    w.reconcile();
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.status.lastRollback?.reason).toBe('ReadinessLost');
+  });
+
+  test('too many restarts fail the canary even without CrashLoopBackOff', () => {
+    const w = healthyAt('1.0.0', { strategy: canary(steps, { maxRestarts: 0 }) });
+    w.faults['1.2.0'] = 'crashloop';
+    w.setSpec({ version: '1.2.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(['TooManyRestarts', 'CrashLoopBackOff']).toContain(w.status.lastRollback?.reason);
+  });
+
+  test('retry rolls the failed version out again; a spec change does too', () => {
+    const w = healthyAt('1.0.0');
+    w.faults['1.2.0'] = 'crashloop';
+    w.setSpec({ version: '1.2.0' });
+    w.runUntil((x) => x.status.phase === 'RolledBack');
+    w.faults['1.2.0'] = 'none';
+    w.advance(1000);
+    w.requests = { retry: 'r1' };
+    w.reconcile();
+    expect(w.status.canaryVersion).toBe('1.2.0');
+    expect(w.status.phase).toBe('Progressing');
+  });
+
+  test('spec back to the stable version ends the canary; back to an old version reuses its revision', () => {
+    const w = healthyAt('1.0.0');
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    w.setSpec({ version: '1.0.0' });
+    w.reconcile();
+    expect(w.weightOf('1.0.0')).toBe(100);
+    expect(w.revisions.get(hashOf('1.1.0'))?.replicas).toBe(0);
+    expect(w.status.history?.at(-1)).toMatchObject({ version: '1.1.0', result: 'Superseded' });
+    expect(w.status.phase).toBe('Healthy');
+  });
+
+  test('abort returns traffic to the stable version and holds until spec change or retry', () => {
+    const w = healthyAt('1.0.0');
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    w.requests = { abort: 'a1' };
+    const p = w.reconcile();
+    expect(w.weightOf('1.0.0')).toBe(100);
+    expect(p.events).toContainEqual(expect.objectContaining({ reason: 'Aborted' }));
+    expect(w.condition('Ready')).toMatchObject({ status: 'False', reason: 'Aborted' });
+    w.advance(60_000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(0);
+  });
+
+  test('paused freezes a canary in place; unpausing continues', () => {
+    const w = healthyAt('1.0.0');
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(25);
+    w.setSpec({ paused: true });
+    w.advance(60_000);
+    w.reconcile();
+    expect(w.status.phase).toBe('Paused');
+    expect(w.weightOf('1.1.0')).toBe(25);
+    expect(w.status.currentStepIndex).toBe(1);
+    w.setSpec({ paused: false });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(50);
+  });
+
+  test('paused before a rollout starts: the new version is not started', () => {
+    const w = healthyAt('1.0.0');
+    w.setSpec({ version: '1.1.0', paused: true });
+    const p = w.reconcile();
+    expect(p.revisions.find((r) => r.version === '1.1.0')).toBeUndefined();
+    expect(w.status.phase).toBe('Paused');
+  });
+
+  test('without steps the canary grows to full size, then takes all traffic', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(0);
+    expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+    expect(w.weightOf('1.1.0')).toBe(100);
+  });
+});
+
+describe('plain Service router (weights follow replica counts)', () => {
+  test('the canary is sized against the stable one and the reported weight is the effective one', () => {
+    const w = new World({
+      spec: { version: '1.0.0', strategy: canary([{ setWeight: 20 }, { pause: {} }]) },
+      exactWeights: false,
+    });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    const p = w.reconcile();
+    expect(p.revisions.find((r) => r.version === '1.1.0')?.replicas).toBe(1); // ceil(4*20/80)
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(20); // 1 of 5 ready pods
+  });
+});
+
+describe('blue-green', () => {
+  test('brings the new version up at full size behind the preview, then switches all traffic', () => {
+    const w = new World({
+      spec: { version: '1.0.0', strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 5 } } },
+    });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '2.0.0' });
+    let p = w.reconcile();
+    expect(p.previewRevision).toBe(hashOf('2.0.0'));
+    expect(p.revisions.find((r) => r.version === '2.0.0')?.replicas).toBe(4);
+    expect(w.weightOf('1.0.0')).toBe(100);
+    w.advance(1000);
+    p = w.reconcile();
+    expect(w.weightOf('2.0.0')).toBe(0);
+    expect(p.requeueAfterMs).toBe(5000);
+    w.advance(5000);
+    w.reconcile();
+    expect(w.weightOf('2.0.0')).toBe(100);
+    expect(w.status.stableVersion).toBe('2.0.0');
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+  });
+
+  test('without auto-promotion it waits for a promote request', () => {
+    const w = new World({
+      spec: { version: '1.0.0', strategy: { type: 'BlueGreen', blueGreen: { autoPromotionEnabled: false } } },
+    });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '2.0.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.status.phase).toBe('Paused');
+    w.requests = { promote: 'p' };
+    w.reconcile();
+    expect(w.weightOf('2.0.0')).toBe(100);
+  });
+
+  test('a preview that crash-loops is reverted and never gets traffic', () => {
+    const w = new World({
+      spec: { version: '1.0.0', strategy: { type: 'BlueGreen' } },
+      faults: { '2.0.0': 'crashloop' },
+    });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '2.0.0' });
+    expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);
+    expect(w.plans.every((p) => (p.weights.find((x) => x.version === '2.0.0')?.weight ?? 0) === 0)).toBe(
+      true,
+    );
+  });
+});
+
+describe('the stable revision failing later', () => {
+  test('fails over to the newest earlier healthy revision, warm or scaled back up', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([], {}) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    w.runUntil((x) => x.status.phase === 'Healthy' && x.status.stableVersion === '1.1.0');
+    w.advance(60_000);
+    w.reconcile();
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(0);
+    w.faults['1.1.0'] = 'crashloop';
+    // New pods of 1.1.0 crash (e.g. after a node restart): recreate them.
+    for (const p of w.revisions.get(hashOf('1.1.0'))!.pods) p.createdAt = w.now;
+    w.advance(1000);
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.lastRollback).toMatchObject({
+      from: { version: '1.1.0' },
+      to: { version: '1.0.0' },
+      reason: 'CrashLoopBackOff',
+    });
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+    expect(w.runUntil((x) => x.weightOf('1.0.0') === 100)).toBe(true);
+    expect(w.status.phase).toBe('RolledBack');
+  });
+});
+
+describe('invalid input keeps the world', () => {
+  test('an unresolvable version is reported and nothing serving changes', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.missingVersions.add('9.9.9');
+    w.setSpec({ version: '9.9.9' });
+    const p = w.reconcile();
+    expect(p.revisions).toEqual([{ hash: hashOf('1.0.0'), version: '1.0.0', replicas: 4 }]);
+    expect(p.deleteRevisions).toEqual([]);
+    expect(w.weightOf('1.0.0')).toBe(100);
+    expect(w.condition('Ready')).toMatchObject({ status: 'False', reason: 'ModelVersionNotFound' });
+    expect(w.condition('Degraded')?.message).toContain('left as they are');
+  });
+});
+
+describe('revision history', () => {
+  test('keeps revisionHistoryLimit earlier revisions scaled to 0 and deletes older ones', () => {
+    const w = new World({
+      spec: {
+        version: '1.0.0',
+        revisionHistoryLimit: 1,
+        strategy: canary([], { canary: { steps: [], scaleDownDelaySeconds: 0 } }),
+      },
+    });
+    for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
+      w.setSpec({ version: v });
+      expect(w.runUntil((x) => x.status.phase === 'Healthy' && x.status.stableVersion === v)).toBe(true);
+    }
+    expect([...w.revisions.keys()].sort()).toEqual([hashOf('1.2.0'), hashOf('1.3.0')]);
+  });
+});
+
+describe('a settled world', () => {
+  test('plans the same status again (no write needed)', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    const a = w.reconcile();
+    w.advance(60_000);
+    const b = w.reconcile();
+    expect(b.status).toEqual(a.status);
+    expect(b.events).toEqual([]);
+    expect(b.requeueAfterMs).toBeUndefined();
+  });
+});

@@ -1,0 +1,60 @@
+import type { ModelDeployment, ModelDeploymentSpecStrategyCanaryStep } from '../api/index.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * A ModelDeployment spec with every default filled in. The apiserver applies the CRD defaults to
+ * stored objects; filling them here too keeps the core total over partial input (tests, dry runs)
+ * and is the one place that knows the defaults outside crds/.
+ */
+export interface ResolvedSpec {
+  model: string;
+  version: string;
+  replicas: number;
+  strategy: 'Canary' | 'BlueGreen';
+  steps: ResolvedStep[];
+  scaleDownDelayMs: number;
+  blueGreen: { previewService: boolean; autoPromotionEnabled: boolean; autoPromotionMs: number };
+  progressDeadlineMs: number;
+  autoRollback: boolean;
+  maxRestarts: number;
+  router: 'gatewayApi' | 'istio' | 'service';
+  port: number;
+  revisionHistoryLimit: number;
+  paused: boolean;
+}
+
+export type ResolvedStep = { setWeight: number } | { pauseMs: number | undefined };
+
+export function resolveSpec(md: ModelDeployment): ResolvedSpec {
+  const s = md.spec;
+  const st = s.strategy ?? {};
+  const type = st.type ?? 'Canary';
+  return {
+    model: s.model,
+    version: s.version,
+    replicas: s.replicas ?? 1,
+    strategy: type,
+    steps: (st.canary?.steps ?? []).map(resolveStep),
+    scaleDownDelayMs:
+      1000 *
+      ((type === 'BlueGreen' ? st.blueGreen?.scaleDownDelaySeconds : st.canary?.scaleDownDelaySeconds) ?? 30),
+    blueGreen: {
+      previewService: st.blueGreen?.previewService ?? true,
+      autoPromotionEnabled: st.blueGreen?.autoPromotionEnabled ?? true,
+      autoPromotionMs: 1000 * (st.blueGreen?.autoPromotionSeconds ?? 0),
+    },
+    progressDeadlineMs: 1000 * (st.progressDeadlineSeconds ?? 300),
+    autoRollback: st.autoRollback ?? true,
+    maxRestarts: st.maxRestarts ?? 3,
+    router: s.traffic?.router ?? 'service',
+    port: s.traffic?.port ?? 80,
+    revisionHistoryLimit: s.revisionHistoryLimit ?? 3,
+    paused: s.paused ?? false,
+  };
+}
+
+function resolveStep(step: ModelDeploymentSpecStrategyCanaryStep): ResolvedStep {
+  if (step.setWeight !== undefined) return { setWeight: step.setWeight };
+  const d = step.pause?.duration;
+  return { pauseMs: d === undefined ? undefined : (parseDuration(d) ?? 0) };
+}

@@ -1,0 +1,182 @@
+/**
+ * A small simulated world for the pure rollout core: revision Deployments whose pods become Ready
+ * after a delay or fail as a test says, a clock, and a ModelDeployment whose status the plans write.
+ * It stands in for the apiserver + kube-controller-manager + kwok only in unit and property tests;
+ * the integration tests run the same core against the real control plane.
+ */
+import type { ModelDeployment, ModelDeploymentSpec } from '../../src/api/index.js';
+import type { PodObservation } from '../../src/core/observed.js';
+import type { Plan, PlanInput } from '../../src/core/plan.js';
+import { planRollout } from '../../src/core/plan.js';
+
+export type Fault = 'none' | 'crashloop' | 'never-ready' | 'image-pull' | 'unready-later';
+
+interface SimPod {
+  name: string;
+  createdAt: number;
+}
+
+interface SimRevision {
+  hash: string;
+  version: string;
+  replicas: number;
+  pods: SimPod[];
+  createdAt: number;
+}
+
+export interface SimOptions {
+  spec: Partial<ModelDeploymentSpec> & { version: string };
+  exactWeights?: boolean;
+  /** ms from pod creation to Ready. */
+  readyAfterMs?: number;
+  unreadyGraceMs?: number;
+  /** Faults by version. */
+  faults?: Record<string, Fault>;
+}
+
+export const hashOf = (version: string): string => `r${version.replace(/[^a-z0-9]/gi, '')}`;
+
+export class World {
+  now = 1_700_000_000_000;
+  md: ModelDeployment;
+  revisions = new Map<string, SimRevision>();
+  applied: Map<string, number> | undefined;
+  plans: Plan[] = [];
+  faults: Record<string, Fault>;
+  /** When a fault of kind unready-later starts (ms after the pod became Ready). */
+  unreadyAfterMs = 5000;
+  private podSeq = 0;
+  requests: PlanInput['requests'] = {};
+  missingVersions = new Set<string>();
+
+  constructor(private readonly opts: SimOptions) {
+    this.md = {
+      apiVersion: 'modelship.io/v1alpha1',
+      kind: 'ModelDeployment',
+      metadata: { name: 'iris', namespace: 'ns', generation: 1, uid: 'uid-1' },
+      spec: { model: 'iris', replicas: 4, ...opts.spec },
+    };
+    this.faults = { ...(opts.faults ?? {}) };
+  }
+
+  setSpec(patch: Partial<ModelDeploymentSpec>): void {
+    this.md = {
+      ...this.md,
+      spec: { ...this.md.spec, ...patch },
+      metadata: { ...this.md.metadata, generation: (this.md.metadata!.generation ?? 0) + 1 },
+    };
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+  }
+
+  private podObservation(r: SimRevision, p: SimPod): PodObservation {
+    const fault = this.faults[r.version] ?? 'none';
+    const age = this.now - p.createdAt;
+    const readyAt = p.createdAt + (this.opts.readyAfterMs ?? 1000);
+    if (fault === 'crashloop') {
+      const restarts = Math.floor(age / 1000);
+      return restarts >= 1
+        ? {
+            name: p.name,
+            ready: false,
+            restarts,
+            waitingReason: 'CrashLoopBackOff',
+            terminating: false,
+            readyTransitionAt: p.createdAt,
+          }
+        : { name: p.name, ready: false, restarts: 0, terminating: false, readyTransitionAt: p.createdAt };
+    }
+    if (fault === 'image-pull')
+      return {
+        name: p.name,
+        ready: false,
+        restarts: 0,
+        waitingReason: 'ImagePullBackOff',
+        terminating: false,
+      };
+    if (fault === 'never-ready' || this.now < readyAt)
+      return { name: p.name, ready: false, restarts: 0, terminating: false, readyTransitionAt: p.createdAt };
+    if (fault === 'unready-later' && this.now >= readyAt + this.unreadyAfterMs) {
+      return {
+        name: p.name,
+        ready: false,
+        restarts: 0,
+        terminating: false,
+        readyTransitionAt: readyAt + this.unreadyAfterMs,
+      };
+    }
+    return { name: p.name, ready: true, restarts: 0, terminating: false, readyTransitionAt: readyAt };
+  }
+
+  readyOf(version: string): number {
+    const r = this.revisions.get(hashOf(version));
+    return r ? r.pods.filter((p) => this.podObservation(r, p).ready).length : 0;
+  }
+
+  input(): PlanInput {
+    const version = this.md.spec.version;
+    return {
+      md: this.md,
+      desired: this.missingVersions.has(version)
+        ? { ok: false, reason: 'ModelVersionNotFound', message: `no ModelVersion for iris ${version}` }
+        : { ok: true, revision: { hash: hashOf(version), version } },
+      revisions: [...this.revisions.values()].map((r) => ({
+        hash: r.hash,
+        version: r.version,
+        replicas: r.replicas,
+        createdAt: r.createdAt,
+        pods: r.pods.map((p) => this.podObservation(r, p)),
+      })),
+      appliedWeights: this.applied,
+      exactWeights: this.opts.exactWeights ?? true,
+      requests: this.requests,
+      now: this.now,
+      unreadyGraceMs: this.opts.unreadyGraceMs ?? 3000,
+    };
+  }
+
+  /** One reconcile: plan, then apply the plan to the world as the shell would. */
+  reconcile(): Plan {
+    const plan = planRollout(this.input());
+    this.plans.push(plan);
+    for (const r of plan.revisions) {
+      let rev = this.revisions.get(r.hash);
+      if (!rev) {
+        rev = { hash: r.hash, version: r.version, replicas: 0, pods: [], createdAt: this.now };
+        this.revisions.set(r.hash, rev);
+      }
+      rev.replicas = r.replicas;
+      while (rev.pods.length > r.replicas) rev.pods.pop();
+      while (rev.pods.length < r.replicas)
+        rev.pods.push({ name: `${r.hash}-${this.podSeq++}`, createdAt: this.now });
+    }
+    for (const h of plan.deleteRevisions) this.revisions.delete(h);
+    this.applied = new Map(plan.weights.map((w) => [w.revision, w.weight]));
+    this.md = { ...this.md, status: plan.status };
+    return plan;
+  }
+
+  /** Reconciles every `stepMs` until `pred` holds or `maxMs` passes; returns whether it held. */
+  runUntil(pred: (w: World) => boolean, maxMs = 120_000, stepMs = 500): boolean {
+    for (let t = 0; t <= maxMs; t += stepMs) {
+      this.reconcile();
+      if (pred(this)) return true;
+      this.advance(stepMs);
+    }
+    return false;
+  }
+
+  weightOf(version: string): number {
+    return this.applied?.get(hashOf(version)) ?? 0;
+  }
+
+  get status() {
+    return this.md.status!;
+  }
+
+  condition(type: string) {
+    return this.status.conditions?.find((c) => c.type === type);
+  }
+}
