@@ -1,0 +1,46 @@
+// The pod layout every runtime shares: where the model, the generated configuration and the
+// processing live, and the scratch space a read-only root filesystem needs.
+import type { V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+
+/** The model repository (Triton) / model store (TorchServe): an emptyDir the fetcher fills. */
+export const MODEL_ROOT = '/mnt/models';
+/** The revision ConfigMap (generated files), read-only. */
+export const CONFIG_DIR = '/mnt/config';
+/** The version's pre/post-processing, read-only, one directory per stage. */
+export const PROCESSING_ROOT = '/mnt/processing';
+
+/** The model server's container name, the same for every runtime (logs, restart counts, exec). */
+export const SERVER_CONTAINER = 'model-server';
+
+export const VOLUME_MODELS = 'model-store';
+export const VOLUME_CONFIG = 'revision-config';
+export const VOLUME_TMP = 'tmp';
+
+/** The volumes of every model pod: the model store, the revision's generated files, and /tmp. */
+export function baseVolumes(configMapName: string): V1Volume[] {
+  return [
+    // No sizeLimit: a model is as large as it is, and exceeding a limit evicts the pod mid-rollout.
+    { name: VOLUME_MODELS, emptyDir: {} },
+    { name: VOLUME_CONFIG, configMap: { name: configMapName } },
+    { name: VOLUME_TMP, emptyDir: {} },
+  ];
+}
+
+/**
+ * The server sees the model store read-only: what it serves is exactly what the fetcher verified,
+ * and a model handler cannot alter it for the next container restart.
+ */
+export function serverBaseMounts(): V1VolumeMount[] {
+  return [
+    { name: VOLUME_MODELS, mountPath: MODEL_ROOT, readOnly: true },
+    { name: VOLUME_TMP, mountPath: '/tmp' },
+  ];
+}
+
+/**
+ * Requests the scheduler reserves when the ModelDeployment gives no resources. No limits: a model's
+ * memory need is unknown here, and a guessed limit would OOM-kill large models.
+ */
+export function defaultServerResources(): V1ResourceRequirements {
+  return { requests: { cpu: '1', memory: '2Gi' } };
+}
