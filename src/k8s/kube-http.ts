@@ -1,0 +1,184 @@
+// The informer's two requests, list and watch, made over node:http(s) with the KubeConfig's own
+// credentials and agent (client certificates, tokens, exec plugins and proxies all come from
+// kc.applyToHTTPSOptions, the same code client-node's generated clients and Watch rely on).
+//
+// Why not client-node's helpers:
+// - listing is by collection path (`/apis/apps/v1/namespaces/ns1/deployments`), and client-node
+//   has no list-by-path call (KubernetesObjectApi.list needs apiVersion + kind and a discovery
+//   round-trip);
+// - k8s.Watch (1.4.0) hands back its AbortController only once the response headers have arrived,
+//   so a stop() during connect cannot cancel the request, and it throws away the Status body of a
+//   non-200 answer, which is where the apiserver says what went wrong. Here one AbortSignal cancels
+//   either request at any moment, and every error carries the apiserver's code, reason and message.
+import http from 'node:http';
+import https from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** The apiserver's error body (kind: Status), as sent for a failed request or in a watch ERROR event. */
+export interface ApiStatus {
+  kind?: string;
+  status?: string;
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** A failed request, with the HTTP-like code the apiserver gave (410 = the resourceVersion expired). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * True for 410 Gone: the resourceVersion asked for is older than what etcd or the watch cache still
+ * holds (a watch ERROR event with code 410, reason Expired), or a list continue token has expired.
+ */
+export function isGone(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 410;
+}
+
+export function statusError(what: string, status: ApiStatus, httpCode?: number): ApiError {
+  const code = status.code ?? httpCode ?? 500;
+  const detail = [status.reason, status.message].filter(Boolean).join(': ') || 'no message';
+  return new ApiError(code, status.reason, `${what}: ${code} ${detail}`);
+}
+
+export interface WatchEvent {
+  type: string;
+  object: unknown;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export class KubeHttp {
+  constructor(private readonly kc: KubeConfig) {}
+
+  /** GET `path` and parse the JSON body; a non-200 answer rejects with an ApiError. */
+  async getJson<R>(path: string, query: Query, signal: AbortSignal): Promise<R> {
+    const { res, what } = await this.open(path, query, signal);
+    const body = await readBody(res);
+    if (res.statusCode !== 200) throw errorFromBody(what, res.statusCode, body);
+    try {
+      return JSON.parse(body) as R;
+    } catch {
+      throw new Error(`${what}: the answer is not JSON: ${body.slice(0, 200)}`);
+    }
+  }
+
+  /**
+   * Streams a watch: calls `onEvent` for each JSON line and resolves when the apiserver ends the
+   * response (its timeoutSeconds ran out, or it is shutting down). Rejects on a non-200 answer, a
+   * broken connection, an abort, or an exception thrown by `onEvent` (which also closes the request).
+   */
+  async watch(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    onEvent: (e: WatchEvent) => void,
+  ): Promise<void> {
+    const { res, what } = await this.open(path, query, signal);
+    if (res.statusCode !== 200) throw errorFromBody(what, res.statusCode, await readBody(res));
+    return new Promise<void>((resolve, reject) => {
+      const decoder = new StringDecoder('utf8');
+      let buffered = '';
+      let settled = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        res.destroy();
+        reject(err);
+      };
+      const deliver = (line: string): boolean => {
+        if (line.trim() === '') return true;
+        let event: WatchEvent;
+        try {
+          event = JSON.parse(line) as WatchEvent;
+        } catch {
+          fail(new Error(`${what}: the watch sent a line that is not JSON: ${line.slice(0, 200)}`));
+          return false;
+        }
+        try {
+          onEvent(event);
+        } catch (err) {
+          fail(err);
+          return false;
+        }
+        return true;
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        buffered += decoder.write(chunk);
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!deliver(line)) return;
+        }
+      });
+      res.on('end', () => {
+        if (settled || !deliver(buffered + decoder.end())) return;
+        settled = true;
+        resolve();
+      });
+      res.on('error', fail);
+      // 'close' without 'end': the connection broke in the middle of the stream.
+      res.on('close', () =>
+        fail(new Error(`${what}: the watch connection closed before the response ended`)),
+      );
+    });
+  }
+
+  private async open(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+  ): Promise<{ res: http.IncomingMessage; what: string }> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error(`GET ${path}: the kubeconfig has no current cluster`);
+    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const what = `GET ${url.pathname}${url.search}`;
+    const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const request = url.protocol === 'http:' ? http.request : https.request;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = request(url, { ...opts, signal }, resolve);
+      req.on('error', reject);
+      // A watch can sit idle for minutes; keep-alive probes find a peer that vanished without a FIN.
+      req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+      req.end();
+    });
+    return { res, what };
+  }
+}
+
+function readBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('the connection closed before the response ended'));
+    });
+  });
+}
+
+function errorFromBody(what: string, httpCode: number | undefined, body: string): ApiError {
+  try {
+    const parsed = JSON.parse(body) as ApiStatus;
+    if (parsed && typeof parsed === 'object') return statusError(what, parsed, httpCode);
+  } catch {
+    // not JSON, see below
+  }
+  // Not a Status: the apiserver's mux answers a path no API group serves with the plain text
+  // "404 page not found", and a proxy in between may send HTML. Name the HTTP status, keep the text.
+  const reason = httpCode === undefined ? undefined : http.STATUS_CODES[httpCode];
+  return statusError(what, { reason, message: body.trim().slice(0, 500) }, httpCode);
+}

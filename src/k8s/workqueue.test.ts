@@ -1,0 +1,524 @@
+import type { Clock } from './clock.js';
+import { WorkQueue, type ReconcileHandler, type ReconcileResult, type RunResult } from './workqueue.js';
+
+/**
+ * A clock that moves only when told. advance() fires due timers in time order, and lets the queue's
+ * microtasks and the handlers' awaits settle after each one, so a test sees exactly what happens at
+ * each instant whatever the speed of the machine.
+ */
+class FakeClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  pending(): number {
+    return this.timers.size;
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.timers) {
+        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      }
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+      await settle();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+/** Lets every pending microtask and a few macrotask turns run (no wall-clock wait). */
+async function settle(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A handler whose runs stay open until the test releases them, recording what ran and when. */
+function gatedHandler(clock?: FakeClock) {
+  const runs: string[] = [];
+  const startedAt: number[] = [];
+  const gates: Array<{ key: string; release: () => void }> = [];
+  let active = 0;
+  let maxActive = 0;
+  const handler: ReconcileHandler = async (key) => {
+    runs.push(key);
+    startedAt.push(clock?.now() ?? 0);
+    active++;
+    maxActive = Math.max(maxActive, active);
+    const gate = deferred();
+    gates.push({ key, release: gate.resolve });
+    await gate.promise;
+    active--;
+  };
+  const release = async (key: string): Promise<void> => {
+    const i = gates.findIndex((g) => g.key === key);
+    if (i < 0) throw new Error(`no run of ${key} is waiting; running: ${gates.map((g) => g.key).join(',')}`);
+    gates.splice(i, 1)[0]!.release();
+    await settle();
+  };
+  return {
+    handler,
+    runs,
+    startedAt,
+    release,
+    active: () => active,
+    maxActive: () => maxActive,
+    open: () => gates.map((g) => g.key),
+  };
+}
+
+const quiet = { onError: () => {} };
+
+describe('de-duplication', () => {
+  test('a key already waiting is not queued twice', async () => {
+    const q = new WorkQueue(quiet);
+    q.add('ns/a');
+    q.add('ns/b');
+    q.add('ns/a');
+    q.add('ns/a');
+    expect(q.len()).toBe(2);
+    const h = gatedHandler();
+    q.run(h.handler, { concurrency: 1 });
+    await settle();
+    await h.release('ns/a');
+    await h.release('ns/b');
+    expect(h.runs).toEqual(['ns/a', 'ns/b']);
+    expect(q.len()).toBe(0);
+  });
+
+  test('a key added many times while it runs runs exactly once more afterwards', async () => {
+    const q = new WorkQueue(quiet);
+    const h = gatedHandler();
+    q.run(h.handler);
+    q.add('ns/a');
+    await settle();
+    expect(h.open()).toEqual(['ns/a']);
+    for (let i = 0; i < 50; i++) q.add('ns/a');
+    // Not waiting in the queue (it is dirty, held back until the current run ends) ...
+    expect(q.len()).toBe(0);
+    await settle();
+    // ... and not started a second time alongside the first.
+    expect(h.runs).toEqual(['ns/a']);
+    await h.release('ns/a');
+    expect(h.runs).toEqual(['ns/a', 'ns/a']);
+    await h.release('ns/a');
+    await settle();
+    expect(h.runs).toEqual(['ns/a', 'ns/a']);
+    expect(h.maxActive()).toBe(1);
+  });
+
+  test('no key ever runs twice at once under a storm of adds, and no add is lost', async () => {
+    // A deterministic pseudo-random storm: adds of five keys interleaved with handlers that take a
+    // varying number of event-loop turns to finish.
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const keys = ['ns/a', 'ns/b', 'ns/c', 'ns/d', 'ns/e'];
+    const running = new Set<string>();
+    let overlaps = 0;
+    let tick = 0;
+    const lastAdd = new Map<string, number>();
+    const lastStart = new Map<string, number>();
+    let active = 0;
+    const q = new WorkQueue(quiet);
+    q.run(
+      async (key) => {
+        if (running.has(key)) overlaps++;
+        running.add(key);
+        active++;
+        lastStart.set(key, ++tick);
+        const turns = rand(4);
+        for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
+        running.delete(key);
+        active--;
+      },
+      { concurrency: 3 },
+    );
+    for (let i = 0; i < 2000; i++) {
+      const key = keys[rand(keys.length)]!;
+      q.add(key);
+      lastAdd.set(key, ++tick);
+      if (rand(5) === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    while (q.len() > 0 || active > 0) await settle(1);
+    expect(overlaps).toBe(0);
+    // Level-triggered guarantee: every key ran after the last time it was added.
+    for (const key of keys) expect(lastStart.get(key)).toBeGreaterThan(lastAdd.get(key)!);
+  });
+});
+
+describe('parallelism', () => {
+  test('different keys run in parallel up to the bound and not beyond', async () => {
+    const q = new WorkQueue(quiet);
+    const h = gatedHandler();
+    for (let i = 0; i < 10; i++) q.add(`ns/k${i}`);
+    q.run(h.handler, { concurrency: 3 });
+    await settle();
+    expect(h.open()).toEqual(['ns/k0', 'ns/k1', 'ns/k2']);
+    expect(q.len()).toBe(7);
+    await h.release('ns/k1');
+    expect(h.open()).toEqual(['ns/k0', 'ns/k2', 'ns/k3']);
+    for (let i = 0; i < 10; i++) if (h.open().includes(`ns/k${i}`)) await h.release(`ns/k${i}`);
+    while (h.open().length > 0) await h.release(h.open()[0]!);
+    expect(h.runs).toHaveLength(10);
+    expect(h.maxActive()).toBe(3);
+  });
+
+  test('the default bound is 4', async () => {
+    const q = new WorkQueue(quiet);
+    const h = gatedHandler();
+    for (let i = 0; i < 6; i++) q.add(`ns/k${i}`);
+    q.run(h.handler);
+    await settle();
+    expect(h.active()).toBe(4);
+    expect(q.len()).toBe(2);
+  });
+
+  test('run() refuses a second call and a bound that is not a positive integer', () => {
+    const q = new WorkQueue(quiet);
+    expect(() => q.run(async () => {}, { concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => q.run(async () => {}, { concurrency: 1.5 })).toThrow(/concurrency/);
+    q.run(async () => {});
+    expect(() => q.run(async () => {})).toThrow(/already/);
+  });
+});
+
+describe('FIFO order', () => {
+  test('keys are taken in the order they were added; a key re-added while running goes to the back', async () => {
+    const q = new WorkQueue(quiet);
+    const h = gatedHandler();
+    q.run(h.handler, { concurrency: 1 });
+    q.add('ns/a');
+    await settle();
+    q.add('ns/b');
+    q.add('ns/c');
+    q.add('ns/a'); // running: dirty, queued again only when its run ends
+    q.add('ns/d');
+    q.add('ns/b'); // already waiting: keeps its place
+    for (let i = 0; i < 5; i++) await h.release(h.open()[0]!);
+    expect(h.runs).toEqual(['ns/a', 'ns/b', 'ns/c', 'ns/d', 'ns/a']);
+  });
+
+  test('a key that keeps requeueing itself at once does not starve the others', async () => {
+    const q = new WorkQueue(quiet);
+    const runs: string[] = [];
+    q.run(
+      async (key): Promise<ReconcileResult> => {
+        runs.push(key);
+        return key === 'ns/hot' ? { requeueAfterMs: 0 } : undefined;
+      },
+      { concurrency: 1 },
+    );
+    q.add('ns/hot');
+    q.add('ns/a');
+    q.add('ns/b');
+    await settle(4);
+    // The event loop still turns (this await returned) and the key that came later gets its turn.
+    q.add('ns/c');
+    await settle(4);
+    await q.shutdown();
+    expect(runs.slice(0, 5)).toEqual(['ns/hot', 'ns/a', 'ns/b', 'ns/hot', 'ns/hot']);
+    const c = runs.indexOf('ns/c');
+    expect(c).toBeGreaterThan(0);
+    expect(runs.slice(c - 1, c + 2)).toEqual(['ns/hot', 'ns/c', 'ns/hot']);
+  });
+});
+
+describe('back-off', () => {
+  test('failures back off exponentially per key up to the cap; onError gets the key', async () => {
+    const clock = new FakeClock();
+    const errors: Array<[string, string]> = [];
+    const q = new WorkQueue({
+      clock,
+      backoff: { baseMs: 100, maxMs: 1000 },
+      onError: (key, err) => errors.push([key, (err as Error).message]),
+    });
+    const starts: number[] = [];
+    q.run(async (key) => {
+      starts.push(clock.now());
+      throw new Error(`boom ${key}`);
+    });
+    q.add('ns/a');
+    await settle();
+    await clock.advance(6000);
+    // 0, +100, +200, +400, +800, then capped at +1000.
+    expect(starts).toEqual([0, 100, 300, 700, 1500, 2500, 3500, 4500, 5500]);
+    expect(q.retries('ns/a')).toBe(9);
+    expect(errors[0]).toEqual(['ns/a', 'boom ns/a']);
+    expect(errors).toHaveLength(9);
+  });
+
+  test('back-off is per key: one failing key does not delay another', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock, backoff: { baseMs: 100, maxMs: 10_000 } });
+    const starts: Array<[string, number]> = [];
+    q.run(async (key) => {
+      starts.push([key, clock.now()]);
+      if (key === 'ns/bad') throw new Error('bad');
+    });
+    q.add('ns/bad');
+    await settle();
+    await clock.advance(300);
+    q.add('ns/good');
+    await settle();
+    expect(starts).toEqual([
+      ['ns/bad', 0],
+      ['ns/bad', 100],
+      ['ns/bad', 300],
+      ['ns/good', 300],
+    ]);
+    expect(q.retries('ns/good')).toBe(0);
+  });
+
+  test('success resets the back-off, and forget() resets it from outside', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock, backoff: { baseMs: 100, maxMs: 10_000 } });
+    let failing = true;
+    const starts: number[] = [];
+    q.run(async () => {
+      starts.push(clock.now());
+      if (failing) throw new Error('x');
+    });
+    q.add('ns/a');
+    await settle();
+    await clock.advance(300); // runs at 0, 100, 300; next retry due at 700
+    expect(q.retries('ns/a')).toBe(3);
+    failing = false;
+    await clock.advance(400);
+    expect(starts).toEqual([0, 100, 300, 700]);
+    expect(q.retries('ns/a')).toBe(0);
+
+    failing = true;
+    q.add('ns/a'); // fails at 700, retries at 800, 1000; next due at 1400
+    await settle();
+    await clock.advance(300);
+    expect(starts.slice(4)).toEqual([700, 800, 1000]);
+    q.forget('ns/a');
+    expect(q.retries('ns/a')).toBe(0);
+    await clock.advance(500); // the pending retry at 1400 fails; back-off restarts at 100
+    expect(starts.slice(7)).toEqual([1400, 1500]);
+  });
+
+  test('jitter, when asked for, lengthens each delay by up to the given fraction', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({
+      ...quiet,
+      clock,
+      backoff: { baseMs: 100, maxMs: 10_000, jitter: 0.5, random: () => 0.5 },
+    });
+    q.addRateLimited('ns/a'); // 100 + 25%
+    await clock.advance(124);
+    expect(q.len()).toBe(0);
+    await clock.advance(1);
+    expect(q.len()).toBe(1);
+  });
+});
+
+describe('delays', () => {
+  test('addAfter keeps the earliest of several delays and adds the key once', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    const starts: number[] = [];
+    q.addAfter('ns/a', 500);
+    q.addAfter('ns/a', 200);
+    q.addAfter('ns/a', 800);
+    await clock.advance(199);
+    expect(q.len()).toBe(0);
+    await clock.advance(1);
+    expect(q.len()).toBe(1);
+    q.run(async () => void starts.push(clock.now()));
+    await settle();
+    await clock.advance(2000);
+    expect(starts).toEqual([200]);
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('a delay of zero or less adds at once', () => {
+    const q = new WorkQueue(quiet);
+    q.addAfter('ns/a', 0);
+    q.addAfter('ns/b', -5);
+    expect(q.len()).toBe(2);
+  });
+
+  test('requeueAfterMs runs the key again after that pause, and only then', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    const starts: number[] = [];
+    q.run(async () => {
+      starts.push(clock.now());
+      return starts.length < 3 ? { requeueAfterMs: 1000 } : undefined;
+    });
+    q.add('ns/a');
+    await settle();
+    await clock.advance(999);
+    expect(starts).toEqual([0]);
+    await clock.advance(5000);
+    expect(starts).toEqual([0, 1000, 2000]);
+  });
+
+  test('a requeue after a failure counts as success for the back-off', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    let n = 0;
+    q.run(async () => {
+      if (n++ === 0) throw new Error('first');
+      return { requeueAfterMs: 60_000 };
+    });
+    q.add('ns/a');
+    await settle();
+    expect(q.retries('ns/a')).toBe(1);
+    await clock.advance(100);
+    expect(n).toBe(2);
+    expect(q.retries('ns/a')).toBe(0);
+  });
+});
+
+describe('shutdown', () => {
+  test('drains in-flight handlers, drops waiting keys, cancels delays and ignores later adds', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    const h = gatedHandler(clock);
+    q.run(h.handler, { concurrency: 2 });
+    q.add('ns/a');
+    q.add('ns/b');
+    q.add('ns/c');
+    q.addAfter('ns/d', 100);
+    q.addRateLimited('ns/e');
+    await settle();
+    expect(h.open()).toEqual(['ns/a', 'ns/b']);
+    q.add('ns/a'); // dirty while running: would run again, but shutdown comes first
+
+    let resolved = false;
+    const done = q.shutdown().then(() => (resolved = true));
+    q.add('ns/f');
+    q.addAfter('ns/g', 10);
+    q.addRateLimited('ns/h');
+    expect(q.len()).toBe(0);
+    expect(clock.pending()).toBe(0);
+
+    await h.release('ns/a');
+    expect(resolved).toBe(false);
+    await h.release('ns/b');
+    await done;
+    expect(resolved).toBe(true);
+    await clock.advance(10_000);
+    expect(h.runs).toEqual(['ns/a', 'ns/b']);
+    expect(q.len()).toBe(0);
+  });
+
+  test('resolves at once when nothing runs, and every call returns the same drain', async () => {
+    const q = new WorkQueue(quiet);
+    q.add('ns/a');
+    await q.shutdown();
+    await q.shutdown();
+    expect(q.len()).toBe(0);
+  });
+
+  test('a handler that throws during shutdown is not retried', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    const gate = deferred();
+    let runs = 0;
+    q.run(async () => {
+      runs++;
+      await gate.promise;
+      throw new Error('late failure');
+    });
+    q.add('ns/a');
+    await settle();
+    const done = q.shutdown();
+    gate.resolve();
+    await done;
+    await clock.advance(60_000);
+    expect(runs).toBe(1);
+    expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('errors and observer', () => {
+  test('a handler that throws synchronously is retried like one that rejects', async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    const q = new WorkQueue({ clock, onError: (key) => seen.push(key) });
+    const handler = ((key: string) => {
+      throw new Error(`sync ${key}`);
+    }) as unknown as ReconcileHandler;
+    q.run(handler);
+    q.add('ns/a');
+    await settle();
+    expect(seen).toEqual(['ns/a']);
+    expect(q.retries('ns/a')).toBe(1);
+  });
+
+  test('reports adds, depth, wait, duration, results and retries; a throwing observer is harmless', async () => {
+    const clock = new FakeClock();
+    const log: string[] = [];
+    const depths: number[] = [];
+    const q = new WorkQueue({
+      ...quiet,
+      clock,
+      backoff: { baseMs: 100, maxMs: 1000 },
+      observer: {
+        onAdd: (key) => log.push(`add ${key}`),
+        onDepth: (n) => {
+          depths.push(n);
+          throw new Error('observer bug');
+        },
+        onStart: (key, waited) => log.push(`start ${key} waited=${waited}`),
+        onDone: (key, ms, result: RunResult) => log.push(`done ${key} ${ms}ms ${result}`),
+        onRetry: (key) => log.push(`retry ${key}`),
+      },
+    });
+    q.add('ns/a');
+    q.add('ns/a');
+    await clock.advance(50);
+    let n = 0;
+    q.run(async () => {
+      n++;
+      if (n === 1) {
+        await new Promise<void>((r) => clock.setTimeout(r, 30));
+        throw new Error('x');
+      }
+      if (n === 2) return { requeueAfterMs: 10 };
+    });
+    await settle();
+    await clock.advance(1000);
+    expect(log).toEqual([
+      'add ns/a',
+      'start ns/a waited=50',
+      'done ns/a 30ms error',
+      'retry ns/a',
+      'add ns/a',
+      'start ns/a waited=0',
+      'done ns/a 0ms requeue',
+      'add ns/a',
+      'start ns/a waited=0',
+      'done ns/a 0ms success',
+    ]);
+    expect(depths.at(-1)).toBe(0);
+    expect(Math.max(...depths)).toBe(1);
+  });
+});

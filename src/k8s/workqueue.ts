@@ -1,0 +1,293 @@
+// A keyed work queue with client-go's workqueue semantics (the queue controller-runtime builds on),
+// for Node's single thread: the unit of work is a key (`namespace/name`), never an event payload.
+//
+// - A key waits in the queue at most once (`dirty`), so a burst of watch events for one object costs
+//   one reconcile, not one per event.
+// - A key is never processed by two workers at once (`processing`): a key added while it runs is
+//   marked dirty and queued again when the run ends, so the next run sees every change that arrived
+//   during this one, and two reconciles of one object never race on its children.
+// - Different keys run in parallel up to a bound; failures back off per key, so one broken object
+//   neither blocks the others nor hot-loops against the apiserver.
+import { computeBackoffMs, type BackoffOptions } from './backoff.js';
+import { realClock, type Clock } from './clock.js';
+
+/** What a handler may ask for: run this key again after a pause (a deadline, a poll). */
+export type ReconcileResult = { requeueAfterMs?: number } | void;
+export type ReconcileHandler = (key: string) => Promise<ReconcileResult>;
+export type RunResult = 'success' | 'error' | 'requeue';
+
+/** Hooks for metrics (Prometheus's workqueue_* series) and logs; every method is optional. */
+export interface WorkQueueObserver {
+  /** A key entered the queue (de-duplicated adds are not counted). */
+  onAdd?(key: string): void;
+  /** The number of keys waiting changed. */
+  onDepth?(depth: number): void;
+  /** A worker took the key, `waitedMs` after it was added. */
+  onStart?(key: string, waitedMs: number): void;
+  onDone?(key: string, durationMs: number, result: RunResult): void;
+  /** The key was scheduled for a retry with back-off. */
+  onRetry?(key: string): void;
+}
+
+export interface WorkQueueOptions {
+  /** Names the queue in the default error log. */
+  name?: string;
+  clock?: Clock;
+  /** Per-key back-off; defaults: 100 ms base, 5 min cap, no jitter. */
+  backoff?: Partial<BackoffOptions>;
+  /** Receives every error a handler throws, with its key. Default: one JSON line on stderr. */
+  onError?: (key: string, err: unknown) => void;
+  observer?: WorkQueueObserver;
+}
+
+export interface RunOptions {
+  /** How many different keys may be processed at once; default 4. */
+  concurrency?: number;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 5 * 60_000, jitter: 0 };
+
+interface Delayed {
+  at: number;
+  handle: unknown;
+}
+
+export class WorkQueue {
+  private readonly clock: Clock;
+  private readonly backoff: BackoffOptions;
+  private readonly name: string;
+  private readonly onError: (key: string, err: unknown) => void;
+  private readonly observer: WorkQueueObserver;
+
+  private readonly waiting = new Fifo();
+  /** Keys that need a run: waiting in the queue, or added again while they are processed. */
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  /** When each dirty key was added, for the observer's wait time. */
+  private readonly addedAt = new Map<string, number>();
+  private readonly delayed = new Map<string, Delayed>();
+  private readonly failures = new Map<string, number>();
+
+  private handler: ReconcileHandler | undefined;
+  private concurrency = 0;
+  private pumpScheduled = false;
+  private shuttingDown = false;
+  private drained: (() => void) | undefined;
+  private drainedPromise: Promise<void> | undefined;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.name = opts.name ?? 'workqueue';
+    this.observer = opts.observer ?? {};
+    this.onError = opts.onError ?? ((key, err) => this.logError(key, err));
+  }
+
+  /** Queues `key` unless it is already waiting; a key being processed runs once more afterwards. */
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    this.addedAt.set(key, this.clock.now());
+    this.notify('onAdd', key);
+    // Never two runs of one key at once: the end of the current run re-queues it (see finish).
+    if (this.processing.has(key)) return;
+    this.waiting.push(key);
+    this.notify('onDepth', this.waiting.length);
+    this.schedulePump();
+  }
+
+  /**
+   * Adds `key` after `delayMs`. Of several pending delays for one key the earliest wins: a later
+   * deadline never postpones an earlier one, and the key is added once.
+   */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (!(delayMs > 0)) return this.add(key);
+    const at = this.clock.now() + delayMs;
+    const pending = this.delayed.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) this.clock.clearTimeout(pending.handle);
+    const entry: Delayed = { at, handle: undefined };
+    entry.handle = this.clock.setTimeout(() => {
+      if (this.delayed.get(key) !== entry) return;
+      this.delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.delayed.set(key, entry);
+  }
+
+  /** Adds `key` after its back-off: base * 2^retries, capped; every call counts one more retry. */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    const failures = this.failures.get(key) ?? 0;
+    this.failures.set(key, failures + 1);
+    this.notify('onRetry', key);
+    this.addAfter(key, computeBackoffMs(failures, this.backoff));
+  }
+
+  /** Resets the back-off of `key` (done for you after a handler succeeds). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** How many times `key` has been retried with back-off since it last succeeded. */
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The number of keys waiting (not those being processed). */
+  len(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Starts processing keys in FIFO order, up to `concurrency` different keys at once. A handler
+   * that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
+   * added again after that pause. Either way the key's back-off is reset only by success.
+   */
+  run(handler: ReconcileHandler, { concurrency = 4 }: RunOptions = {}): void {
+    if (this.handler) throw new Error(`${this.name}: run() was already called`);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`${this.name}: concurrency must be a positive integer, got ${concurrency}`);
+    }
+    this.handler = handler;
+    this.concurrency = concurrency;
+    this.schedulePump();
+  }
+
+  /**
+   * Stops taking keys: waiting keys are dropped, delayed adds are cancelled and later adds are
+   * ignored. Resolves once the handlers already running have finished, so the process can exit
+   * without cutting a reconcile in the middle of its writes.
+   */
+  shutdown(): Promise<void> {
+    if (!this.shuttingDown) {
+      this.shuttingDown = true;
+      for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
+      this.delayed.clear();
+      this.waiting.clear();
+      this.dirty.clear();
+      this.addedAt.clear();
+      this.notify('onDepth', 0);
+      this.drainedPromise = new Promise((resolve) => (this.drained = resolve));
+      if (this.processing.size === 0) this.drained?.();
+    }
+    return this.drainedPromise ?? Promise.resolve();
+  }
+
+  // Workers start on a later turn of the event loop, not inside add() and not on a microtask: a
+  // caller (an informer's event handler) never finds a reconcile running inside its own call, and
+  // handlers that finish without I/O (a settled object, a key that requeues itself at once) cannot
+  // chain microtasks forever and starve the sockets that carry watch events.
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    const handler = this.handler;
+    if (!handler) return;
+    while (!this.shuttingDown && this.processing.size < this.concurrency) {
+      const key = this.waiting.shift();
+      if (key === undefined) break;
+      this.notify('onDepth', this.waiting.length);
+      void this.process(key, handler);
+    }
+  }
+
+  private async process(key: string, handler: ReconcileHandler): Promise<void> {
+    this.dirty.delete(key);
+    this.processing.add(key);
+    const start = this.clock.now();
+    this.notify('onStart', key, start - (this.addedAt.get(key) ?? start));
+    this.addedAt.delete(key);
+    let result: RunResult;
+    let followUp: () => void;
+    try {
+      const out = await handler(key);
+      this.forget(key);
+      const after = out ? out.requeueAfterMs : undefined;
+      result = after === undefined ? 'success' : 'requeue';
+      followUp = () => after !== undefined && this.addAfter(key, after);
+    } catch (err) {
+      result = 'error';
+      try {
+        this.onError(key, err);
+      } catch {
+        // A broken error reporter must not stop the retry below.
+      }
+      followUp = () => this.addRateLimited(key);
+    }
+    this.finish(key, start, result);
+    followUp();
+  }
+
+  private finish(key: string, start: number, result: RunResult): void {
+    this.processing.delete(key);
+    // Added while it ran: it goes to the back of the queue now, once, however many adds there were.
+    if (this.dirty.has(key)) {
+      this.waiting.push(key);
+      this.notify('onDepth', this.waiting.length);
+    }
+    this.notify('onDone', key, this.clock.now() - start, result);
+    if (this.shuttingDown && this.processing.size === 0) this.drained?.();
+    this.schedulePump();
+  }
+
+  // Observers are metrics and logs: one that throws must not corrupt the queue's bookkeeping.
+  private notify<M extends keyof WorkQueueObserver>(
+    method: M,
+    ...args: Parameters<NonNullable<WorkQueueObserver[M]>>
+  ): void {
+    try {
+      (this.observer[method] as ((...a: typeof args) => void) | undefined)?.apply(this.observer, args);
+    } catch {
+      // ignored on purpose, see above
+    }
+  }
+
+  private logError(key: string, err: unknown): void {
+    const error = err instanceof Error ? err.message : String(err);
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        msg: 'reconcile failed; retrying with back-off',
+        queue: this.name,
+        key,
+        retries: this.retries(key),
+        error,
+      }),
+    );
+  }
+}
+
+/** A FIFO of keys with O(1) shift: an array and a read index, compacted as the head advances. */
+class Fifo {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(key: string): void {
+    this.items.push(key);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const key = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return key;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
