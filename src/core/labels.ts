@@ -18,6 +18,10 @@ export const LABEL_REVISION = 'modelship.io/revision';
 
 /** The exact semantic version (labels cannot hold '+'). */
 export const ANNOTATION_VERSION = 'modelship.io/version';
+/** Runtime (triton, torchserve) of a revision: a new version must keep the serving runtime. */
+export const ANNOTATION_RUNTIME = 'modelship.io/runtime';
+/** Hash of the body modelship last applied: an unchanged object is not written again. */
+export const ANNOTATION_APPLIED = 'modelship.io/applied';
 /** Name of the ModelVersion a revision was built from. */
 export const ANNOTATION_MODEL_VERSION_NAME = 'modelship.io/model-version';
 

@@ -203,6 +203,7 @@ describe('renderRevision', () => {
     expect(r.deployment.metadata?.annotations).toEqual({
       'modelship.io/version': '1.2.0',
       'modelship.io/model-version': 'resnet50-1.2.0',
+      'modelship.io/runtime': 'triton',
     });
   });
 

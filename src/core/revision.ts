@@ -29,6 +29,7 @@ import { restrictedPodSecurityContext } from '../runtimes/common/security.js';
 import { getRuntime, type ModelRuntime, type RuntimePod, type RuntimeSettings } from '../runtimes/index.js';
 import {
   ANNOTATION_MODEL_VERSION_NAME,
+  ANNOTATION_RUNTIME,
   ANNOTATION_VERSION,
   LABEL_COMPONENT,
   LABEL_DEPLOYMENT,
@@ -134,6 +135,7 @@ export function renderRevision(input: RenderRevisionInput): RenderedRevision {
       ...metadata(),
       annotations: {
         [ANNOTATION_VERSION]: mv.spec.version,
+        [ANNOTATION_RUNTIME]: mv.spec.runtime,
         ...(mv.metadata?.name ? { [ANNOTATION_MODEL_VERSION_NAME]: mv.metadata.name } : {}),
       },
     },

@@ -1,4 +1,4 @@
-// The informer's two requests, list and watch, made over node:http(s) with the KubeConfig's own
+// The informer's two requests, list and watch, and the writes of the operator (request), made over node:http(s) with the KubeConfig's own
 // credentials and agent (client certificates, tokens, exec plugins and proxies all come from
 // kc.applyToHTTPSOptions, the same code client-node's generated clients and Watch rely on).
 //
@@ -58,6 +58,13 @@ export interface WatchEvent {
 export type Query = Record<string, string | number | boolean | undefined>;
 
 export class KubeHttp {
+  /**
+   * kc.applyToHTTPSOptions makes a new agent per call, so every request would pay a TLS handshake.
+   * Short requests share one keep-alive agent (built from the same TLS material); watches keep
+   * their own connection each, so a slow write never waits behind a long-lived watch socket.
+   */
+  private sharedAgent: https.Agent | undefined;
+
   constructor(private readonly kc: KubeConfig) {}
 
   /** GET `path` and parse the JSON body; a non-200 answer rejects with an ApiError. */
@@ -69,6 +76,32 @@ export class KubeHttp {
       return JSON.parse(body) as R;
     } catch {
       throw new Error(`${what}: the answer is not JSON: ${body.slice(0, 200)}`);
+    }
+  }
+
+  /**
+   * Any request with an optional JSON body (server-side apply, merge patch, create, delete): resolves
+   * with the parsed answer, or rejects with an ApiError carrying the apiserver's code and message.
+   */
+  async request<R>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: { query?: Query; body?: unknown; contentType?: string; signal?: AbortSignal } = {},
+  ): Promise<R> {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const { res, what } = await this.open(path, opts.query ?? {}, opts.signal, {
+      method,
+      body,
+      contentType: opts.contentType ?? 'application/json',
+    });
+    const text = await readBody(res);
+    if (!res.statusCode || res.statusCode < 200 || res.statusCode >= 300)
+      throw errorFromBody(what, res.statusCode, text);
+    if (text === '') return undefined as R;
+    try {
+      return JSON.parse(text) as R;
+    } catch {
+      throw new Error(`${what}: the answer is not JSON: ${text.slice(0, 200)}`);
     }
   }
 
@@ -137,22 +170,35 @@ export class KubeHttp {
   private async open(
     path: string,
     query: Query,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
+    write?: { method: string; body: string | undefined; contentType: string },
   ): Promise<{ res: http.IncomingMessage; what: string }> {
+    const method = write?.method ?? 'GET';
     const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error(`GET ${path}: the kubeconfig has no current cluster`);
+    if (!cluster) throw new Error(`${method} ${path}: the kubeconfig has no current cluster`);
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const what = `GET ${url.pathname}${url.search}`;
-    const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+    const what = `${method} ${url.pathname}${url.search}`;
+    const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
+    if (write?.body !== undefined) {
+      headers['Content-Type'] = write.contentType;
+      headers['Content-Length'] = Buffer.byteLength(write.body);
+    }
+    const opts: https.RequestOptions = { method, headers };
     await this.kc.applyToHTTPSOptions(opts);
+    if (write && url.protocol === 'https:' && opts.agent?.constructor === https.Agent) {
+      // Only a plain agent is shared; a proxy agent (hpagent, socks) is used as client-node made it.
+      const tls = (opts.agent as https.Agent).options;
+      this.sharedAgent ??= new https.Agent({ ...tls, keepAlive: true, maxSockets: 64 });
+      opts.agent = this.sharedAgent;
+    }
     const request = url.protocol === 'http:' ? http.request : https.request;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = request(url, { ...opts, signal }, resolve);
+      const req = request(url, signal ? { ...opts, signal } : opts, resolve);
       req.on('error', reject);
       // A watch can sit idle for minutes; keep-alive probes find a peer that vanished without a FIN.
       req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
-      req.end();
+      req.end(write?.body);
     });
     return { res, what };
   }

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 // jest loads global setup outside its module registry, so this file imports nothing relative:
 // it asks the cluster scripts (the one source of versions and paths) for everything it needs.
-const scripts = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hack', 'cluster');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const scripts = join(root, 'hack', 'cluster');
 const sh = (script: string, ...args: string[]): string =>
   execFileSync('bash', [join(scripts, script), ...args], {
     encoding: 'utf8',
@@ -38,4 +39,12 @@ export default async function globalSetup(): Promise<void> {
   process.env.MODELSHIP_STARTED_CLUSTER = wasRunning ? '' : '1';
   process.env.KUBECONFIG = process.env.MODELSHIP_KUBECONFIG;
   sh('install-crds.sh', '--routers');
+  // End-to-end tests run the operator as the image would: the compiled dist/main.js.
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
 }

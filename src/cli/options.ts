@@ -1,0 +1,112 @@
+// The operator's command line: flags, each with an environment variable (for the Deployment), and
+// a clear error for anything it does not understand. Pure: argv and env in, options or an error out.
+import { parseDuration } from '../core/duration.js';
+
+export interface OperatorFlags {
+  kubeconfig: string | undefined;
+  namespaces: string[] | undefined;
+  concurrency: number;
+  unreadyGraceMs: number;
+  resyncMs: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'text';
+  help: boolean;
+}
+
+interface FlagSpec {
+  env: string;
+  help: string;
+  default?: string;
+  boolean?: boolean;
+}
+
+export const FLAGS: Record<string, FlagSpec> = {
+  kubeconfig: {
+    env: 'KUBECONFIG',
+    help: 'kubeconfig file; default: $KUBECONFIG, ~/.kube/config, or in-cluster',
+  },
+  namespaces: { env: 'MODELSHIP_NAMESPACES', help: 'comma-separated namespaces to watch; default: all' },
+  concurrency: {
+    env: 'MODELSHIP_CONCURRENCY',
+    default: '4',
+    help: 'ModelDeployments reconciled in parallel',
+  },
+  'unready-grace': {
+    env: 'MODELSHIP_UNREADY_GRACE',
+    default: '10s',
+    help: 'how long a revision that had been Ready may stay unready before it counts as failed',
+  },
+  resync: {
+    env: 'MODELSHIP_RESYNC',
+    default: '5m',
+    help: 'period of the full resync of every cached object',
+  },
+  'log-level': { env: 'MODELSHIP_LOG_LEVEL', default: 'info', help: 'error | warn | info | debug' },
+  'log-format': { env: 'MODELSHIP_LOG_FORMAT', default: 'json', help: 'json (one line per decision) | text' },
+  help: { env: '', boolean: true, help: 'show this help' },
+};
+
+export class UsageError extends Error {}
+
+export function parseFlags(argv: string[], env: Record<string, string | undefined>): OperatorFlags {
+  const raw: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    if (fromEnv !== undefined && fromEnv !== '') raw[name] = fromEnv;
+    else if (spec.default !== undefined) raw[name] = spec.default;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !FLAGS[m[1]!]) throw new UsageError(`unknown argument ${JSON.stringify(arg)}; see --help`);
+    const name = m[1]!;
+    if (FLAGS[name]!.boolean) {
+      raw[name] = m[2] ?? 'true';
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    raw[name] = value;
+  }
+  const duration = (name: string): number => {
+    const ms = parseDuration(raw[name]!);
+    if (ms === undefined)
+      throw new UsageError(`--${name}: ${JSON.stringify(raw[name])} is not a duration (e.g. 10s, 5m, 1h30m)`);
+    return ms;
+  };
+  const concurrency = Number(raw.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+    throw new UsageError(
+      `--concurrency: ${JSON.stringify(raw.concurrency)} is not a whole number from 1 to 256`,
+    );
+  }
+  const level = raw['log-level'];
+  if (!['error', 'warn', 'info', 'debug'].includes(level!))
+    throw new UsageError(`--log-level: ${JSON.stringify(level)}; use error, warn, info or debug`);
+  const format = raw['log-format'];
+  if (format !== 'json' && format !== 'text')
+    throw new UsageError(`--log-format: ${JSON.stringify(format)}; use json or text`);
+  const namespaces = raw.namespaces
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    kubeconfig: raw.kubeconfig,
+    namespaces: namespaces?.length ? namespaces : undefined,
+    concurrency,
+    unreadyGraceMs: duration('unready-grace'),
+    resyncMs: duration('resync'),
+    logLevel: level as OperatorFlags['logLevel'],
+    logFormat: format,
+    help: raw.help === 'true',
+  };
+}
+
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([name, s]) => {
+    const def = s.default ? ` (default ${s.default})` : '';
+    const env = s.env ? ` [$${s.env}]` : '';
+    return `  --${name.padEnd(14)} ${s.help}${def}${env}`;
+  });
+  return `modelship: a Kubernetes operator that ships ML models safely\n\nUsage: modelship [flags]\n\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,135 @@
+// The informer caches the controllers read from, one set per operator. With a namespace list the
+// operator watches only those namespaces (one informer per namespace and kind, which RBAC Roles
+// can allow without cluster-wide list rights); otherwise one cluster-wide informer per kind.
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { ModelDeployment, ModelVersion } from '../api/index.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../core/labels.js';
+import { Informer, type InformerHandlers, type InformerObserver } from '../k8s/informer.js';
+
+export interface CacheOptions {
+  namespaces?: string[];
+  resyncMs?: number;
+  observer?: InformerObserver;
+  /** Router kinds whose CRDs are installed (discovered at start): group/version/plural. */
+  routedKinds: Array<{ apiVersion: string; kind: string; plural: string }>;
+}
+
+/** One kind over the watched namespaces, read as a single cache. */
+export class KindCache<T extends KubernetesObject> {
+  private readonly informers: Map<string, Informer<T>>;
+
+  constructor(
+    kc: KubeConfig,
+    apiVersion: string,
+    plural: string,
+    opts: CacheOptions,
+    labelSelector?: string,
+  ) {
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const namespaces = opts.namespaces?.length ? opts.namespaces : [''];
+    this.informers = new Map(
+      namespaces.map((ns) => [
+        ns,
+        new Informer<T>(kc, {
+          path: ns ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`,
+          ...(labelSelector ? { labelSelector } : {}),
+          ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
+          ...(opts.observer ? { observer: opts.observer } : {}),
+        }),
+      ]),
+    );
+  }
+
+  private informerFor(namespace: string | undefined): Informer<T> | undefined {
+    return this.informers.get('') ?? this.informers.get(namespace ?? '');
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.informerFor(namespace)?.get(namespace, name);
+  }
+
+  list(namespace?: string): T[] {
+    if (namespace !== undefined) return this.informerFor(namespace)?.list(namespace) ?? [];
+    return [...this.informers.values()].flatMap((i) => i.list());
+  }
+
+  on<E extends keyof InformerHandlers<T>>(event: E, fn: InformerHandlers<T>[E]): void {
+    for (const i of this.informers.values()) i.on(event, fn);
+  }
+
+  start(): void {
+    for (const i of this.informers.values()) i.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  hasSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced());
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
+  }
+}
+
+const OWNED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+
+export class Caches {
+  readonly modelDeployments: KindCache<ModelDeployment>;
+  readonly modelVersions: KindCache<ModelVersion>;
+  readonly deployments: KindCache<V1Deployment>;
+  readonly services: KindCache<V1Service>;
+  readonly configMaps: KindCache<V1ConfigMap>;
+  readonly pods: KindCache<V1Pod>;
+  /** Router objects by kind (HTTPRoute, VirtualService), for the kinds whose CRDs exist. */
+  readonly routes = new Map<string, KindCache<KubernetesObject>>();
+
+  constructor(kc: KubeConfig, opts: CacheOptions) {
+    this.modelDeployments = new KindCache(kc, 'modelship.io/v1alpha1', 'modeldeployments', opts);
+    this.modelVersions = new KindCache(kc, 'modelship.io/v1alpha1', 'modelversions', opts);
+    // Children and pods: only what modelship made (label-selected), never every Pod of the cluster.
+    this.deployments = new KindCache(kc, 'apps/v1', 'deployments', opts, OWNED);
+    this.services = new KindCache(kc, 'v1', 'services', opts, OWNED);
+    this.configMaps = new KindCache(kc, 'v1', 'configmaps', opts, OWNED);
+    this.pods = new KindCache(kc, 'v1', 'pods', opts, OWNED);
+    for (const k of opts.routedKinds)
+      this.routes.set(k.kind, new KindCache(kc, k.apiVersion, k.plural, opts, OWNED));
+  }
+
+  private all(): Array<KindCache<KubernetesObject>> {
+    return [
+      this.modelDeployments,
+      this.modelVersions,
+      this.deployments,
+      this.services,
+      this.configMaps,
+      this.pods,
+      ...this.routes.values(),
+    ] as unknown as Array<KindCache<KubernetesObject>>;
+  }
+
+  start(): void {
+    for (const c of this.all()) c.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((c) => c.stop()));
+  }
+
+  hasSynced(): boolean {
+    return this.all().every((c) => c.hasSynced());
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.all().map((c) => c.waitForSync(signal)));
+  }
+}

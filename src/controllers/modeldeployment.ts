@@ -1,0 +1,316 @@
+// reconcile(ModelDeployment key): observe the caches, ask the pure core for a plan, apply the
+// difference, record what changed. Safe to run at any time, any number of times: every write is
+// skipped when the world already matches, so a settled cluster costs no API writes.
+import { createHash } from 'node:crypto';
+import type { KubernetesObject, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { ModelDeployment } from '../api/index.js';
+import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
+import { deepEqual } from '../core/equal.js';
+import {
+  ANNOTATION_APPLIED,
+  ANNOTATION_RUNTIME,
+  LABEL_DEPLOYMENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_MODEL,
+  LABEL_NAME,
+  LABEL_PART_OF,
+  LABEL_REVISION,
+  MANAGED_BY,
+  revisionObjectName,
+} from '../core/labels.js';
+import type { Plan, Resolution } from '../core/plan.js';
+import { planRollout, readRequests } from '../core/plan.js';
+import { ownerReference, renderRevision, type RenderedRevision } from '../core/revision.js';
+import { resolveSpec } from '../core/spec.js';
+import type { KubeClient } from '../k8s/client.js';
+import { splitKey } from '../k8s/informer.js';
+import type { ReconcileResult } from '../k8s/workqueue.js';
+import type { Logger } from '../log.js';
+import { routerFor } from '../routers/index.js';
+import type { TrafficRouter } from '../routers/types.js';
+import type { RuntimeSettings } from '../runtimes/types.js';
+import type { Caches } from './caches.js';
+import { resolveModelVersion, toObservedRevisions } from './observe.js';
+
+export interface ReconcileDeps {
+  caches: Caches;
+  client: KubeClient;
+  log: Logger;
+  settings: RuntimeSettings;
+  unreadyGraceMs: number;
+  now: () => number;
+  /** Called after a plan was applied (metrics). */
+  onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status']) => void;
+}
+
+export async function reconcileModelDeployment(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const md = deps.caches.modelDeployments.get(namespace, name);
+  // Deleted: the children carry owner references, so the garbage collector removes them.
+  if (!md || !namespace || md.metadata?.deletionTimestamp) return;
+
+  const world = observe(deps, md, namespace);
+  const plan = planRollout({
+    md,
+    desired: world.desired,
+    revisions: world.revisions,
+    appliedWeights: world.appliedWeights,
+    exactWeights: world.router?.exactWeights ?? true,
+    requests: readRequests(md),
+    now: deps.now(),
+    unreadyGraceMs: deps.unreadyGraceMs,
+  });
+
+  await applyPlan(deps, md, plan, world);
+  await recordPlan(deps, md, plan);
+  deps.onPlan?.(md, plan, md.status);
+  return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+}
+
+interface World {
+  desired: Resolution;
+  rendered: RenderedRevision | undefined;
+  router: TrafficRouter | undefined;
+  revisions: ReturnType<typeof toObservedRevisions>;
+  deployments: V1Deployment[];
+  routeObjects: KubernetesObject[];
+  appliedWeights: Map<string, number> | undefined;
+}
+
+function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
+  const name = md.metadata!.name!;
+  const mine = <T extends KubernetesObject>(objs: T[]) =>
+    objs.filter((o) => o.metadata?.labels?.[LABEL_DEPLOYMENT] === name);
+  const deployments = mine(deps.caches.deployments.list(ns));
+  const revisions = toObservedRevisions(md, deployments, mine(deps.caches.pods.list(ns)));
+  const routeObjects: KubernetesObject[] = [
+    ...mine(deps.caches.services.list(ns)),
+    ...[...deps.caches.routes.values()].flatMap((c) => mine(c.list(ns))),
+  ];
+
+  let router: TrafficRouter | undefined;
+  let desired: Resolution | undefined;
+  try {
+    router = routerFor(md);
+    const missing = router.kinds.find((k) => !deps.caches.routes.has(k.kind));
+    if (missing) {
+      desired = {
+        ok: false,
+        reason: 'RouterUnavailable',
+        message: `traffic.router ${router.name} needs the ${missing.kind} CRD (${missing.apiVersion}), which is not installed in this cluster (or the operator cannot list it); install it and restart the operator, or choose another router`,
+      };
+    }
+  } catch (err) {
+    desired = { ok: false, reason: 'InvalidRouter', message: (err as Error).message };
+  }
+
+  const stable = md.status?.stableRevision;
+  const servingRuntime = deployments.find((d) => d.metadata?.labels?.[LABEL_REVISION] === stable)?.metadata
+    ?.annotations?.[ANNOTATION_RUNTIME];
+  let rendered: RenderedRevision | undefined;
+  if (!desired) {
+    const found = resolveModelVersion(md, deps.caches.modelVersions.list(ns), servingRuntime);
+    if ('mv' in found) {
+      try {
+        rendered = renderRevision({ md, mv: found.mv, settings: deps.settings, replicas: 0 });
+        desired = { ok: true, revision: { hash: rendered.hash, version: found.mv.spec.version } };
+      } catch (err) {
+        const reason = (err as { reason?: string }).reason ?? 'InvalidModelVersion';
+        desired = { ok: false, reason, message: (err as Error).message };
+      }
+    } else {
+      desired = found;
+    }
+  }
+  const appliedWeights = router?.readWeights(routeObjects, md);
+  return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights };
+}
+
+/**
+ * Writes in the order that keeps traffic safe while the writes land one by one: first everything
+ * that grows (new revisions, scale-ups), then the routing, then what shrinks or goes away.
+ */
+async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Promise<void> {
+  const ns = md.metadata!.namespace!;
+  const name = md.metadata!.name!;
+  const live = new Map(world.deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
+  const grows = plan.revisions.filter(
+    (r) => (live.get(r.hash)?.spec?.replicas ?? -1) < r.replicas || !live.has(r.hash),
+  );
+  const shrinks = plan.revisions.filter((r) => !grows.includes(r));
+
+  for (const r of grows) await applyRevision(deps, md, r, world, live);
+  if (world.router && plan.weights.length)
+    await applyRouting(deps, md, plan, world.router, world.routeObjects);
+  await applyPreview(deps, md, plan, world.routeObjects);
+  for (const r of shrinks) await applyRevision(deps, md, r, world, live);
+  for (const hash of plan.deleteRevisions) {
+    const child = revisionObjectName(name, hash);
+    await deps.client.delete('apps/v1', 'Deployment', ns, child);
+    await deps.client.delete('v1', 'Service', ns, child);
+    await deps.client.delete('v1', 'ConfigMap', ns, child);
+    deps.log.info('revision deleted', {
+      key: `${ns}/${name}`,
+      revision: hash,
+      reason: 'RevisionHistoryLimit',
+    });
+  }
+}
+
+async function applyRevision(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  r: Plan['revisions'][number],
+  world: World,
+  live: Map<string, V1Deployment>,
+): Promise<void> {
+  const current = live.get(r.hash);
+  const ns = md.metadata!.namespace!;
+  if (world.rendered && r.hash === world.rendered.hash) {
+    // The desired revision is rendered in full; each object is written only if it differs from
+    // what modelship last applied (or was changed by someone else: replicas).
+    const fresh = world.rendered;
+    const deployment: V1Deployment = {
+      ...fresh.deployment,
+      spec: { ...fresh.deployment.spec!, replicas: r.replicas },
+    };
+    const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
+    if (!cm) await deps.client.apply(fresh.configMap);
+    await applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!));
+    await applyIfChanged(deps, deployment, current, (l) => (l as V1Deployment).spec?.replicas === r.replicas);
+    return;
+  }
+  // An earlier revision keeps the pod template it was made with; only its size changes.
+  if (current && current.spec?.replicas !== r.replicas) {
+    await deps.client.mergePatch('apps/v1', 'Deployment', ns, current.metadata!.name!, {
+      spec: { replicas: r.replicas },
+    });
+  }
+}
+
+async function applyRouting(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  plan: Plan,
+  router: TrafficRouter,
+  routeObjects: KubernetesObject[],
+): Promise<void> {
+  const name = md.metadata!.name!;
+  const spec = resolveSpec(md);
+  const objects = router.render({
+    md,
+    weights: plan.weights.map((w) => ({ ...w, service: revisionObjectName(name, w.revision) })),
+    labels: routingLabels(md),
+    ownerReference: ownerReference(md),
+    port: spec.port,
+    targetPortName: 'http',
+  });
+  const rendered = new Set(objects.map((o) => `${o.kind}/${o.metadata?.name}`));
+  const liveWeights = router.readWeights(routeObjects, md);
+  const planned = new Map(plan.weights.map((w) => [w.revision, w.weight]));
+  const drifted = !liveWeights || !deepEqual(Object.fromEntries(liveWeights), Object.fromEntries(planned));
+  for (const o of objects) {
+    const current = routeObjects.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
+    await applyIfChanged(deps, o, current, () => !drifted);
+  }
+  // Objects of a router the ModelDeployment no longer uses (traffic.router changed).
+  for (const o of routeObjects) {
+    if (o.kind === 'Service' || rendered.has(`${o.kind}/${o.metadata?.name}`)) continue;
+    if (o.metadata?.name !== name) continue;
+    await deps.client.delete(o.apiVersion!, o.kind!, o.metadata!.namespace!, o.metadata!.name!);
+  }
+}
+
+async function applyPreview(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  plan: Plan,
+  routeObjects: KubernetesObject[],
+): Promise<void> {
+  const name = `${md.metadata!.name}-preview`;
+  const ns = md.metadata!.namespace!;
+  const current = routeObjects.find((o) => o.kind === 'Service' && o.metadata?.name === name);
+  if (!plan.previewRevision) {
+    if (current) await deps.client.delete('v1', 'Service', ns, name);
+    return;
+  }
+  const svc: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns, labels: routingLabels(md), ownerReferences: [ownerReference(md)] },
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABEL_DEPLOYMENT]: md.metadata!.name!, [LABEL_REVISION]: plan.previewRevision },
+      ports: [{ name: 'http', port: resolveSpec(md).port, targetPort: 'http' as unknown as number }],
+    },
+  };
+  await applyIfChanged(deps, svc, current);
+}
+
+function routingLabels(md: ModelDeployment): Record<string, string> {
+  return {
+    [LABEL_NAME]: md.spec.model,
+    [LABEL_INSTANCE]: md.metadata!.name!,
+    [LABEL_PART_OF]: 'modelship',
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_DEPLOYMENT]: md.metadata!.name!,
+    [LABEL_MODEL]: md.spec.model,
+  };
+}
+
+/**
+ * Server-side applies `obj` unless the live object carries the same applied-hash annotation (and
+ * `stillGood`, for fields others may change, holds): the steady state writes nothing.
+ */
+async function applyIfChanged<T extends KubernetesObject>(
+  deps: ReconcileDeps,
+  obj: T,
+  current: KubernetesObject | undefined,
+  stillGood: (live: KubernetesObject) => boolean = () => true,
+): Promise<void> {
+  const hash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+  if (current && current.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillGood(current)) return;
+  const body = {
+    ...obj,
+    metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } },
+  };
+  await deps.client.apply(body);
+}
+
+/** Status (only when it changed), Events, and one log line per decision. */
+async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan): Promise<void> {
+  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  const before = md.status ?? {};
+  if (!deepEqual(before, plan.status)) {
+    await deps.client.apply(
+      {
+        apiVersion: API_VERSION,
+        kind: MODEL_DEPLOYMENT_KIND,
+        metadata: { name: md.metadata!.name!, namespace: md.metadata!.namespace! },
+        status: plan.status,
+      } as KubernetesObject,
+      'status',
+    );
+    if (before.phase !== plan.status.phase || before.stableRevision !== plan.status.stableRevision) {
+      deps.log.info('rollout state', {
+        key,
+        from: before.phase ?? 'New',
+        to: plan.status.phase,
+        stable: plan.status.stableVersion,
+        canary: plan.status.canaryVersion,
+        revision: plan.status.canaryRevision ?? plan.status.stableRevision,
+        traffic: plan.weights.map((w) => `${w.version}=${w.weight}`).join(','),
+        reason: plan.status.conditions?.find((c) => c.type === 'Ready')?.reason,
+      });
+    }
+  }
+  for (const e of plan.events) {
+    deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, { key, reason: e.reason, event: e.type });
+    try {
+      await deps.client.event(md, e.type, e.reason, e.message);
+    } catch (err) {
+      deps.log.warn('could not record an Event', { key, reason: e.reason, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,120 @@
+// reconcile(ModelVersion key): who uses this version (status.usedBy), and the finalizer that keeps a
+// version in use from disappearing under a ModelDeployment that serves it or may roll back to it.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ModelDeployment, ModelVersion, ModelVersionStatus } from '../api/index.js';
+import { API_VERSION, MODEL_VERSION_KIND } from '../api/index.js';
+import { computeConditions } from '../core/conditions.js';
+import { deepEqual } from '../core/equal.js';
+import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from '../core/labels.js';
+import { splitKey } from '../k8s/informer.js';
+import type { ReconcileResult } from '../k8s/workqueue.js';
+import { getRuntime } from '../runtimes/index.js';
+import type { ReconcileDeps } from './modeldeployment.js';
+
+export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
+
+/**
+ * In use: a ModelDeployment's spec names this version, or its status serves it (stable or canary),
+ * or one of its revisions built from it still has pods. Scaled-to-zero history revisions do not
+ * hold a version: they can be rolled back to only while their version exists.
+ */
+export function computeUsers(
+  mv: ModelVersion,
+  mds: ModelDeployment[],
+  deps: Pick<ReconcileDeps, 'caches'>,
+): string[] {
+  const ns = mv.metadata?.namespace;
+  const users = new Set<string>();
+  for (const md of mds) {
+    if (md.metadata?.namespace !== ns || md.spec.model !== mv.spec.model) continue;
+    const v = mv.spec.version;
+    if (md.spec.version === v || md.status?.stableVersion === v || md.status?.canaryVersion === v)
+      users.add(md.metadata!.name!);
+  }
+  for (const d of deps.caches.deployments.list(ns)) {
+    const owner = d.metadata?.labels?.[LABEL_DEPLOYMENT];
+    if (
+      owner &&
+      d.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME] === mv.metadata?.name &&
+      (d.spec?.replicas ?? 0) > 0
+    ) {
+      users.add(owner);
+    }
+  }
+  return [...users].sort();
+}
+
+export async function reconcileModelVersion(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const mv = deps.caches.modelVersions.get(namespace, name);
+  if (!mv || !namespace) return;
+  const users = computeUsers(mv, deps.caches.modelDeployments.list(namespace), deps);
+  const deleting = !!mv.metadata?.deletionTimestamp;
+  const hasFinalizer = (mv.metadata?.finalizers ?? []).includes(IN_USE_FINALIZER);
+  const ref = { apiVersion: API_VERSION, kind: MODEL_VERSION_KIND, metadata: { name, namespace } };
+
+  if (deleting && users.length === 0) {
+    if (hasFinalizer) {
+      // Applying no finalizers drops the one modelship owns; other controllers' entries stay.
+      await deps.client.apply({ ...ref, metadata: { ...ref.metadata, finalizers: [] } } as KubernetesObject);
+      deps.log.info('model version released', { key, reason: 'NotInUse' });
+    }
+    return;
+  }
+  if (!deleting && !hasFinalizer) {
+    await deps.client.apply({
+      ...ref,
+      metadata: { ...ref.metadata, finalizers: [IN_USE_FINALIZER] },
+    } as KubernetesObject);
+  }
+
+  let invalid: string | undefined;
+  try {
+    getRuntime(mv.spec.runtime).renderPod(mv, deps.settings, 'validation');
+  } catch (err) {
+    invalid = (err as Error).message;
+  }
+  const nowIso = new Date(deps.now()).toISOString();
+  const usedBy = users.map((u) => `ModelDeployment ${u}`).join(', ');
+  const status: ModelVersionStatus = {
+    observedGeneration: mv.metadata?.generation ?? 0,
+    phase: deleting ? 'Terminating' : invalid ? 'Invalid' : users.length ? 'InUse' : 'Available',
+    usedBy: users.map((u) => ({ name: u })),
+    conditions: computeConditions(
+      mv.status?.conditions,
+      [
+        invalid
+          ? { type: 'Ready', status: 'False', reason: 'InvalidModelVersion', message: invalid }
+          : {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Valid',
+              message: `version ${mv.spec.version} can be served by ${mv.spec.runtime}`,
+            },
+        deleting
+          ? {
+              type: 'InUse',
+              status: 'True',
+              reason: 'DeletionBlocked',
+              message: `deletion waits until no ModelDeployment uses this version; used by ${usedBy}`,
+            }
+          : users.length
+            ? { type: 'InUse', status: 'True', reason: 'InUse', message: `used by ${usedBy}` }
+            : {
+                type: 'InUse',
+                status: 'False',
+                reason: 'NotInUse',
+                message: 'no ModelDeployment uses this version',
+              },
+      ],
+      mv.metadata?.generation,
+      nowIso,
+    ),
+  };
+  if (!status.usedBy?.length) delete status.usedBy;
+  if (!deepEqual(mv.status ?? {}, status)) {
+    await deps.client.apply({ ...ref, status } as KubernetesObject, 'status');
+    if (deleting)
+      deps.log.info('model version deletion blocked', { key, reason: 'DeletionBlocked', usedBy: users });
+  }
+}

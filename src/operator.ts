@@ -1,0 +1,172 @@
+// Wires the operator: informer caches feed two keyed work queues (ModelDeployments, ModelVersions);
+// every watch only enqueues the owner's key, and the reconcilers read state from the caches.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { ModelDeployment, ModelVersion } from './api/index.js';
+import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from './core/labels.js';
+import { Caches } from './controllers/caches.js';
+import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
+import { reconcileModelVersion } from './controllers/modelversion.js';
+import { KubeClient } from './k8s/client.js';
+import { keyOf } from './k8s/informer.js';
+import { KubeHttp } from './k8s/kube-http.js';
+import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
+import type { Logger } from './log.js';
+import { allRoutedKinds } from './routers/index.js';
+import type { RoutedKind } from './routers/types.js';
+import type { RuntimeSettings } from './runtimes/types.js';
+
+export interface OperatorOptions {
+  kc: KubeConfig;
+  log: Logger;
+  namespaces?: string[];
+  concurrency?: number;
+  resyncMs?: number;
+  unreadyGraceMs?: number;
+  settings?: RuntimeSettings;
+  now?: () => number;
+  queueObserver?: (queue: string) => WorkQueueObserver;
+  onPlan?: ReconcileDeps['onPlan'];
+}
+
+export class Operator {
+  readonly mdQueue: WorkQueue;
+  readonly mvQueue: WorkQueue;
+  private caches: Caches | undefined;
+  private readonly client: KubeClient;
+
+  constructor(private readonly opts: OperatorOptions) {
+    this.client = new KubeClient(opts.kc);
+    const onError = (queue: string) => (key: string, err: unknown) =>
+      opts.log.warn('reconcile failed; retrying with back-off', {
+        queue,
+        key,
+        error: (err as Error).message,
+      });
+    this.mdQueue = new WorkQueue({
+      name: 'modeldeployment',
+      onError: onError('modeldeployment'),
+      ...(opts.queueObserver ? { observer: opts.queueObserver('modeldeployment') } : {}),
+    });
+    this.mvQueue = new WorkQueue({
+      name: 'modelversion',
+      onError: onError('modelversion'),
+      ...(opts.queueObserver ? { observer: opts.queueObserver('modelversion') } : {}),
+    });
+  }
+
+  /** Discovers the router CRDs, starts the caches, waits for them to sync, then starts the workers. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const { log } = this.opts;
+    const routedKinds = await discoverKinds(new KubeHttp(this.opts.kc), allRoutedKinds(), log);
+    const caches = new Caches(this.opts.kc, {
+      ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
+      resyncMs: this.opts.resyncMs ?? 5 * 60_000,
+      routedKinds,
+    });
+    this.caches = caches;
+    this.wire(caches);
+    caches.start();
+    await caches.waitForSync(signal);
+    log.info('caches synced', {
+      namespaces: this.opts.namespaces?.join(',') || 'all',
+      routers: routedKinds.map((k) => k.kind).join(','),
+    });
+    const deps: ReconcileDeps = {
+      caches,
+      client: this.client,
+      log,
+      settings: this.opts.settings ?? {},
+      unreadyGraceMs: this.opts.unreadyGraceMs ?? 10_000,
+      now: this.opts.now ?? Date.now,
+      ...(this.opts.onPlan ? { onPlan: this.opts.onPlan } : {}),
+    };
+    const concurrency = this.opts.concurrency ?? 4;
+    this.mdQueue.run((key) => reconcileModelDeployment(deps, key), { concurrency });
+    this.mvQueue.run((key) => reconcileModelVersion(deps, key), {
+      concurrency: Math.max(1, Math.floor(concurrency / 2)),
+    });
+  }
+
+  hasSynced(): boolean {
+    return this.caches?.hasSynced() ?? false;
+  }
+
+  /** Stops taking keys, lets the ones in flight finish, then stops the watches. */
+  async stop(): Promise<void> {
+    await Promise.all([this.mdQueue.shutdown(), this.mvQueue.shutdown()]);
+    await this.caches?.stop();
+  }
+
+  private wire(c: Caches): void {
+    const md = (o: KubernetesObject) => this.mdQueue.add(keyOf(o));
+    const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
+    // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
+    const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
+      if (!ns || !model) return;
+      for (const v of c.modelVersions.list(ns)) if (v.spec.model === model) mv(v);
+    };
+    const onMd = (o: ModelDeployment) => {
+      md(o);
+      mvsOfModel(o.metadata?.namespace, o.spec?.model);
+    };
+    c.modelDeployments.on('add', onMd);
+    c.modelDeployments.on('update', (old, cur) => {
+      onMd(cur);
+      if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
+    });
+    c.modelDeployments.on('delete', onMd);
+    c.modelDeployments.on('resync', md);
+
+    const onMv = (o: ModelVersion) => {
+      mv(o);
+      const ns = o.metadata?.namespace;
+      for (const d of c.modelDeployments.list(ns)) if (d.spec.model === o.spec?.model) md(d);
+    };
+    c.modelVersions.on('add', onMv);
+    c.modelVersions.on('update', (_old, cur) => onMv(cur));
+    c.modelVersions.on('delete', onMv);
+    c.modelVersions.on('resync', mv);
+
+    // Children and pods only enqueue their ModelDeployment's key (and, for Deployments, the
+    // ModelVersion they were built from, whose usedBy may change with their size).
+    const owner = (o: KubernetesObject) => {
+      const name = o.metadata?.labels?.[LABEL_DEPLOYMENT];
+      if (name && o.metadata?.namespace) this.mdQueue.add(`${o.metadata.namespace}/${name}`);
+      const mvName = o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME];
+      if (mvName && o.kind === 'Deployment' && o.metadata?.namespace)
+        this.mvQueue.add(`${o.metadata.namespace}/${mvName}`);
+    };
+    const children = [c.deployments, c.services, c.configMaps, c.pods, ...c.routes.values()] as Array<{
+      on: (e: 'add' | 'update' | 'delete', fn: (a: KubernetesObject, b?: KubernetesObject) => void) => void;
+    }>;
+    for (const cache of children) {
+      cache.on('add', owner);
+      cache.on('update', (_old, cur) => owner(cur ?? _old));
+      cache.on('delete', owner);
+    }
+  }
+}
+
+/**
+ * Router CRDs (Gateway API, Istio) are optional: only the kinds the apiserver serves get informers;
+ * a ModelDeployment asking for a missing one gets a RouterUnavailable condition instead of a crash.
+ */
+async function discoverKinds(http: KubeHttp, kinds: RoutedKind[], log: Logger): Promise<RoutedKind[]> {
+  const found: RoutedKind[] = [];
+  for (const k of kinds) {
+    try {
+      const list = await http.request<{ resources?: Array<{ name: string }> }>(
+        'GET',
+        `/apis/${k.apiVersion}`,
+      );
+      if (list?.resources?.some((r) => r.name === k.plural)) found.push(k);
+    } catch (err) {
+      log.info('router kind not served; ModelDeployments that need it will say so', {
+        kind: k.kind,
+        apiVersion: k.apiVersion,
+        reason: (err as Error).message.slice(0, 200),
+      });
+    }
+  }
+  return found;
+}
