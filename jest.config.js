@@ -10,6 +10,9 @@ const esm = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Integration tests wait for a real cluster to reach a state; bounds live in each waitFor.
+  // (testTimeout is a global option: jest ignores it inside a project.)
+  testTimeout: 120000,
   projects: [
     {
       ...esm,
@@ -23,7 +26,6 @@ export default {
       // The control plane is started once for the whole run and stopped at the end.
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

@@ -1,13 +1,20 @@
 #!/usr/bin/env node
-// The operator process: flags, kubeconfig, the operator, and a graceful stop on SIGTERM/SIGINT
-// (stop taking keys, finish the ones in flight, stop the watches, exit).
+// The operator process: flags, kubeconfig, /healthz /readyz /metrics, leader election, the
+// operator, and a graceful stop on SIGTERM/SIGINT: stop taking keys, finish the ones in flight,
+// release the Lease, stop the watches, exit.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
-import { parseFlags, usage, UsageError } from './cli/options.js';
-import { createLogger } from './log.js';
+import { parseFlags, usage, UsageError, type OperatorFlags } from './cli/options.js';
+import { KubeHttp } from './k8s/kube-http.js';
+import { LeaderElector } from './k8s/leader.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { Operator } from './operator.js';
+import { startServer } from './server.js';
 
 async function main(): Promise<number> {
-  let flags;
+  let flags: OperatorFlags;
   try {
     flags = parseFlags(process.argv.slice(2), process.env);
   } catch (err) {
@@ -33,6 +40,7 @@ async function main(): Promise<number> {
     });
     return 1;
   }
+  const metrics = new Metrics();
   const operator = new Operator({
     kc,
     log,
@@ -40,31 +48,94 @@ async function main(): Promise<number> {
     concurrency: flags.concurrency,
     resyncMs: flags.resyncMs,
     unreadyGraceMs: flags.unreadyGraceMs,
+    queueObserver: (q) => metrics.queueObserver(q),
+    onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
   });
+  const server = flags.listen
+    ? await startServer({ listen: flags.listen, metrics, ready: () => operator.hasSynced() })
+    : undefined;
+  const bound = server?.address();
+  if (bound && typeof bound === 'object')
+    log.info('serving /healthz /readyz /metrics', { address: `${bound.address}:${bound.port}` });
+
+  // `stopping` ends the campaign and the cache sync; the Lease is released only after the
+  // workers have drained, so the next leader never overlaps with our last writes.
   const stopping = new AbortController();
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      if (stopping.signal.aborted) return;
-      log.info('stopping', { signal: sig });
-      stopping.abort();
-      void operator.stop().then(resolve);
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
-  });
+  const leaseRelease = new AbortController();
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const onSignal = (sig: string) => {
+    if (stopping.signal.aborted) return;
+    log.info('stopping: no new keys, finishing the ones in flight', { signal: sig });
+    stopping.abort();
+    void operator
+      .stop()
+      .then(() => leaseRelease.abort())
+      .then(() => done());
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   log.info('starting', {
     server: kc.getCurrentCluster()?.server,
     namespaces: flags.namespaces?.join(',') || 'all',
     concurrency: flags.concurrency,
+    leaderElect: flags.leaderElect,
+    listen: flags.listen || 'off',
   });
   try {
-    await operator.start(stopping.signal);
+    await operator.startCaches(stopping.signal);
+    if (flags.leaderElect) {
+      const lost = await lead(flags, kc, log, metrics, operator, stopping.signal, leaseRelease.signal);
+      if (lost) return 1;
+    } else {
+      metrics.setLeader(true);
+      operator.startWorkers();
+    }
   } catch (err) {
     if (!stopping.signal.aborted) throw err;
   }
-  await stopped;
+  await finished;
+  server?.close();
   log.info('stopped');
   return 0;
+}
+
+/** Campaigns for the Lease, reconciles while holding it. Returns true when the lease was lost. */
+async function lead(
+  flags: OperatorFlags,
+  kc: k8s.KubeConfig,
+  log: Logger,
+  metrics: Metrics,
+  operator: Operator,
+  stopping: AbortSignal,
+  release: AbortSignal,
+): Promise<boolean> {
+  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const elector = new LeaderElector(new KubeHttp(kc), {
+    namespace: flags.leaderElectionNamespace,
+    name: flags.leaderElectionName,
+    identity,
+    onError: (err) => log.warn('leader election', { identity, error: err.message }),
+  });
+  metrics.setLeader(false);
+  log.info('campaigning for the lease', {
+    lease: `${flags.leaderElectionNamespace}/${flags.leaderElectionName}`,
+    identity,
+  });
+  await elector.acquire(stopping);
+  metrics.setLeader(true);
+  log.info('became the leader', { identity });
+  operator.startWorkers();
+  const outcome = await elector.holdUntilLost(release);
+  metrics.setLeader(false);
+  if (outcome === 'lost') {
+    // Another replica may already be reconciling: stop at once, as controller-runtime does.
+    log.error('leader election lost; exiting so that only one replica writes', { identity });
+    return true;
+  }
+  log.info('lease released', { identity });
+  return false;
 }
 
 main().then(

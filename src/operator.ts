@@ -54,8 +54,17 @@ export class Operator {
     });
   }
 
-  /** Discovers the router CRDs, starts the caches, waits for them to sync, then starts the workers. */
+  /** Caches, then workers: what a process without leader election does. */
   async start(signal?: AbortSignal): Promise<void> {
+    await this.startCaches(signal);
+    this.startWorkers();
+  }
+
+  /**
+   * Discovers the router CRDs, starts the caches and waits for them to sync. Standby replicas do
+   * this too, so they are ready (and warm) when they take over.
+   */
+  async startCaches(signal?: AbortSignal): Promise<void> {
     const { log } = this.opts;
     const routedKinds = await discoverKinds(new KubeHttp(this.opts.kc), allRoutedKinds(), log);
     const caches = new Caches(this.opts.kc, {
@@ -71,10 +80,16 @@ export class Operator {
       namespaces: this.opts.namespaces?.join(',') || 'all',
       routers: routedKinds.map((k) => k.kind).join(','),
     });
+  }
+
+  /** Starts reconciling (on the leader only, with leader election). */
+  startWorkers(): void {
+    const caches = this.caches;
+    if (!caches) throw new Error('startWorkers before startCaches');
     const deps: ReconcileDeps = {
       caches,
       client: this.client,
-      log,
+      log: this.opts.log,
       settings: this.opts.settings ?? {},
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 10_000,
       now: this.opts.now ?? Date.now,

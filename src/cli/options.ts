@@ -10,6 +10,10 @@ export interface OperatorFlags {
   resyncMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'text';
+  listen: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
   help: boolean;
 }
 
@@ -43,6 +47,26 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   'log-level': { env: 'MODELSHIP_LOG_LEVEL', default: 'info', help: 'error | warn | info | debug' },
   'log-format': { env: 'MODELSHIP_LOG_FORMAT', default: 'json', help: 'json (one line per decision) | text' },
+  listen: {
+    env: 'MODELSHIP_LISTEN',
+    default: ':8080',
+    help: 'address of /healthz, /readyz and /metrics ("" turns it off)',
+  },
+  'leader-elect': {
+    env: 'MODELSHIP_LEADER_ELECT',
+    boolean: true,
+    default: 'false',
+    help: 'run several replicas; only the Lease holder reconciles',
+  },
+  'leader-election-namespace': {
+    env: 'MODELSHIP_LEADER_ELECTION_NAMESPACE',
+    help: 'namespace of the Lease; default: $POD_NAMESPACE, else modelship-system',
+  },
+  'leader-election-name': {
+    env: 'MODELSHIP_LEADER_ELECTION_NAME',
+    default: 'modelship',
+    help: 'name of the Lease',
+  },
   help: { env: '', boolean: true, help: 'show this help' },
 };
 
@@ -68,6 +92,12 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     raw[name] = value;
   }
+  const bool = (name: string): boolean => {
+    const v = raw[name] ?? 'false';
+    if (v !== 'true' && v !== 'false')
+      throw new UsageError(`--${name}: ${JSON.stringify(v)}; use true or false`);
+    return v === 'true';
+  };
   const duration = (name: string): number => {
     const ms = parseDuration(raw[name]!);
     if (ms === undefined)
@@ -98,7 +128,11 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     resyncMs: duration('resync'),
     logLevel: level as OperatorFlags['logLevel'],
     logFormat: format,
-    help: raw.help === 'true',
+    listen: raw.listen ?? '',
+    leaderElect: bool('leader-elect'),
+    leaderElectionNamespace: raw['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'modelship-system',
+    leaderElectionName: raw['leader-election-name']!,
+    help: bool('help'),
   };
 }
 
@@ -106,7 +140,7 @@ export function usage(): string {
   const lines = Object.entries(FLAGS).map(([name, s]) => {
     const def = s.default ? ` (default ${s.default})` : '';
     const env = s.env ? ` [$${s.env}]` : '';
-    return `  --${name.padEnd(14)} ${s.help}${def}${env}`;
+    return `  --${name.padEnd(26)} ${s.help}${def}${env}`;
   });
   return `modelship: a Kubernetes operator that ships ML models safely\n\nUsage: modelship [flags]\n\n${lines.join('\n')}\n`;
 }

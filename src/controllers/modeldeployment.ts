@@ -40,8 +40,8 @@ export interface ReconcileDeps {
   settings: RuntimeSettings;
   unreadyGraceMs: number;
   now: () => number;
-  /** Called after a plan was applied (metrics). */
-  onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status']) => void;
+  /** Called after a plan was applied (metrics); `startedAt` is when this reconcile began. */
+  onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status'], startedAt: number) => void;
 }
 
 export async function reconcileModelDeployment(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
@@ -50,6 +50,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   // Deleted: the children carry owner references, so the garbage collector removes them.
   if (!md || !namespace || md.metadata?.deletionTimestamp) return;
 
+  const startedAt = deps.now();
   const world = observe(deps, md, namespace);
   const plan = planRollout({
     md,
@@ -58,13 +59,13 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     appliedWeights: world.appliedWeights,
     exactWeights: world.router?.exactWeights ?? true,
     requests: readRequests(md),
-    now: deps.now(),
+    now: startedAt,
     unreadyGraceMs: deps.unreadyGraceMs,
   });
 
   await applyPlan(deps, md, plan, world);
   await recordPlan(deps, md, plan);
-  deps.onPlan?.(md, plan, md.status);
+  deps.onPlan?.(md, plan, md.status, startedAt);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
 }
 

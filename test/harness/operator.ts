@@ -6,6 +6,8 @@ export interface RunningOperator {
   proc: ChildProcess;
   /** Everything the operator printed so far (JSON log lines). */
   output(): string;
+  /** The address of /healthz, /readyz and /metrics, once the operator has logged it. */
+  address(): string | undefined;
   /** SIGTERM (graceful) or SIGKILL; resolves when the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -23,6 +25,9 @@ export function startOperator(args: string[] = [], env: NodeJS.ProcessEnv = {}):
       clusterEnv().kubeconfig,
       '--log-format',
       'json',
+      // Any free port: several operators may run at once (leader election, parallel test runs).
+      '--listen',
+      '127.0.0.1:0',
       ...args,
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -34,6 +39,7 @@ export function startOperator(args: string[] = [], env: NodeJS.ProcessEnv = {}):
   return {
     proc,
     output: () => out,
+    address: () => /"address":"([^"]+)"/.exec(out)?.[1],
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
