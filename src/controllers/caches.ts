@@ -60,6 +60,11 @@ export class KindCache<T extends KubernetesObject> {
     return [...this.informers.values()].flatMap((i) => i.list());
   }
 
+  /** See Informer.observeWrite. */
+  observeWrite(obj: T): void {
+    this.informerFor(obj.metadata?.namespace)?.observeWrite(obj);
+  }
+
   on<E extends keyof InformerHandlers<T>>(event: E, fn: InformerHandlers<T>[E]): void {
     for (const i of this.informers.values()) i.on(event, fn);
   }

@@ -179,14 +179,27 @@ async function applyRevision(
     const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
     if (!cm) await deps.client.apply(fresh.configMap);
     await applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!));
-    await applyIfChanged(deps, deployment, current, (l) => (l as V1Deployment).spec?.replicas === r.replicas);
+    const written = await applyIfChanged(
+      deps,
+      deployment,
+      current,
+      (l) => (l as V1Deployment).spec?.replicas === r.replicas,
+    );
+    if (written) deps.caches.deployments.observeWrite(written);
     return;
   }
   // An earlier revision keeps the pod template it was made with; only its size changes.
   if (current && current.spec?.replicas !== r.replicas) {
-    await deps.client.mergePatch('apps/v1', 'Deployment', ns, current.metadata!.name!, {
-      spec: { replicas: r.replicas },
-    });
+    const written = await deps.client.mergePatch<V1Deployment>(
+      'apps/v1',
+      'Deployment',
+      ns,
+      current.metadata!.name!,
+      {
+        spec: { replicas: r.replicas },
+      },
+    );
+    deps.caches.deployments.observeWrite(written);
   }
 }
 
@@ -269,14 +282,15 @@ async function applyIfChanged<T extends KubernetesObject>(
   obj: T,
   current: KubernetesObject | undefined,
   stillGood: (live: KubernetesObject) => boolean = () => true,
-): Promise<void> {
+): Promise<T | undefined> {
   const hash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
-  if (current && current.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillGood(current)) return;
+  if (current && current.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillGood(current))
+    return undefined;
   const body = {
     ...obj,
     metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } },
   };
-  await deps.client.apply(body);
+  return deps.client.apply(body);
 }
 
 /** Status (only when it changed), Events, and one log line per decision. */
@@ -284,15 +298,24 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
   const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
   const before = md.status ?? {};
   if (!deepEqual(before, plan.status)) {
-    await deps.client.apply(
+    // The resourceVersion makes the write conditional: a plan made from a ModelDeployment that has
+    // changed since (a spec edit, or a status we wrote a moment ago that the cache has not seen yet)
+    // fails with 409 and the key is reconciled again from fresh state, instead of overwriting newer
+    // status with older decisions.
+    const written = await deps.client.apply(
       {
         apiVersion: API_VERSION,
         kind: MODEL_DEPLOYMENT_KIND,
-        metadata: { name: md.metadata!.name!, namespace: md.metadata!.namespace! },
+        metadata: {
+          name: md.metadata!.name!,
+          namespace: md.metadata!.namespace!,
+          resourceVersion: md.metadata!.resourceVersion!,
+        },
         status: plan.status,
       } as KubernetesObject,
       'status',
     );
+    deps.caches.modelDeployments.observeWrite(written as ModelDeployment);
     if (before.phase !== plan.status.phase || before.stableRevision !== plan.status.stableRevision) {
       deps.log.info('rollout state', {
         key,

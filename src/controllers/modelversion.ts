@@ -113,7 +113,15 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
   };
   if (!status.usedBy?.length) delete status.usedBy;
   if (!deepEqual(mv.status ?? {}, status)) {
-    await deps.client.apply({ ...ref, status } as KubernetesObject, 'status');
+    const written = await deps.client.apply(
+      {
+        ...ref,
+        metadata: { ...ref.metadata, resourceVersion: mv.metadata!.resourceVersion! },
+        status,
+      } as KubernetesObject,
+      'status',
+    );
+    deps.caches.modelVersions.observeWrite(written as ModelVersion);
     if (deleting)
       deps.log.info('model version deletion blocked', { key, reason: 'DeletionBlocked', usedBy: users });
   }

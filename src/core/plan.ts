@@ -230,18 +230,19 @@ class Planner {
         return;
       }
       if (ready >= this.spec.replicas && rev) {
-        this.pushHistory({
+        const fresh = this.pushHistory({
           revision: s,
           version,
           result: 'Promoted',
           reason: 'Ready',
           message: `version ${version} is Ready`,
         });
-        this.event(
-          'Normal',
-          'Ready',
-          `version ${version} (revision ${s}) is Ready with ${ready}/${this.spec.replicas} replicas`,
-        );
+        if (fresh)
+          this.event(
+            'Normal',
+            'Ready',
+            `version ${version} (revision ${s}) is Ready with ${ready}/${this.spec.replicas} replicas`,
+          );
         this.rolloutStartedAt = undefined;
       } else {
         this.progressing('Deploying', `version ${version}: ${ready}/${this.spec.replicas} replicas ready`);
@@ -584,18 +585,19 @@ class Planner {
     } else {
       this.replicas.set(old, 0);
     }
-    this.pushHistory({
+    const fresh = this.pushHistory({
       revision: hash,
       version,
       result: 'Promoted',
       reason: 'Promoted',
       message: `version ${version} replaced ${oldVersion}`,
     });
-    this.event(
-      'Normal',
-      'Promoted',
-      `version ${version} (revision ${hash}) promoted: it serves all traffic; ${oldVersion} kept warm for ${this.spec.scaleDownDelayMs / 1000}s`,
-    );
+    if (fresh)
+      this.event(
+        'Normal',
+        'Promoted',
+        `version ${version} (revision ${hash}) promoted: it serves all traffic; ${oldVersion} kept warm for ${this.spec.scaleDownDelayMs / 1000}s`,
+      );
     this.rolloutStartedAt = undefined;
     this.canary = undefined;
     this.preview = undefined;

@@ -50,7 +50,11 @@ export class KubeClient {
    * Server-side apply with force: modelship's manager takes the fields it sets, fields it no longer
    * sets are removed (they were ours), and fields of other managers are left alone.
    */
-  async apply<T extends KubernetesObject>(obj: T, subresource?: 'status'): Promise<T> {
+  async apply<T extends KubernetesObject>(
+    obj: T,
+    subresource?: 'status',
+    fieldManager = FIELD_MANAGER,
+  ): Promise<T> {
     const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name)
       throw new Error('apply needs apiVersion, kind and metadata.name');
@@ -58,7 +62,7 @@ export class KubeClient {
       resourcePath(apiVersion, kind, metadata.namespace, metadata.name) +
       (subresource ? `/${subresource}` : '');
     return this.http.request<T>('PATCH', path, {
-      query: { fieldManager: FIELD_MANAGER, force: true },
+      query: { fieldManager, force: true },
       body: obj,
       contentType: 'application/apply-patch+yaml',
     });

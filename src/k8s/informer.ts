@@ -140,6 +140,19 @@ export class Informer<T extends KubernetesObject> {
     return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
+  /**
+   * Puts an object this process has just written (the apiserver's answer) into the cache, unless the
+   * cache already holds a newer version; the watch event that follows replaces it as usual. Without
+   * this, a reconcile that runs before the watch delivers our own write reads the state from before
+   * it (client-go's MutationCache solves the same problem). No handler is called.
+   */
+  observeWrite(obj: T): void {
+    const key = keyOf(obj);
+    const current = this.cache.get(key);
+    if (current && !isNewer(obj, current)) return;
+    this.cache.set(key, obj);
+  }
+
   /** True once the first list has been applied (and stays true across restarts and relists). */
   hasSynced(): boolean {
     return this.synced;
@@ -433,4 +446,15 @@ function safeKey(obj: KubernetesObject): string {
 
 function logError(err: Error, info: { path: string; phase: InformerPhase; retryInMs?: number }): void {
   console.error(JSON.stringify({ level: 'error', msg: 'informer error', ...info, error: err.message }));
+}
+
+/**
+ * resourceVersions are opaque to clients in general, but every apiserver backed by etcd issues
+ * increasing integers; anything else is treated as not newer, so the watch stays the authority.
+ */
+function isNewer(a: KubernetesObject, b: KubernetesObject): boolean {
+  const ra = a.metadata?.resourceVersion;
+  const rb = b.metadata?.resourceVersion;
+  if (!ra || !rb || !/^\d+$/.test(ra) || !/^\d+$/.test(rb)) return false;
+  return BigInt(ra) > BigInt(rb);
 }
