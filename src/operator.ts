@@ -8,7 +8,7 @@ import { reconcileModelDeployment, type ReconcileDeps } from './controllers/mode
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
 import { keyOf } from './k8s/informer.js';
-import { KubeHttp } from './k8s/kube-http.js';
+import { ApiError, KubeHttp } from './k8s/kube-http.js';
 import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
 import { allRoutedKinds } from './routers/index.js';
@@ -36,12 +36,20 @@ export class Operator {
 
   constructor(private readonly opts: OperatorOptions) {
     this.client = new KubeClient(opts.kc);
-    const onError = (queue: string) => (key: string, err: unknown) =>
-      opts.log.warn('reconcile failed; retrying with back-off', {
-        queue,
-        key,
-        error: (err as Error).message,
-      });
+    const onError = (queue: string) => (key: string, err: unknown) => {
+      // 409: the object changed under this reconcile (a conditional status write); the key is
+      // simply reconciled again from fresh state, which is routine, not a warning.
+      const conflict = err instanceof ApiError && err.code === 409;
+      opts.log.log(
+        conflict ? 'debug' : 'warn',
+        conflict ? 'conflict; reconciling again' : 'reconcile failed; retrying with back-off',
+        {
+          queue,
+          key,
+          error: (err as Error).message,
+        },
+      );
+    };
     this.mdQueue = new WorkQueue({
       name: 'modeldeployment',
       onError: onError('modeldeployment'),
