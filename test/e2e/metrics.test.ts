@@ -3,7 +3,7 @@
  * happened (a promotion, an automatic rollback with its reason and time to safe, the weights).
  */
 import http from 'node:http';
-import { kubectl, kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
+import { kubectlOk, releaseAll, tempNamespace, waitFor } from '../harness/kube.js';
 import { startOperator, type RunningOperator } from '../harness/operator.js';
 
 let ns: Awaited<ReturnType<typeof tempNamespace>>;
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Delete while the operator runs, so it releases the ModelVersions' in-use finalizer.
-  await kubectl(['delete', 'md,mv', '--all', '-n', ns.name, '--wait=true', '--timeout=60s']);
+  await releaseAll(ns.name);
   await op.stop();
   await ns.remove();
 });

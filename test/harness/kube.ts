@@ -75,3 +75,19 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Deletes every ModelDeployment and ModelVersion of a namespace and waits until they are gone.
+ * Call it while an operator still runs: it removes the in-use finalizer of the ModelVersions.
+ */
+export async function releaseAll(namespace: string): Promise<void> {
+  await kubectl([
+    'delete',
+    'modeldeployments,modelversions',
+    '--all',
+    '-n',
+    namespace,
+    '--wait=true',
+    '--timeout=60s',
+  ]);
+}

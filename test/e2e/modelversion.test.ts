@@ -1,0 +1,253 @@
+/**
+ * ModelVersion protection and resolution, against the real apiserver and the built operator. A
+ * ModelVersion is in use while a ModelDeployment names it in its spec OR still serves it from one of
+ * its revisions: moving spec.version away does not release the old version while its revision is
+ * still the stable one (mid-canary it carries traffic and is what a rollback goes back to); only once
+ * it no longer serves does a pending deletion complete. A ModelDeployment naming a version that does
+ * not exist says so and leaves what serves alone.
+ */
+import type { V1Service } from '@kubernetes/client-node';
+import type { ModelVersion } from '../../src/api/index.js';
+import { kubectlOk, releaseAll, tempNamespace } from '../harness/kube.js';
+import {
+  GROUP_VERSION,
+  apply,
+  condition,
+  current,
+  getMd,
+  getObject,
+  modelVersion,
+  promote,
+  revisionOf,
+  revisions,
+  TEST_TIMEOUT_MS,
+  saveLog,
+  sleep,
+  startE2EOperator,
+  waitReady,
+  waiter,
+  type Operator,
+} from '../harness/e2e.js';
+
+// The ModelDeployment's name differs from the model's, so a message that names it is unambiguous.
+const MD = 'iris-prod';
+const FINALIZER = 'modelship.io/in-use-protection';
+const V1 = 'iris-1.0.0';
+const V2 = 'iris-2.0.0';
+
+let ns: Awaited<ReturnType<typeof tempNamespace>>;
+let op: Operator | undefined;
+const until = waiter(
+  () => ns.name,
+  () => op,
+);
+
+function md(version: string, name = MD): object {
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: 'ModelDeployment',
+    metadata: { name },
+    spec: {
+      model: 'iris',
+      version,
+      replicas: 1,
+      strategy: {
+        type: 'Canary',
+        canary: { steps: [{ setWeight: 50 }, { pause: {} }], scaleDownDelaySeconds: 0 },
+      },
+    },
+  };
+}
+
+const mv = (name: string) => getObject<ModelVersion>(ns.name, 'modelversion', name);
+const usedBy = (m: ModelVersion | undefined) => (m?.status?.usedBy ?? []).map((u) => u.name).sort();
+
+let v1Revision: string;
+
+beforeAll(async () => {
+  ns = await tempNamespace('e2e-mv');
+  op = startE2EOperator(ns.name);
+  await apply(ns.name, modelVersion('iris', '1.0.0'));
+  await apply(ns.name, modelVersion('iris', '2.0.0'));
+});
+afterAll(async () => {
+  // Delete while an operator still runs, so it releases the ModelVersions' in-use finalizer
+  // (with no operator left, their deletion, and the namespace's, would wait forever).
+  await releaseAll(ns.name);
+  await op?.stop();
+  if (op) process.stderr.write(`modelversion.test operator log: ${saveLog('modelversion', [op])}\n`);
+  await ns.remove();
+}, TEST_TIMEOUT_MS);
+
+test(
+  'every ModelVersion gets the in-use finalizer; usedBy lists the ModelDeployment that serves it',
+  async () => {
+    await apply(ns.name, md('1.0.0'));
+    await waitReady(ns.name, MD);
+    v1Revision = (await getMd(ns.name, MD)).status!.stableRevision!;
+
+    const used = await until(
+      `${V1} protected and used by ${MD}`,
+      async () => {
+        const m = await mv(V1);
+        return m?.metadata?.finalizers?.includes(FINALIZER) && usedBy(m).includes(MD) && m;
+      },
+      { md: MD },
+    );
+    expect(usedBy(used)).toEqual([MD]);
+    expect(used.status?.phase).toBe('InUse');
+
+    const unused = await until(`${V2} protected`, async () => {
+      const m = await mv(V2);
+      return m?.metadata?.finalizers?.includes(FINALIZER) && m;
+    });
+    expect(usedBy(unused)).toEqual([]);
+    expect(unused.status?.phase ?? 'Available').toBe('Available');
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'deleting a ModelVersion that is in use waits, and names the ModelDeployment that holds it',
+  async () => {
+    await kubectlOk(['delete', 'modelversion', V1, '-n', ns.name, '--wait=false']);
+    const blocked = await until(
+      `${V1} Terminating with InUse=True/DeletionBlocked`,
+      async () => {
+        const m = await mv(V1);
+        const c = condition(m?.status, 'InUse');
+        return (
+          !!m?.metadata?.deletionTimestamp &&
+          m.status?.phase === 'Terminating' &&
+          c?.status === 'True' &&
+          c.reason === 'DeletionBlocked' &&
+          m
+        );
+      },
+      { md: MD },
+    );
+    expect(condition(blocked.status, 'InUse')?.message).toContain(MD);
+    expect(blocked.metadata?.finalizers).toContain(FINALIZER);
+
+    // It stays, and the ModelDeployment keeps serving it as before.
+    await sleep(2000);
+    expect((await mv(V1))?.metadata?.deletionTimestamp).toBeDefined();
+    const m = await getMd(ns.name, MD);
+    expect(m.status).toMatchObject({ stableVersion: '1.0.0', stableRevision: v1Revision });
+    expect(condition(m.status, 'Ready')?.status).toBe('True');
+    expect(await revisionOf(ns.name, MD, v1Revision)).toMatchObject({ replicas: 1, readyReplicas: 1 });
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'a rollout away does not release the old version while it still serves; the deletion completes once it does not',
+  async () => {
+    await apply(ns.name, md('2.0.0'));
+    const paused = await until(
+      'the canary to 2.0.0 paused at 50%',
+      async () => {
+        const m = await getMd(ns.name, MD);
+        return current(m) && m.status?.canaryVersion === '2.0.0' && m.status.currentStepIndex === 1 && m;
+      },
+      { md: MD, timeoutMs: 45000 },
+    );
+    expect(paused.status).toMatchObject({ stableRevision: v1Revision, stableVersion: '1.0.0' });
+    await until(`${V2} used by ${MD}`, async () => usedBy(await mv(V2)).includes(MD), { md: MD });
+
+    // The spec no longer names 1.0.0, but its revision is the stable one and serves: still in use.
+    await sleep(2500);
+    const held = await mv(V1);
+    expect(held).toBeDefined();
+    expect(usedBy(held)).toEqual([MD]);
+    expect(condition(held?.status, 'InUse')).toMatchObject({ status: 'True', reason: 'DeletionBlocked' });
+    expect(await revisionOf(ns.name, MD, v1Revision)).toMatchObject({ replicas: 1 });
+
+    await promote(ns.name, MD);
+    await waitReady(ns.name, MD);
+    await until(`${V1} gone`, async () => (await mv(V1)) === undefined, { md: MD, timeoutMs: 30000 });
+
+    // Gone only now that nothing serves it: its revision is at 0 and has no traffic.
+    const m = await getMd(ns.name, MD);
+    expect(m.status).toMatchObject({ phase: 'Healthy', stableVersion: '2.0.0' });
+    expect(m.status?.traffic?.filter((t) => t.weight > 0).map((t) => t.version)).toEqual(['2.0.0']);
+    expect(await revisionOf(ns.name, MD, v1Revision)).toMatchObject({ replicas: 0 });
+    expect(usedBy(await mv(V2))).toEqual([MD]);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'a ModelDeployment naming a missing version reports ModelVersionNotFound and leaves what serves alone',
+  async () => {
+    const serving = (await getMd(ns.name, MD)).status!.stableRevision!;
+    const before = await revisionOf(ns.name, MD, serving);
+    expect(before).toMatchObject({ version: '2.0.0', replicas: 1, readyReplicas: 1 });
+
+    await apply(ns.name, md('3.0.0'));
+    const missing = await until(
+      'Ready=False/ModelVersionNotFound',
+      async () => {
+        const m = await getMd(ns.name, MD);
+        const c = condition(m.status, 'Ready');
+        return current(m) && c?.status === 'False' && c.reason === 'ModelVersionNotFound' && m;
+      },
+      { md: MD },
+    );
+    const message = condition(missing.status, 'Ready')!.message;
+    expect(message).toContain('iris');
+    expect(message).toContain('3.0.0');
+    expect(missing.status).toMatchObject({ stableRevision: serving, stableVersion: '2.0.0' });
+
+    // For a while: the serving Deployment keeps its replicas, the stable Service keeps selecting it,
+    // no other revision gets pods.
+    for (let i = 0; i < 6; i++) {
+      const revs = await revisions(ns.name, MD);
+      const svc = await getObject<V1Service>(ns.name, 'service', MD);
+      expect({
+        sample: i,
+        serving: revs.find((r) => r.hash === serving)?.replicas,
+        others: revs.filter((r) => r.hash !== serving && r.replicas > 0).map((r) => r.name),
+        stableService: svc?.spec?.selector?.['modelship.io/revision'],
+      }).toEqual({ sample: i, serving: 1, others: [], stableService: serving });
+      const t = (await getMd(ns.name, MD)).status?.traffic?.filter((x) => x.weight > 0);
+      expect(t).toEqual([expect.objectContaining({ revision: serving, weight: 100 })]);
+      await sleep(500);
+    }
+    expect(usedBy(await mv(V2))).toEqual([MD]);
+
+    // The version appears: the ModelDeployment picks it up without any change of its own.
+    await apply(ns.name, modelVersion('iris', '3.0.0'));
+    await until(
+      'a rollout to 3.0.0',
+      async () => {
+        const m = await getMd(ns.name, MD);
+        return (
+          m.status?.canaryVersion === '3.0.0' &&
+          condition(m.status, 'Ready')?.reason !== 'ModelVersionNotFound'
+        );
+      },
+      { md: MD },
+    );
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'a new ModelDeployment naming a missing version reports ModelVersionNotFound and creates no revision',
+  async () => {
+    await apply(ns.name, md('9.9.9', 'ghost'));
+    const m = await until(
+      'ghost Ready=False/ModelVersionNotFound',
+      async () => {
+        const g = await getMd(ns.name, 'ghost');
+        const c = condition(g.status, 'Ready');
+        return current(g) && c?.status === 'False' && c.reason === 'ModelVersionNotFound' && g;
+      },
+      { md: 'ghost' },
+    );
+    expect(condition(m.status, 'Ready')?.message).toContain('9.9.9');
+    expect(await revisions(ns.name, 'ghost')).toEqual([]);
+  },
+  TEST_TIMEOUT_MS,
+);
