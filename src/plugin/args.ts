@@ -1,0 +1,186 @@
+// The plugin's command line: `kubectl modelship <command> <args> [flags]`, flags anywhere, in the
+// forms kubectl accepts (-n ns, -n=ns, --namespace ns, --namespace=ns). Pure: argv in, an
+// invocation or a UsageError out.
+import { parseDuration } from '../core/duration.js';
+
+export class UsageError extends Error {}
+
+interface CommandSpec {
+  args: string[];
+  flags: string[];
+  summary: string;
+}
+
+const REQUEST = (summary: string): CommandSpec => ({
+  args: ['MODELDEPLOYMENT'],
+  flags: ['wait', 'timeout'],
+  summary,
+});
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  status: {
+    args: ['MODELDEPLOYMENT'],
+    flags: ['watch'],
+    summary: 'phase, versions, step progress, traffic and readiness per revision, conditions',
+  },
+  history: { args: ['MODELDEPLOYMENT'], flags: [], summary: 'past rollouts and how they ended' },
+  versions: {
+    args: ['MODEL'],
+    flags: [],
+    summary: 'ModelVersions of a model in version order, with metrics and users',
+  },
+  diff: {
+    args: ['MODELVERSION', 'MODELVERSION'],
+    flags: [],
+    summary: 'record, metrics, I/O signature and changelog of two ModelVersions',
+  },
+  promote: REQUEST('end the current (or next) pause step; switch a blue-green preview'),
+  abort: REQUEST('stop the rollout, send all traffic back to the stable version'),
+  retry: REQUEST('roll out again a version that failed or was aborted'),
+  pause: { args: ['MODELDEPLOYMENT'], flags: [], summary: 'freeze the rollout (sets spec.paused)' },
+  resume: { args: ['MODELDEPLOYMENT'], flags: [], summary: 'unfreeze the rollout (clears spec.paused)' },
+  rollback: {
+    args: ['MODELDEPLOYMENT'],
+    flags: ['to'],
+    summary: 'serve an earlier version (sets spec.version; needs --to VERSION)',
+  },
+  help: { args: [], flags: [], summary: 'show this help' },
+};
+
+interface FlagSpec {
+  short?: string;
+  value?: string;
+  help: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  namespace: { short: 'n', value: 'NAMESPACE', help: 'namespace; default: the kubeconfig context namespace' },
+  kubeconfig: { value: 'FILE', help: 'kubeconfig file; default: $KUBECONFIG or ~/.kube/config' },
+  context: { value: 'NAME', help: 'kubeconfig context to use; default: the current context' },
+  watch: { short: 'w', help: 'status: keep redrawing as the rollout moves (Ctrl-C to stop)' },
+  wait: { help: 'promote/abort/retry: wait until the operator has acted on the request' },
+  timeout: { value: 'DURATION', help: 'with --wait: how long to wait (default 2m)' },
+  to: { value: 'VERSION', help: 'rollback: the version to serve' },
+  help: { short: 'h', help: 'show this help' },
+};
+
+const GLOBAL = ['namespace', 'kubeconfig', 'context', 'help'];
+
+export interface Invocation {
+  command: string;
+  args: string[];
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+  watch: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  to?: string;
+  help: boolean;
+}
+
+const HINT = 'see kubectl modelship --help';
+
+export function parseArgs(argv: readonly string[]): Invocation {
+  const values: Record<string, string> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const m = /^(?:--([a-z][a-z-]*)|-([a-zA-Z]))(?:=(.*))?$/.exec(arg);
+    const name = m && (m[1] ?? Object.keys(FLAGS).find((k) => FLAGS[k]!.short === m[2]));
+    if (!m || !name || !FLAGS[name]) throw new UsageError(`unknown flag ${JSON.stringify(arg)}; ${HINT}`);
+    if (FLAGS[name]!.value) {
+      const v = m[3] ?? argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`flag ${arg} needs a ${FLAGS[name]!.value}`);
+      values[name] = v;
+    } else {
+      if (m[3] !== undefined && m[3] !== 'true' && m[3] !== 'false')
+        throw new UsageError(`flag --${name} takes no value (or =true/=false)`);
+      values[name] = m[3] ?? 'true';
+    }
+  }
+
+  const help = values.help === 'true';
+  const command = positionals[0] ?? (help ? 'help' : undefined);
+  if (command === undefined) throw new UsageError(`no command given; ${HINT}`);
+  const spec = COMMANDS[command];
+  if (!spec) {
+    throw new UsageError(
+      `unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}; ${HINT}`,
+    );
+  }
+  const args = positionals.slice(1);
+  if (!help && command !== 'help') {
+    if (args.length !== spec.args.length) {
+      const expected = spec.args.join(' ');
+      throw new UsageError(
+        args.length < spec.args.length
+          ? `${command} needs ${expected}: kubectl modelship ${command} ${expected}`
+          : `${command} takes ${spec.args.length === 1 ? 'one argument' : `${spec.args.length} arguments`} (${expected}), got ${args.length}: ${args.join(' ')}`,
+      );
+    }
+    for (const name of Object.keys(values)) {
+      if (!GLOBAL.includes(name) && !spec.flags.includes(name))
+        throw new UsageError(`${command} does not take --${name}; ${HINT}`);
+    }
+    if (command === 'rollback' && !values.to)
+      throw new UsageError(
+        'rollback needs --to VERSION: kubectl modelship rollback MODELDEPLOYMENT --to 1.2.0',
+      );
+    if (values.timeout !== undefined && values.wait !== 'true')
+      throw new UsageError('--timeout goes with --wait');
+  }
+  let timeoutMs = 120_000;
+  if (values.timeout !== undefined) {
+    const ms = parseDuration(values.timeout);
+    if (ms === undefined || ms <= 0)
+      throw new UsageError(`--timeout ${JSON.stringify(values.timeout)} is not a duration such as 30s or 5m`);
+    timeoutMs = ms;
+  }
+  const inv: Invocation = {
+    command: help ? 'help' : command,
+    args,
+    watch: values.watch === 'true',
+    wait: values.wait === 'true',
+    timeoutMs,
+    help,
+  };
+  if (values.namespace) inv.namespace = values.namespace;
+  if (values.kubeconfig) inv.kubeconfig = values.kubeconfig;
+  if (values.context) inv.context = values.context;
+  if (values.to) inv.to = values.to;
+  return inv;
+}
+
+export function usage(): string {
+  const cmds = Object.entries(COMMANDS).map(
+    ([name, s]) => `  ${`${name} ${s.args.join(' ')}`.padEnd(34)} ${s.summary}`,
+  );
+  const flags = Object.entries(FLAGS).map(([name, f]) => {
+    const form = `${f.short ? `-${f.short}, ` : '    '}--${name}${f.value ? ` ${f.value}` : ''}`;
+    return `  ${form.padEnd(34)} ${f.help}`;
+  });
+  return [
+    'kubectl modelship: see and steer modelship rollouts',
+    '',
+    'Usage: kubectl modelship COMMAND ARGS [flags]',
+    '',
+    'Commands:',
+    ...cmds,
+    '',
+    'Flags:',
+    ...flags,
+    '',
+    'promote, abort and retry set an annotation (modelship.io/promote|abort|retry) to a new token and',
+    'leave the spec alone, so they are safe under GitOps; pause, resume and rollback edit the spec.',
+    '',
+  ].join('\n');
+}
