@@ -46,7 +46,7 @@ export function computeUsers(
 
 export async function reconcileModelVersion(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
-  const mv = deps.caches.modelVersions.get(namespace, name);
+  let mv = deps.caches.modelVersions.get(namespace, name);
   if (!mv || !namespace) return;
   const users = computeUsers(mv, deps.caches.modelDeployments.list(namespace), deps);
   const deleting = !!mv.metadata?.deletionTimestamp;
@@ -62,10 +62,13 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     return;
   }
   if (!deleting && !hasFinalizer) {
-    await deps.client.apply({
+    const written = await deps.client.apply({
       ...ref,
       metadata: { ...ref.metadata, finalizers: [IN_USE_FINALIZER] },
     } as KubernetesObject);
+    // The status write below is conditional on the resourceVersion this write produced.
+    deps.caches.modelVersions.observeWrite(written as ModelVersion);
+    mv = written as ModelVersion;
   }
 
   let invalid: string | undefined;

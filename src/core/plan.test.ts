@@ -375,3 +375,22 @@ describe('a settled world', () => {
     expect(b.requeueAfterMs).toBeUndefined();
   });
 });
+
+describe('requests', () => {
+  test('a promote with nothing waiting is acknowledged without effect and does not skip a later pause', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.requests = { promote: 'early' };
+    const p = w.reconcile();
+    expect(w.status.acknowledged?.promote).toBe('early');
+    expect(p.events).toContainEqual(expect.objectContaining({ reason: 'PromoteIgnored' }));
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    w.advance(60_000);
+    w.reconcile();
+    expect(w.status.phase).toBe('Paused');
+    expect(w.weightOf('1.1.0')).toBe(50);
+  });
+});

@@ -779,6 +779,15 @@ class Planner {
 
   private finish(opts: { keepAll?: boolean } = {}): Plan {
     const now = this.input.now;
+    // A promote request acts on a pause (or a ready blue-green preview) that is waiting now; one that
+    // found none is acknowledged without effect, so it cannot skip a pause of a later rollout.
+    if (!opts.keepAll && this.takeRequest('promote')) {
+      this.event(
+        'Normal',
+        'PromoteIgnored',
+        'promote requested, but no rollout is waiting at a pause: nothing to promote',
+      );
+    }
     // Warm revisions keep their size until their time is up.
     const stillWarm: WarmRevision[] = [];
     for (const w of this.warm) {
