@@ -50,6 +50,7 @@ async function main(): Promise<number> {
     unreadyGraceMs: flags.unreadyGraceMs,
     queueObserver: (q) => metrics.queueObserver(q),
     onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
+    onGone: (namespace, name) => metrics.forget(namespace, name),
   });
   const server = flags.listen
     ? await startServer({ listen: flags.listen, metrics, ready: () => operator.hasSynced() })

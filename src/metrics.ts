@@ -157,6 +157,12 @@ export class Metrics {
     this.weightSeries.set(`${ns}/${name}`, series);
   }
 
+  /** Drops the weight series of a ModelDeployment that is gone. */
+  forget(namespace: string, name: string): void {
+    for (const labels of this.weightSeries.get(`${namespace}/${name}`) ?? []) this.weight.remove(labels);
+    this.weightSeries.delete(`${namespace}/${name}`);
+  }
+
   setLeader(leading: boolean): void {
     this.leader.set(leading ? 1 : 0);
   }

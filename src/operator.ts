@@ -26,6 +26,7 @@ export interface OperatorOptions {
   now?: () => number;
   queueObserver?: (queue: string) => WorkQueueObserver;
   onPlan?: ReconcileDeps['onPlan'];
+  onGone?: ReconcileDeps['onGone'];
 }
 
 export class Operator {
@@ -79,6 +80,20 @@ export class Operator {
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       resyncMs: this.opts.resyncMs ?? 5 * 60_000,
       routedKinds,
+      // Watch errors and relists go to the operator's own log, in its format.
+      observer: {
+        onError: (err, info) =>
+          log.warn('watch error; retrying', {
+            path: info.path,
+            phase: info.phase,
+            retryInMs: info.retryInMs,
+            error: err.message,
+          }),
+        onList: (info) => {
+          if (info.reason !== 'initial')
+            log.info('relisted', { path: info.path, reason: info.reason, items: info.items });
+        },
+      },
     });
     this.caches = caches;
     this.wire(caches);
@@ -102,6 +117,7 @@ export class Operator {
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 10_000,
       now: this.opts.now ?? Date.now,
       ...(this.opts.onPlan ? { onPlan: this.opts.onPlan } : {}),
+      ...(this.opts.onGone ? { onGone: this.opts.onGone } : {}),
     };
     const concurrency = this.opts.concurrency ?? 4;
     this.mdQueue.run((key) => reconcileModelDeployment(deps, key), { concurrency });

@@ -152,12 +152,12 @@ export interface ModelDeploymentSpecStrategy {
    */
   progressDeadlineSeconds?: number;
   /**
-   * When a rollout fails (deadline missed, too many restarts, pods not ready), send all traffic back to the last healthy revision.
+   * When a new revision fails (CrashLoopBackOff, image pull failure, too many restarts, progress deadline missed, readiness lost), send all traffic back to the last healthy revision at once.
    * @defaultValue `true`
    */
   autoRollback?: boolean;
   /**
-   * Container restarts, summed over the new revision's pods, after which the rollout counts as failed.
+   * Container restarts of any one pod of the new revision above which the rollout counts as failed (the highest restartCount of the pod's containers).
    * @defaultValue `3`
    */
   maxRestarts?: number;
@@ -315,6 +315,10 @@ export interface ModelDeploymentStatus {
   currentStepStartedAt?: string;
   /** When the rollout in progress began, RFC 3339; absent when none is in progress. */
   rolloutStartedAt?: string;
+  /** The revision the spec asked for at the last reconcile. */
+  desiredRevision?: string;
+  /** Since when the spec has asked for desiredRevision, RFC 3339. */
+  desiredSince?: string;
   /** Traffic split applied to the router, keyed by revision. */
   traffic?: ModelDeploymentStatusTrafficItem[];
   /** Pods of the ModelDeployment's revisions (the scale subresource reads it). */

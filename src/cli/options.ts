@@ -50,7 +50,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   listen: {
     env: 'MODELSHIP_LISTEN',
     default: ':8080',
-    help: 'address of /healthz, /readyz and /metrics ("" turns it off)',
+    help: 'address of /healthz, /readyz and /metrics; --listen= turns it off',
   },
   'leader-elect': {
     env: 'MODELSHIP_LEADER_ELECT',

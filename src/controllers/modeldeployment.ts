@@ -40,6 +40,8 @@ export interface ReconcileDeps {
   settings: RuntimeSettings;
   unreadyGraceMs: number;
   now: () => number;
+  /** Called when the ModelDeployment is gone (metrics forget its series). */
+  onGone?: (namespace: string, name: string) => void;
   /** Called after a plan was applied (metrics); `startedAt` is when this reconcile began. */
   onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status'], startedAt: number) => void;
 }
@@ -48,7 +50,10 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   const { namespace, name } = splitKey(key);
   const md = deps.caches.modelDeployments.get(namespace, name);
   // Deleted: the children carry owner references, so the garbage collector removes them.
-  if (!md || !namespace || md.metadata?.deletionTimestamp) return;
+  if (!md || !namespace || md.metadata?.deletionTimestamp) {
+    if (namespace) deps.onGone?.(namespace, name);
+    return;
+  }
 
   const startedAt = deps.now();
   const world = observe(deps, md, namespace);
@@ -200,6 +205,16 @@ async function applyRevision(
       },
     );
     deps.caches.deployments.observeWrite(written);
+  }
+  // ... and its Service follows spec.traffic.port, which the routers send every revision's traffic to.
+  const svc = deps.caches.services.get(ns, revisionObjectName(md.metadata!.name!, r.hash));
+  const port = resolveSpec(md).port;
+  const ports = svc?.spec?.ports ?? [];
+  if (svc && ports.some((p) => p.name === 'http' && p.port !== port)) {
+    const written = await deps.client.mergePatch<V1Service>('v1', 'Service', ns, svc.metadata!.name!, {
+      spec: { ports: ports.map((p) => (p.name === 'http' ? { ...p, port } : p)) },
+    });
+    deps.caches.services.observeWrite(written);
   }
 }
 

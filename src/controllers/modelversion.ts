@@ -16,7 +16,8 @@ export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
 /**
  * In use: a ModelDeployment's spec names this version, or its status serves it (stable or canary),
  * or one of its revisions built from it still has pods. Scaled-to-zero history revisions do not
- * hold a version: they can be rolled back to only while their version exists.
+ * hold a version: a revision keeps its own pod template, so a fail-over can still scale it up after
+ * its ModelVersion is gone (the record of that version is then lost, not the ability to serve it).
  */
 export function computeUsers(
   mv: ModelVersion,

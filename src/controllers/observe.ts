@@ -31,6 +31,8 @@ export function toPodObservation(pod: V1Pod): PodObservation {
   };
   const t = timeOf(ready?.lastTransitionTime);
   if (t !== undefined) obs.readyTransitionAt = t;
+  const started = timeOf(pod.status?.startTime);
+  if (started !== undefined) obs.startedAt = started;
   if (waitingReason) obs.waitingReason = waitingReason;
   if (waitingMessage) obs.waitingMessage = waitingMessage;
   return obs;

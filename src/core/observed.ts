@@ -7,6 +7,8 @@ export interface PodObservation {
   ready: boolean;
   /** lastTransitionTime (ms) of the Ready condition, when present. */
   readyTransitionAt?: number;
+  /** status.startTime (ms): when the kubelet started the pod, when present. */
+  startedAt?: number;
   /** Highest restartCount over the pod's containers. */
   restarts: number;
   /** A container waiting reason worth acting on (CrashLoopBackOff, ImagePullBackOff, ...), if any. */

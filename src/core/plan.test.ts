@@ -1,4 +1,5 @@
 import { hashOf, World } from '../../test/unit/sim.js';
+import { planRollout } from './plan.js';
 
 const canary = (steps: object[], extra: object = {}) => ({
   type: 'Canary' as const,
@@ -392,5 +393,146 @@ describe('requests', () => {
     w.reconcile();
     expect(w.status.phase).toBe('Paused');
     expect(w.weightOf('1.1.0')).toBe(50);
+  });
+});
+
+describe('found in review (each was a bug)', () => {
+  const steps = [{ setWeight: 50 }, { pause: {} }];
+  function rolledBackOn120(extra: object = {}) {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary(steps), ...extra } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.faults['1.2.0'] = 'crashloop';
+    w.setSpec({ version: '1.2.0' });
+    expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);
+    return w;
+  }
+
+  test('a retried version that fails again is blocked again (no roll-out/revert loop)', () => {
+    const w = rolledBackOn120();
+    w.advance(1000);
+    w.requests = { retry: 'r1' };
+    w.reconcile();
+    expect(w.status.canaryVersion).toBe('1.2.0');
+    expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);
+    const rollbacks = () =>
+      w.status.history!.filter((h) => h.version === '1.2.0' && h.result === 'RolledBack').length;
+    expect(rollbacks()).toBe(2);
+    for (let i = 0; i < 10; i++) {
+      w.advance(2000);
+      w.reconcile();
+    }
+    expect(rollbacks()).toBe(2);
+    expect(w.revisions.get(hashOf('1.2.0'))?.replicas).toBe(0);
+  });
+
+  test('an abort after a retry stops the canary', () => {
+    const w = rolledBackOn120();
+    w.faults['1.2.0'] = 'none';
+    w.advance(1000);
+    w.requests = { retry: 'r1' };
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    expect(w.weightOf('1.2.0')).toBe(50);
+    w.requests = { ...w.requests, abort: 'a1' };
+    w.reconcile();
+    expect(w.weightOf('1.2.0')).toBe(0);
+    expect(w.revisions.get(hashOf('1.2.0'))?.replicas).toBe(0);
+  });
+
+  test('a replicas change (an HPA) does not retry a reverted version; another version and back does', () => {
+    const w = rolledBackOn120();
+    w.setSpec({ replicas: 6 });
+    w.advance(1000);
+    w.reconcile();
+    expect(w.status.canaryVersion).toBeUndefined();
+    expect(w.revisions.get(hashOf('1.2.0'))?.replicas).toBe(0);
+    w.setSpec({ version: '1.0.0' });
+    w.reconcile();
+    w.faults['1.2.0'] = 'none';
+    w.setSpec({ version: '1.2.0' });
+    w.advance(1000);
+    w.reconcile();
+    expect(w.status.canaryVersion).toBe('1.2.0');
+  });
+
+  test('scaling the stable revision up from zero is not a failure: new pods get the progress deadline', () => {
+    const w = new World({
+      spec: { version: '1.0.0', replicas: 2 },
+      readyAfterMs: 30_000,
+      unreadyGraceMs: 3000,
+    });
+    expect(w.runUntil((x) => x.status.phase === 'Healthy', 120_000, 1000)).toBe(true);
+    w.setSpec({ replicas: 0 });
+    w.reconcile();
+    w.setSpec({ replicas: 4 });
+    for (let i = 0; i < 20; i++) {
+      w.advance(1000);
+      w.reconcile();
+    }
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.history?.some((h) => h.result === 'Failed')).toBe(false);
+    expect(w.runUntil((x) => x.status.phase === 'Healthy', 60_000, 1000)).toBe(true);
+  });
+
+  test('one crash-looping pod of a serving stable revision does not fail it over', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    w.runUntil((x) => x.status.stableVersion === '1.1.0' && x.status.phase === 'Healthy');
+    const input = w.input();
+    const stable = input.revisions.find((r) => r.version === '1.1.0')!;
+    stable.pods[0] = { ...stable.pods[0]!, ready: false, waitingReason: 'CrashLoopBackOff', restarts: 5 };
+    const p = planRollout({ ...input, now: w.now + 1000 });
+    expect(p.status.stableVersion).toBe('1.1.0');
+    expect(p.status.lastRollback).toBeUndefined();
+  });
+
+  test('with autoRollback off a halted rollout warns once, and says it is not progressing', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary(steps, { autoRollback: false }) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.faults['1.2.0'] = 'crashloop';
+    w.setSpec({ version: '1.2.0' });
+    w.reconcile();
+    w.advance(1500);
+    const warnings: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      warnings.push(
+        ...w
+          .reconcile()
+          .events.filter((e) => e.type === 'Warning')
+          .map((e) => e.reason),
+      );
+      w.advance(1000);
+    }
+    expect(warnings).toEqual(['CrashLoopBackOff']);
+    expect(w.condition('Progressing')).toMatchObject({ status: 'False', reason: 'CrashLoopBackOff' });
+  });
+
+  test('a stable revision failing with nothing to fail over to is Failed, Degraded, not Progressing', () => {
+    const w = new World({ spec: { version: '1.0.0' } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.faults['1.0.0'] = 'crashloop';
+    for (const p of w.revisions.get(hashOf('1.0.0'))!.pods) p.createdAt = w.now;
+    w.advance(1500);
+    w.reconcile();
+    expect(w.status.phase).toBe('Failed');
+    expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoopBackOff' });
+    expect(w.condition('Progressing')).toMatchObject({ status: 'False', reason: 'CrashLoopBackOff' });
+    expect(w.condition('Progressing')?.message).not.toBe('');
+  });
+
+  test('a status lost mid-rollout resumes from the routed stable revision, not by replacing it', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary(steps) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    w.advance(1000);
+    w.reconcile();
+    w.md = { ...w.md, status: {} };
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+    expect(w.status.canaryVersion).toBe('1.1.0');
   });
 });

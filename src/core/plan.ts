@@ -56,6 +56,7 @@ class Planner {
     { hash: string; version: string; weight: number; step: number; stepStartedAt: number } | undefined;
   private preview: string | undefined;
   private rolloutStartedAt: number | undefined;
+  private desiredSince: number | undefined;
   private lastRollback: RolloutStatus['lastRollback'];
   private reasons: {
     ready: [string, string];
@@ -83,8 +84,11 @@ class Planner {
   plan(): Plan {
     const desired = this.input.desired;
     if (!desired.ok) return this.hold(desired.reason, desired.message);
-    this.handleRequests();
     const d = desired.revision;
+    const p = this.prev;
+    this.desiredSince =
+      p.desiredRevision === d.hash ? (parseTime(p.desiredSince) ?? this.input.now) : this.input.now;
+    this.handleRequests();
 
     const stableFailure = this.checkStable();
     if (!this.stable) {
@@ -124,7 +128,16 @@ class Planner {
 
   /** A revision is established once it has been Ready and promoted (its newest history entry says so). */
   private established(hash: string): boolean {
-    return this.latestEntry(hash)?.result === 'Promoted';
+    const last = this.latestEntry(hash);
+    if (last) return last.result === 'Promoted';
+    // A status lost whole (restored from a backup without status, recreated by hand): the
+    // revision found carrying the traffic, with ready pods, is taken as the established one.
+    return (
+      !this.prev.stableRevision &&
+      !this.prev.history?.length &&
+      hash === this.stable &&
+      readyCount(this.revs.get(hash)) > 0
+    );
   }
 
   private latestEntry(hash: string): HistoryEntry | undefined {
@@ -140,18 +153,25 @@ class Planner {
   }
 
   /**
-   * The desired revision is not tried again after it failed or was aborted under the current
-   * generation, until the spec changes (new generation) or a retry is requested after the failure.
+   * The desired revision is not tried again after it failed or was aborted in the current attempt,
+   * until the spec asks for another revision and back, or a retry is requested after the failure.
    */
   private blocked(hash: string): boolean {
-    const retryAt = parseTime(this.ack.retryAt) ?? -Infinity;
+    const since = this.attemptStart();
     return this.history.some(
       (h) =>
         h.revision === hash &&
         (h.result === 'RolledBack' || h.result === 'Failed' || h.result === 'Aborted') &&
-        h.generation === this.gen &&
-        (parseTime(h.finishedAt) ?? 0) > retryAt,
+        (parseTime(h.finishedAt) ?? 0) > since,
     );
+  }
+
+  /**
+   * Start of the current attempt at the desired revision: when the spec began asking for it, or
+   * the last retry, whichever is later. Replicas alone (an HPA, kubectl scale) do not start one.
+   */
+  private attemptStart(): number {
+    return Math.max(parseTime(this.ack.retryAt) ?? -Infinity, this.desiredSince ?? -Infinity);
   }
 
   /**
@@ -164,7 +184,13 @@ class Planner {
     if (!s || !this.established(s)) return undefined;
     const rev = this.revs.get(s)!;
     const required = this.spec.replicas > 0 ? 1 : 0;
-    const crit = this.criteria({ required, since: this.input.now, maxRestarts: undefined, wasReady: true });
+    const crit = this.criteria({
+      required,
+      since: this.input.now,
+      maxRestarts: undefined,
+      wasReady: true,
+      strict: false,
+    });
     const failure = assessRevision(rev, crit);
     if (!failure) {
       this.wake(nextHealthDeadline(rev, crit));
@@ -535,14 +561,20 @@ class Planner {
     since: number,
     wasReady: boolean,
   ): Failure | undefined {
-    const crit = this.criteria({ required, since, maxRestarts: this.spec.maxRestarts, wasReady });
+    const crit = this.criteria({
+      required,
+      since,
+      maxRestarts: this.spec.maxRestarts,
+      wasReady,
+      strict: true,
+    });
     const f = assessRevision(rev, crit);
     if (!f) this.wake(nextHealthDeadline(rev, crit));
     return f;
   }
 
   private criteria(
-    c: Pick<HealthCriteria, 'required' | 'since' | 'maxRestarts' | 'wasReady'>,
+    c: Pick<HealthCriteria, 'required' | 'since' | 'maxRestarts' | 'wasReady' | 'strict'>,
   ): HealthCriteria {
     return {
       ...c,
@@ -563,7 +595,14 @@ class Planner {
       this.canary = c;
       this.replicas.set(c.hash, this.replicas.get(c.hash) ?? this.replicasForWeight(c.weight));
       this.splitTraffic(stable, stableVersion, c.hash, c.version, c.weight);
-      this.event('Warning', failure.reason, `${failure.message}; autoRollback is off, the rollout is halted`);
+      const prevDegraded = this.prev.conditions?.find((x) => x.type === 'Degraded');
+      if (prevDegraded?.status !== 'True' || prevDegraded.reason !== failure.reason) {
+        this.event(
+          'Warning',
+          failure.reason,
+          `${failure.message}; autoRollback is off, the rollout is halted`,
+        );
+      }
       this.degraded(failure.reason, `${failure.message}; autoRollback is off: abort or retry the rollout`);
       return;
     }
@@ -660,6 +699,8 @@ class Planner {
   private handleRequests(): void {
     if (this.takeRequest('retry')) {
       this.ack.retryAt = this.nowIso;
+      // A retried first deploy gets a fresh progress deadline.
+      if (this.stable && !this.established(this.stable)) this.rolloutStartedAt = this.input.now;
       this.event('Normal', 'RetryRequested', 'retry requested: the desired version will be rolled out again');
     }
     if (this.takeRequest('abort')) {
@@ -713,8 +754,8 @@ class Planner {
    */
   private pushHistory(e: Omit<HistoryEntry, 'generation' | 'finishedAt' | 'startedAt'>): boolean {
     const last = this.latestEntry(e.revision);
-    if (last && last.result === e.result && last.generation === this.gen && last.reason === e.reason)
-      return false;
+    const sameAttempt = last && (parseTime(last.finishedAt) ?? 0) > this.attemptStart();
+    if (last && sameAttempt && last.result === e.result && last.reason === e.reason) return false;
     const entry: HistoryEntry = { ...e, finishedAt: this.nowIso };
     if (this.gen !== undefined) entry.generation = this.gen;
     if (this.rolloutStartedAt !== undefined) entry.startedAt = new Date(this.rolloutStartedAt).toISOString();
@@ -730,6 +771,7 @@ class Planner {
     this.phase = 'Degraded';
     this.reasons.degraded = [reason, message];
     this.reasons.ready = [reason, message];
+    this.reasons.progressing = [false, reason, message];
   }
 
   private progressing(reason: string, message: string, status: boolean | 'Unknown' = true): void {
@@ -909,6 +951,13 @@ class Planner {
     }
     if (this.rolloutStartedAt !== undefined)
       status.rolloutStartedAt = new Date(this.rolloutStartedAt).toISOString();
+    if (this.input.desired.ok && this.desiredSince !== undefined) {
+      status.desiredRevision = this.input.desired.revision.hash;
+      status.desiredSince = new Date(this.desiredSince).toISOString();
+    } else {
+      if (this.prev.desiredRevision) status.desiredRevision = this.prev.desiredRevision;
+      if (this.prev.desiredSince) status.desiredSince = this.prev.desiredSince;
+    }
     if (this.lastRollback) status.lastRollback = this.lastRollback;
     if (warm.length) status.warmRevisions = warm;
     if (Object.keys(this.ack).length) status.acknowledged = this.ack;

@@ -72,6 +72,10 @@ export class World {
   }
 
   private podObservation(r: SimRevision, p: SimPod): PodObservation {
+    return { ...this.podState(r, p), startedAt: p.createdAt };
+  }
+
+  private podState(r: SimRevision, p: SimPod): PodObservation {
     const fault = this.faults[r.version] ?? 'none';
     const age = this.now - p.createdAt;
     const readyAt = p.createdAt + (this.opts.readyAfterMs ?? 1000);
