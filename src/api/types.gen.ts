@@ -386,7 +386,7 @@ export interface ModelDeploymentStatusHistoryItem {
   reason?: string;
   /** Human-readable details. */
   message?: string;
-  /** metadata.generation of the ModelDeployment when this ended. */
+  /** metadata.generation of the ModelDeployment when this ended (for the record; see desiredSince for when a failed revision is tried again). */
   generation?: number;
 }
 
