@@ -9,19 +9,28 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the cluster's own kubectl against the local cluster; never throws on a non-zero exit. */
-export function kubectl(args: string[], input?: string): Promise<RunResult> {
-  const { kubectl: bin, kubeconfig } = clusterEnv();
+/** Runs a program to the end, collecting its output; never throws on a non-zero exit. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Runs the cluster's own kubectl against the local cluster; never throws on a non-zero exit. */
+export function kubectl(args: string[], input?: string): Promise<RunResult> {
+  const { kubectl: bin, kubeconfig } = clusterEnv();
+  return run(bin, ['--kubeconfig', kubeconfig, ...args], input === undefined ? {} : { input });
 }
 
 /** kubectl that must succeed; the error names the command and carries its stderr. */

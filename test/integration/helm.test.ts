@@ -8,7 +8,7 @@
  * uninstalls without leaving cluster-wide objects behind. deploy/, the same install without Helm, is
  * applied with kubectl the same way.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { FLAGS } from '../../src/cli/options.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
-import { kubectl, kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
+import { kubectl, kubectlOk, run, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
 
 const CHART = join(repoRoot, 'charts', 'modelship');
 const GOLDEN_DIR = join(repoRoot, 'test', 'golden', 'helm');
@@ -34,24 +34,15 @@ let helmBin: string;
 let helmHome: string;
 
 /** Runs helm with a private config/cache (the user's repositories and plugins stay out of it). */
-function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helmBin, args, {
-      env: {
-        ...process.env,
-        HELM_CONFIG_HOME: join(helmHome, 'config'),
-        HELM_CACHE_HOME: join(helmHome, 'cache'),
-        HELM_DATA_HOME: join(helmHome, 'data'),
-        KUBECONFIG: clusterEnv().kubeconfig,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+function helm(args: string[]): Promise<RunResult> {
+  return run(helmBin, args, {
+    env: {
+      ...process.env,
+      HELM_CONFIG_HOME: join(helmHome, 'config'),
+      HELM_CACHE_HOME: join(helmHome, 'cache'),
+      HELM_DATA_HOME: join(helmHome, 'data'),
+      KUBECONFIG: clusterEnv().kubeconfig,
+    },
   });
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelDeployment } from '../../src/api/index.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
-import { kubectlOk, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
+import { kubectlOk, run, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
 
 const MAIN = join(repoRoot, 'dist', 'plugin', 'main.js');
 const GV = 'modelship.io/v1alpha1';
@@ -23,18 +23,6 @@ function plugin(args: string[], opts: { kubeconfig?: string; namespace?: boolean
   const base = ['--kubeconfig', opts.kubeconfig ?? clusterEnv().kubeconfig];
   if (opts.namespace !== false) base.push('-n', ns.name);
   return run(process.execPath, [MAIN, ...base, ...args]);
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
 }
 
 /** A plugin process left running (status --watch, promote --wait), with what it printed so far. */
@@ -296,9 +284,9 @@ describe('reading', () => {
     chmodSync(MAIN, 0o755);
     symlinkSync(MAIN, join(bin, 'kubectl-modelship'));
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECONFIG: clusterEnv().kubeconfig };
-    const list = await run(clusterEnv().kubectl, ['plugin', 'list'], env);
+    const list = await run(clusterEnv().kubectl, ['plugin', 'list'], { env });
     expect(list.stdout).toContain(join(bin, 'kubectl-modelship'));
-    const r = await run(clusterEnv().kubectl, ['modelship', 'history', 'clf', '-n', ns.name], env);
+    const r = await run(clusterEnv().kubectl, ['modelship', 'history', 'clf', '-n', ns.name], { env });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^aaaaaaaaaa +1\.0\.0 +Promoted +Ready /m);
   });
