@@ -24,6 +24,7 @@ import { planRollout, readRequests } from '../core/plan.js';
 import { ownerReference, renderRevision, type RenderedRevision } from '../core/revision.js';
 import { resolveSpec } from '../core/spec.js';
 import type { KubeClient } from '../k8s/client.js';
+import { ApiError } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import type { Logger } from '../log.js';
@@ -57,18 +58,32 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
 
   const startedAt = deps.now();
   const world = observe(deps, md, namespace);
-  const plan = planRollout({
-    md,
-    desired: world.desired,
-    revisions: world.revisions,
-    appliedWeights: world.appliedWeights,
-    exactWeights: world.router?.exactWeights ?? true,
-    requests: readRequests(md),
-    now: startedAt,
-    unreadyGraceMs: deps.unreadyGraceMs,
-  });
+  const planFor = (desired: Resolution) =>
+    planRollout({
+      md,
+      desired,
+      revisions: world.revisions,
+      appliedWeights: world.appliedWeights,
+      exactWeights: world.router?.exactWeights ?? true,
+      requests: readRequests(md),
+      now: startedAt,
+      unreadyGraceMs: deps.unreadyGraceMs,
+    });
+  let plan = planFor(world.desired);
 
-  await applyPlan(deps, md, plan, world);
+  try {
+    await applyPlan(deps, md, plan, world);
+  } catch (err) {
+    // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or
+    // env references that the CRD schema lets through but a Deployment cannot carry). Only a spec
+    // change can fix that: report it as a condition and hold the world, instead of retrying forever.
+    if (!(err instanceof ApiError && err.code === 422)) throw err;
+    const message = `the apiserver refused an object rendered from this ModelDeployment (${err.message}); fix spec.pod`;
+    plan = planFor({ ok: false, reason: 'InvalidPodSpec', message });
+    const before = md.status?.conditions?.find((c) => c.type === 'Degraded');
+    if (before?.reason !== 'InvalidPodSpec')
+      plan.events.push({ type: 'Warning', reason: 'InvalidPodSpec', message });
+  }
   await recordPlan(deps, md, plan);
   deps.onPlan?.(md, plan, md.status, startedAt);
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;

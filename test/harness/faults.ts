@@ -1,0 +1,415 @@
+// What the reliability tests (test/reliability/) share: a seeded random source (every run logs its
+// seed, so a failure can be replayed), kubectl and HTTP against any kubeconfig (the shared cluster or
+// a second cluster of the test's own), a second control plane that a test may restart component by
+// component, an operator identity of its own (a ServiceAccount token, so the audit log tells its
+// writes apart), and a reader of the apiserver's audit log.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump, loadAll } from 'js-yaml';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeHttp } from '../../src/k8s/kube-http.js';
+import { clusterEnv, clusterScripts, repoRoot } from './env.js';
+import type { RunResult } from './kube.js';
+import { startOperator } from './operator.js';
+import type { Operator } from './e2e.js';
+
+// ---- seeded randomness ---------------------------------------------------------------------------
+
+/** mulberry32: small, fast, good enough to drive fault timings; same seed, same sequence. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed from $MODELSHIP_SEED (to replay a run), else a fresh one; logged either way. */
+export function seedFor(suite: string): number {
+  const env = process.env.MODELSHIP_SEED;
+  const seed = env ? Number(env) : randomBytes(4).readUInt32BE(0);
+  process.stderr.write(`${suite}: seed ${seed} (replay with MODELSHIP_SEED=${seed})\n`);
+  return seed;
+}
+
+// ---- kubectl against any kubeconfig ----------------------------------------------------------------
+
+export class Kube {
+  constructor(readonly kubeconfig: string = clusterEnv().kubeconfig) {}
+
+  run(args: string[], input?: string): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(clusterEnv().kubectl, ['--kubeconfig', this.kubeconfig, ...args], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+  }
+
+  async ok(args: string[], input?: string): Promise<string> {
+    const r = await this.run(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** `kubectl get -o json`, or undefined when it does not exist. */
+  async get<T>(ns: string, resource: string, name: string): Promise<T | undefined> {
+    const r = await this.run(['get', resource, name, '-n', ns, '-o', 'json']);
+    if (r.code === 0) return JSON.parse(r.stdout) as T;
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get ${resource} ${name} -n ${ns}: ${r.stderr.trim()}`);
+  }
+
+  async list<T>(ns: string, resource: string, selector?: string): Promise<T[]> {
+    const args = ['get', resource, '-n', ns, '-o', 'json', ...(selector ? ['-l', selector] : [])];
+    return (JSON.parse(await this.ok(args)) as { items: T[] }).items;
+  }
+
+  http(): KubeHttp {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfig);
+    return new KubeHttp(kc);
+  }
+}
+
+// ---- a second control plane ------------------------------------------------------------------------
+
+export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
+/**
+ * A control plane of the test's own (hack/cluster/up.sh with another run directory and ports), so a
+ * test can kill its apiserver or etcd without touching the cluster other suites share.
+ */
+export class SecondCluster {
+  readonly runDir = mkdtempSync(join(tmpdir(), 'modelship-rel-run-'));
+  readonly kube = new Kube(join(this.runDir, 'kubeconfig'));
+
+  constructor(private readonly basePort: number) {}
+
+  private env(): NodeJS.ProcessEnv {
+    const p = this.basePort;
+    return {
+      ...process.env,
+      MODELSHIP_RUN_DIR: this.runDir,
+      MODELSHIP_APISERVER_PORT: String(p),
+      MODELSHIP_ETCD_PORT: String(p + 10),
+      MODELSHIP_KCM_PORT: String(p + 1),
+      MODELSHIP_SCHEDULER_PORT: String(p + 2),
+      MODELSHIP_KWOK_PORT: String(p + 3),
+      MODELSHIP_NODES: '2',
+    };
+  }
+
+  private script(name: string): string {
+    return execFileSync('bash', [join(clusterScripts, name)], {
+      encoding: 'utf8',
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  /** Starts the cluster and installs the modelship CRDs. */
+  async up(): Promise<void> {
+    this.script('up.sh');
+    await this.kube.ok(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
+    await this.kube.ok(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+  }
+
+  /** Stops every process and removes the run directory. */
+  down(): void {
+    try {
+      this.script('down.sh');
+    } finally {
+      rmSync(this.runDir, { recursive: true, force: true });
+    }
+  }
+
+  pid(c: Component): number {
+    return Number(readFileSync(join(this.runDir, 'pids', `${c}.pid`), 'utf8').trim());
+  }
+
+  /**
+   * Kills one component with `signal` and starts it again with the very command line it ran with
+   * (read from /proc before the kill), detached, logging to the same file, under the same pid file:
+   * what a supervisor (systemd, the kubelet of a static pod) does after a crash.
+   */
+  async restart(c: Component, signal: NodeJS.Signals = 'SIGKILL', downMs = 0): Promise<void> {
+    const pid = this.pid(c);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(pid, signal);
+    for (let i = 0; i < 200 && existsSync(`/proc/${pid}`) && !zombie(pid); i++) await sleep(50);
+    if (downMs) await sleep(downMs);
+    const log = openSync(join(this.runDir, 'logs', `${c}.log`), 'a');
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.unref();
+    writeFileSync(join(this.runDir, 'pids', `${c}.pid`), `${child.pid}\n`);
+  }
+
+  /** Waits until the apiserver answers /readyz. */
+  async ready(timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.kube.run(['get', '--raw', '/readyz'])).code !== 0) {
+      if (Date.now() > deadline) throw new Error(`apiserver of ${this.runDir} not ready in ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+}
+
+function zombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- the operator's own identity -------------------------------------------------------------------
+
+interface RbacObject {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: unknown[];
+}
+
+function deployObject(file: string, kind: string): RbacObject {
+  const docs = loadAll(readFileSync(join(repoRoot, 'deploy', file), 'utf8')) as RbacObject[];
+  const o = docs.find((d) => d?.kind === kind);
+  if (!o) throw new Error(`deploy/${file} has no ${kind}`);
+  return o;
+}
+
+export interface Identity {
+  /** system:serviceaccount:<ns>:<sa>, as the audit log and `kubectl auth can-i --as` name it. */
+  user: string;
+  kubeconfig: string;
+  /** Removes the cluster-scoped objects (the namespaced ones go with the namespace). */
+  remove(): Promise<void>;
+}
+
+/**
+ * A ServiceAccount in `ns` bound to deploy/02-rbac.yaml's ClusterRole (under a unique name) and to
+ * deploy/03-leader-election.yaml's Role, as test/e2e/least-privilege.test.ts binds them; the returned
+ * kubeconfig holds only a TokenRequest token for it.
+ */
+export async function operatorIdentity(kube: Kube, ns: string): Promise<Identity> {
+  const sa = 'modelship';
+  const role = `modelship-rel-${ns}`;
+  const dir = mkdtempSync(join(tmpdir(), 'modelship-rel-id-'));
+  const cr = deployObject('02-rbac.yaml', 'ClusterRole');
+  await kube.ok(['apply', '-f', '-'], JSON.stringify({ ...cr, metadata: { name: role } }));
+  await kube.ok(['create', 'serviceaccount', sa, '-n', ns]);
+  await kube.ok([
+    'create',
+    'clusterrolebinding',
+    role,
+    `--clusterrole=${role}`,
+    `--serviceaccount=${ns}:${sa}`,
+  ]);
+  const lease = deployObject('03-leader-election.yaml', 'Role');
+  await kube.ok(
+    ['apply', '-f', '-'],
+    JSON.stringify({ ...lease, metadata: { name: 'modelship-leader-election', namespace: ns } }),
+  );
+  await kube.ok([
+    'create',
+    'rolebinding',
+    'modelship-leader-election',
+    '-n',
+    ns,
+    '--role=modelship-leader-election',
+    `--serviceaccount=${ns}:${sa}`,
+  ]);
+  const token = (await kube.ok(['create', 'token', sa, '-n', ns, '--duration=1h'])).trim();
+  const kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfig);
+  const admin = kc.getCurrentCluster()!;
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(
+    file,
+    dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server: admin.server, 'certificate-authority': admin.caFile } }],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: sa } }],
+      'current-context': 'local',
+    }),
+    { mode: 0o600 },
+  );
+  return {
+    user: `system:serviceaccount:${ns}:${sa}`,
+    kubeconfig: file,
+    remove: async () => {
+      await kube.run(['delete', `clusterrolebinding/${role}`, `clusterrole/${role}`, '--ignore-not-found']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The built operator watching `namespaces` only, against `kubeconfig` (the last --kubeconfig wins),
+ * with no metrics server (--listen=): the machine is shared with other operators.
+ */
+export function operatorAt(kubeconfig: string, namespaces: string[], extra: string[] = []): Operator {
+  const op = startOperator([
+    '--kubeconfig',
+    kubeconfig,
+    '--unready-grace',
+    '2s',
+    '--listen=',
+    '--namespaces',
+    namespaces.join(','),
+    ...extra,
+  ]);
+  return {
+    ...op,
+    lines: (text, n = 40) =>
+      op
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && (text === undefined || l.includes(text)))
+        .slice(-n),
+  };
+}
+
+/**
+ * Lines an operator printed that show it died of an error: an uncaught exception's stack or Node's
+ * fatal-error report. Its own JSON log lines are not counted (an error it logged is one it handled).
+ */
+export function crashLines(output: string): string[] {
+  return output
+    .split('\n')
+    .filter(
+      (l) =>
+        !l.startsWith('{') &&
+        /Uncaught|UnhandledPromiseRejection|FATAL ERROR|^\s+at .*\(|TypeError|RangeError|ReferenceError/.test(
+          l,
+        ),
+    );
+}
+
+// ---- the audit log -----------------------------------------------------------------------------------
+
+export interface AuditWrite {
+  at: number;
+  verb: string;
+  resource: string;
+  name: string;
+  subresource?: string;
+  code?: number;
+}
+
+interface AuditEvent {
+  stage?: string;
+  verb?: string;
+  user?: { username?: string };
+  objectRef?: { resource?: string; name?: string; namespace?: string; subresource?: string };
+  responseStatus?: { code?: number };
+  stageTimestamp?: string;
+}
+
+/** The audit log's size now: give it to auditWrites to read only what was logged after. */
+export function auditLogSize(runDir: string): number {
+  const file = join(runDir, 'logs', 'audit.log');
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
+function readAuditLog(runDir: string, fromByte: number): string {
+  const file = join(runDir, 'logs', 'audit.log');
+  const size = statSync(file).size;
+  // A rotated log (audit-log-maxsize) starts again from 0: read it whole.
+  const start = size >= fromByte ? fromByte : 0;
+  const buf = Buffer.alloc(size - start);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, start);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('utf8');
+}
+
+/**
+ * The writes `user` made in `ns` since `sinceMs`, from a run directory's audit log
+ * (hack/cluster/audit-policy.yaml logs every write at Metadata level, reads not at all).
+ */
+export function auditWrites(
+  runDir: string,
+  user: string,
+  ns: string,
+  sinceMs: number,
+  fromByte = 0,
+): AuditWrite[] {
+  const out: AuditWrite[] = [];
+  for (const line of readAuditLog(runDir, fromByte).split('\n')) {
+    if (!line.includes(user)) continue;
+    let e: AuditEvent;
+    try {
+      e = JSON.parse(line) as AuditEvent;
+    } catch {
+      continue;
+    }
+    if (e.stage !== 'ResponseComplete' || e.user?.username !== user || e.objectRef?.namespace !== ns)
+      continue;
+    const at = Date.parse(e.stageTimestamp ?? '');
+    if (!(at >= sinceMs)) continue;
+    out.push({
+      at,
+      verb: e.verb ?? '',
+      resource: e.objectRef?.resource ?? '',
+      name: e.objectRef?.name ?? '',
+      ...(e.objectRef?.subresource ? { subresource: e.objectRef.subresource } : {}),
+      ...(e.responseStatus?.code ? { code: e.responseStatus.code } : {}),
+    });
+  }
+  return out;
+}
+
+// ---- the operator's log ------------------------------------------------------------------------------
+
+/** The operator's JSON log lines, parsed (other lines are skipped). */
+export function logRecords(output: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const l of output.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // a line cut by a kill
+    }
+  }
+  return out;
+}
+
+/** Errors an informer reported (a failed list or watch of `path`), whatever the log's wording. */
+export const informerErrors = (output: string): Array<Record<string, unknown>> =>
+  logRecords(output).filter((r) => typeof r.path === 'string' && typeof r.phase === 'string' && 'error' in r);
+
+/** Relists made for `reason` (`expired`: after a 410 Gone; `retry`: after a failed list). */
+export const relists = (output: string, reason: string): Array<Record<string, unknown>> =>
+  logRecords(output).filter((r) => (r.message ?? r.msg) === 'relisted' && r.reason === reason);
