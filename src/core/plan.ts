@@ -1,12 +1,11 @@
 import type { ModelDeployment } from '../api/index.js';
-import type { Condition } from './conditions.js';
-import { computeConditions } from './conditions.js';
 import type { Failure, HealthCriteria } from './health.js';
 import { assessRevision, nextHealthDeadline } from './health.js';
 import type { ObservedRevision } from './observed.js';
-import { livePods, readyCount } from './observed.js';
+import { readyCount } from './observed.js';
 import type { ResolvedSpec } from './spec.js';
 import { resolveSpec } from './spec.js';
+import { computeStatus } from './status.js';
 import type {
   HistoryEntry,
   Phase,
@@ -19,8 +18,6 @@ import type {
 } from './plan-types.js';
 
 export type * from './plan-types.js';
-
-const HISTORY_LIMIT = 20;
 
 /**
  * The rollout state machine: from the spec, the previous status and the observed revisions, it
@@ -883,85 +880,23 @@ class Planner {
   }
 
   private buildStatus(warm: WarmRevision[]): RolloutStatus {
-    const stableRev = this.stable ? this.revs.get(this.stable) : undefined;
-    const stableVersion =
-      stableRev?.version ??
-      (this.input.desired.ok && this.input.desired.revision.hash === this.stable
-        ? this.input.desired.revision.version
-        : undefined);
-    const live = this.input.revisions.flatMap((r) => livePods(r));
-    const stableReady = readyCount(stableRev);
-    const available = this.spec.replicas === 0 || stableReady > 0;
-    const conds = [
-      {
-        type: 'Ready',
-        status: this.phase === 'Healthy' ? 'True' : 'False',
-        reason: this.reasons.ready[0],
-        message: this.reasons.ready[1],
-      },
-      {
-        type: 'Available',
-        status: available ? 'True' : 'False',
-        reason: available ? 'MinimumReplicasAvailable' : 'NoReadyReplicas',
-        message: stableVersion
-          ? `${stableReady}/${this.spec.replicas} replicas of the stable version ${stableVersion} ready`
-          : 'no stable version yet',
-      },
-      {
-        type: 'Progressing',
-        status:
-          this.reasons.progressing[0] === 'Unknown'
-            ? 'Unknown'
-            : this.reasons.progressing[0]
-              ? 'True'
-              : 'False',
-        reason: this.reasons.progressing[1],
-        message: this.reasons.progressing[2],
-      },
-      {
-        type: 'Degraded',
-        status: this.reasons.degraded ? 'True' : 'False',
-        reason: this.reasons.degraded?.[0] ?? 'Healthy',
-        message: this.reasons.degraded?.[1] ?? 'no failure under the current spec',
-      },
-    ] as const;
-    const status: RolloutStatus = {
+    return computeStatus({
+      input: this.input,
+      spec: this.spec,
+      previous: this.prev,
+      nowIso: this.nowIso,
       phase: this.phase,
-      conditions: computeConditions(
-        this.prev.conditions as Condition[] | undefined,
-        conds,
-        this.gen,
-        this.nowIso,
-      ),
-      traffic: this.weights.map((w) => ({ revision: w.revision, version: w.version, weight: w.weight })),
-      replicas: live.length,
-      readyReplicas: live.filter((p) => p.ready).length,
-      selector: `modelship.io/deployment=${this.input.md.metadata?.name ?? ''}`,
-      history: this.history.slice(-HISTORY_LIMIT),
-    };
-    if (this.gen !== undefined) status.observedGeneration = this.gen;
-    if (this.stable) status.stableRevision = this.stable;
-    if (stableVersion) status.stableVersion = stableVersion;
-    if (this.canary) {
-      status.canaryRevision = this.canary.hash;
-      status.canaryVersion = this.canary.version;
-      status.canaryWeight = this.weights.find((w) => w.revision === this.canary!.hash)?.weight ?? 0;
-      status.currentStepIndex = this.canary.step;
-      status.currentStepStartedAt = new Date(this.canary.stepStartedAt).toISOString();
-    }
-    if (this.rolloutStartedAt !== undefined)
-      status.rolloutStartedAt = new Date(this.rolloutStartedAt).toISOString();
-    if (this.input.desired.ok && this.desiredSince !== undefined) {
-      status.desiredRevision = this.input.desired.revision.hash;
-      status.desiredSince = new Date(this.desiredSince).toISOString();
-    } else {
-      if (this.prev.desiredRevision) status.desiredRevision = this.prev.desiredRevision;
-      if (this.prev.desiredSince) status.desiredSince = this.prev.desiredSince;
-    }
-    if (this.lastRollback) status.lastRollback = this.lastRollback;
-    if (warm.length) status.warmRevisions = warm;
-    if (Object.keys(this.ack).length) status.acknowledged = this.ack;
-    return status;
+      reasons: this.reasons,
+      stable: this.stable,
+      canary: this.canary,
+      weights: this.weights,
+      history: this.history,
+      rolloutStartedAt: this.rolloutStartedAt,
+      desiredSince: this.desiredSince,
+      lastRollback: this.lastRollback,
+      warm,
+      acknowledged: this.ack,
+    });
   }
 }
 
