@@ -536,3 +536,24 @@ describe('found in review (each was a bug)', () => {
     expect(w.status.canaryVersion).toBe('1.1.0');
   });
 });
+
+describe('a long history', () => {
+  test('after more than 20 reverted rollouts the next version still gets a canary (the stable stays established)', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    for (let i = 1; i <= 22; i++) {
+      const v = `2.${i}.0`;
+      w.faults[v] = 'crashloop';
+      w.setSpec({ version: v });
+      expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);
+    }
+    expect(w.status.history!.length).toBeLessThanOrEqual(20);
+    expect(w.status.history!.some((h) => h.version === '1.0.0' && h.result === 'Promoted')).toBe(true);
+    w.setSpec({ version: '3.0.0' });
+    w.reconcile();
+    expect(w.status.canaryVersion).toBe('3.0.0');
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+    expect(w.weightOf('1.0.0')).toBe(100);
+  });
+});

@@ -80,7 +80,7 @@ export function computeStatus(d: Decided): RolloutStatus {
     replicas: live.length,
     readyReplicas: live.filter((p) => p.ready).length,
     selector: `modelship.io/deployment=${input.md.metadata?.name ?? ''}`,
-    history: d.history.slice(-HISTORY_LIMIT),
+    history: trimHistory(d.history, new Set(input.revisions.map((r) => r.hash))),
   };
   if (gen !== undefined) status.observedGeneration = gen;
   if (d.stable) status.stableRevision = d.stable;
@@ -106,4 +106,25 @@ export function computeStatus(d: Decided): RolloutStatus {
   if (d.warm.length) status.warmRevisions = d.warm;
   if (Object.keys(d.acknowledged).length) status.acknowledged = d.acknowledged;
   return status;
+}
+
+/**
+ * The history is capped (the schema allows 20 entries), but the newest entry of every revision that
+ * still exists is kept whatever its age: the planner reads it to know that the stable revision was
+ * promoted and which earlier revisions are fail-over targets or known bad. Dropping it after 20
+ * reverted rollouts made the next version replace a healthy stable revision without a canary.
+ */
+export function trimHistory<T extends { revision: string }>(history: T[], existing: Set<string>): T[] {
+  if (history.length <= HISTORY_LIMIT) return history;
+  const chosen = new Set<number>();
+  const seen = new Set<string>();
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i]!.revision;
+    if (existing.has(r) && !seen.has(r)) {
+      seen.add(r);
+      chosen.add(i);
+    }
+  }
+  for (let i = history.length - 1; i >= 0 && chosen.size < HISTORY_LIMIT; i--) chosen.add(i);
+  return history.filter((_, i) => chosen.has(i));
 }
