@@ -1,0 +1,280 @@
+// `npm run bench`: every benchmark of docs/benchmarks.md against a control plane of the benchmark's
+// own (never the shared test cluster), the operator as a separate process under a ServiceAccount
+// identity. Prints a table per benchmark and writes JSON under bench/results/.
+//
+//   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
+//     [--only tts,converge,scale,throughput] [--run-dir DIR] [--port 28443] [--keep-cluster]
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  deleteNamespace,
+  fmt,
+  fmtRange,
+  machineInfo,
+  operatorIdentity,
+  printTable,
+  procSample,
+  startCluster,
+  startOperator,
+  summarize,
+  writeResult,
+  type OperatorProc,
+} from './lib.js';
+import {
+  captureTemplate,
+  convergeModelDeployments,
+  convergePlain,
+  grow,
+  rollAll,
+  steadyState,
+} from './scale.js';
+import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
+
+const { values: a } = parseArgs({
+  options: {
+    n: { type: 'string', default: '1000' },
+    'footprint-n': { type: 'string', default: '100' },
+    trials: { type: 'string', default: '20' },
+    reps: { type: 'string', default: '3' },
+    'throughput-reps': { type: 'string' },
+    'converge-n': { type: 'string' },
+    'steady-seconds': { type: 'string', default: '120' },
+    only: { type: 'string', default: 'tts,converge,scale,throughput' },
+    'run-dir': { type: 'string', default: '/tmp/modelship-bench-run' },
+    port: { type: 'string', default: '28443' },
+    'keep-cluster': { type: 'boolean', default: false },
+  },
+});
+const N = Number(a.n);
+const SMALL = Math.min(Number(a['footprint-n']), N);
+const TRIALS = Number(a.trials);
+const REPS = Number(a.reps);
+const TP_REPS = Number(a['throughput-reps'] ?? a.reps);
+const CONVERGE_N = Number(a['converge-n'] ?? a.n);
+const STEADY_S = Number(a['steady-seconds']);
+const ONLY = new Set(a.only!.split(','));
+const log = (s: string): void =>
+  void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+const POP_NS = 'bench-pop';
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  log(`machine ${JSON.stringify(machine)}`);
+  // kwok nodes advertise 64 CPUs and the rendered Triton pod requests 2: 32 pods a node, 28 with
+  // room. At most: the population during a roll-out (2 pods each), or the population plus one
+  // converge side (2 replicas each).
+  const pods = Math.max(2 * N, N + 2 * CONVERGE_N) + 50;
+  const nodes = Math.max(4, Math.ceil(pods / 28));
+  log(`starting the benchmark cluster in ${a['run-dir']} (apiserver :${a.port}, ${nodes} kwok nodes)`);
+  const cluster = startCluster(a['run-dir']!, Number(a.port), nodes);
+  const { http, kube, runDir } = cluster;
+  const id = await operatorIdentity(kube, 'modelship-bench', join(runDir, 'bench'));
+  let op: OperatorProc = await startOperator(id.kubeconfig);
+  const restart = async (): Promise<number> => {
+    await op.stop();
+    const t = Date.now();
+    op = await startOperator(id.kubeconfig);
+    return Date.now() - t;
+  };
+  log(`operator pid ${op.pid}, metrics :${op.port}, identity ${id.user}`);
+  const common = {
+    n: N,
+    trials: TRIALS,
+    reps: REPS,
+    throughputReps: TP_REPS,
+    convergeN: CONVERGE_N,
+    steadySeconds: STEADY_S,
+    nodes,
+  };
+  const tts = new TimeToSafe(http, kube, '2');
+  try {
+    // ---- 1. time to safe, with only the trial ModelDeployment ----------------------------------
+    const ttsRuns: Record<string, TtsTrial[]> = {};
+    if (ONLY.has('tts')) {
+      log(`time-to-safe: ${TRIALS} trials of each kind with 1 ModelDeployment`);
+      await tts.setup();
+      ttsRuns['1'] = await tts.run(TRIALS, log);
+    }
+
+    // ---- 2. converge at scale ---------------------------------------------------------------------
+    if (ONLY.has('converge')) {
+      log(`converge: capturing one ModelDeployment's children as the plain baseline`);
+      const { template, name } = await captureTemplate(http, kube);
+      const reps: Array<{
+        rep: number;
+        plainMs: number;
+        mdMs: number;
+        ratio: number;
+        operatorWrites: Record<string, number>;
+      }> = [];
+      for (let r = 0; r < REPS; r++) {
+        // Alternate which goes first, so a trend in the machine's load does not favour one side.
+        const order = r % 2 === 0 ? ['plain', 'md'] : ['md', 'plain'];
+        let plainMs = 0;
+        let mdMs = 0;
+        let operatorWrites: Record<string, number> = {};
+        for (const which of order) {
+          const ns = `bench-conv-${which}-${r}`;
+          if (which === 'plain') plainMs = await convergePlain(http, ns, CONVERGE_N, template, name);
+          else {
+            const r2 = await convergeModelDeployments(http, ns, CONVERGE_N, { runDir, user: id.user });
+            mdMs = r2.ms;
+            operatorWrites = r2.writes;
+          }
+          log(`  rep ${r} ${which}: ${which === 'plain' ? plainMs.toFixed(0) : mdMs.toFixed(0)} ms`);
+          await deleteNamespace(kube, ns);
+        }
+        reps.push({ rep: r, plainMs, mdMs, ratio: mdMs / plainMs, operatorWrites });
+        log(`  rep ${r}: operator writes ${JSON.stringify(operatorWrites)}`);
+      }
+      const p = summarize(reps.map((x) => x.plainMs / 1000));
+      const m = summarize(reps.map((x) => x.mdMs / 1000));
+      const q = summarize(reps.map((x) => x.ratio));
+      printTable(
+        `converge: ${CONVERGE_N} workloads x 2 replicas, apply -> Ready, ${REPS} reps (median (min–max))`,
+        [
+          { what: 'plain Deployments + Services (s)', value: fmtRange(p) },
+          { what: 'ModelDeployments (s)', value: fmtRange(m) },
+          { what: 'ratio (same rep), goal <= 1.2', value: fmtRange(q) },
+        ],
+      );
+      log(`wrote ${writeResult('converge', { ...common, reps, summary: { plain: p, md: m, ratio: q } })}`);
+    }
+
+    // ---- 3./4. steady state and footprint, at SMALL then at N ---------------------------------------
+    const steady: Record<string, unknown> = {};
+    if (ONLY.has('scale')) {
+      for (const [from, to] of [
+        [0, SMALL],
+        [SMALL, N],
+      ] as const) {
+        if (to <= from) continue;
+        log(`population: growing ${POP_NS} to ${to} ModelDeployments (1 replica each)`);
+        const growMs = await grow(http, POP_NS, from, to);
+        log(`  ${to - from} more Ready in ${(growMs / 1000).toFixed(1)} s`);
+        // A fresh process, so its memory is that of an operator started on N objects.
+        const startMs = await restart();
+        const startRss = procSample(op.pid).rssBytes / 2 ** 20;
+        log(
+          `  operator restarted, caches synced in ${startMs} ms (RSS ${startRss.toFixed(0)} MiB); settling 30 s`,
+        );
+        await new Promise((r) => setTimeout(r, 30_000));
+        const s = await steadyState(op, runDir, id.user, STEADY_S);
+        steady[String(to)] = { total: to + 1, growSeconds: growMs / 1000, cacheSyncMs: startMs, ...s };
+        log(
+          `  ${to}: ${s.writes} writes in ${s.windowSeconds.toFixed(0)} s ${JSON.stringify(s.byVerbResource)}`,
+        );
+      }
+      printTable(
+        'steady state and footprint (operator restarted on the population, 30 s settle, then the window)',
+        [
+          ...Object.entries(steady).map(([k, v]) => {
+            const s = v as Awaited<ReturnType<typeof steadyState>> & { cacheSyncMs: number };
+            return {
+              ModelDeployments: `${k} (+1 tts)`,
+              'window s': fmt(s.windowSeconds, 0),
+              'writes/min (goal 0)': s.writesPerMinute,
+              'writes by verb': JSON.stringify(s.byVerbResource),
+              'RSS MiB median (min–max)': `${s.rssMiB.median} (${s.rssMiB.min}–${s.rssMiB.max})`,
+              'CPU % (window)': s.cpuPercent,
+              'cache sync ms': s.cacheSyncMs,
+            };
+          }),
+        ],
+      );
+      log(`wrote ${writeResult('steady-footprint', { ...common, steady })}`);
+    }
+
+    // ---- 1 again, with N ModelDeployments present ----------------------------------------------------
+    if (ONLY.has('tts') && ONLY.has('scale')) {
+      log(`time-to-safe: ${TRIALS} trials of each kind with ${N} more ModelDeployments present`);
+      ttsRuns[String(N + 1)] = await tts.run(TRIALS, log);
+    }
+    if (ONLY.has('tts')) {
+      const rows: Array<Record<string, string | number>> = [];
+      const summary: Record<string, unknown> = {};
+      for (const [count, trials] of Object.entries(ttsRuns)) {
+        for (const kind of ['ready-then-crash', 'crash-from-start'] as const) {
+          const ts = trials.filter((t) => t.kind === kind);
+          const safe = summarize(ts.map((t) => t.timeToSafeMs));
+          const zero = summarize(ts.map((t) => t.scaledToZeroMs));
+          const rb = summarize(ts.map((t) => t.rolledBackStatusMs));
+          summary[`${count}/${kind}`] = { timeToSafeMs: safe, scaledToZeroMs: zero, rolledBackStatusMs: rb };
+          const w = summarize(ts.map((t) => t.canaryWeightAtFailure));
+          for (const [metric, s] of [
+            ['CrashLoopBackOff -> route 100% stable', safe],
+            ['CrashLoopBackOff -> canary Deployment replicas 0', zero],
+            ['CrashLoopBackOff -> status RolledBack', rb],
+          ] as const) {
+            rows.push({
+              MDs: count,
+              trial: kind,
+              'canary % at failure': `${w.min}–${w.max}`,
+              metric,
+              n: s.n,
+              'p50 ms': fmt(s.p50, 0),
+              'p99 ms': fmt(s.p99, 0),
+              'min ms': fmt(s.min, 0),
+              'max ms': fmt(s.max, 0),
+            });
+          }
+        }
+      }
+      printTable('time to safe (watch receipt times; p99 of 20 samples is the maximum)', rows);
+      log(`wrote ${writeResult('time-to-safe', { ...common, summary, trials: ttsRuns })}`);
+    }
+
+    // ---- 5. throughput: every ModelDeployment rolls at once ------------------------------------------
+    if (ONLY.has('throughput') && ONLY.has('scale')) {
+      const runs = [];
+      for (let r = 0; r < TP_REPS; r++) {
+        const version = `${3 + r}.0.0`;
+        log(`throughput: rolling ${N} ModelDeployments to ${version} at once`);
+        const t = await rollAll(http, op, runDir, id.user, POP_NS, N, version);
+        log(`  ${JSON.stringify(t)}`);
+        runs.push(t);
+      }
+      const sec = summarize(runs.map((x) => x.seconds));
+      const rps = summarize(runs.map((x) => x.reconcilesPerSecond));
+      const q50 = summarize(runs.map((x) => x.queueSeconds.p50));
+      const q99 = summarize(runs.map((x) => x.queueSeconds.p99));
+      const rss = summarize(runs.map((x) => x.rssPeakMiB));
+      const cpu = summarize(runs.map((x) => x.cpuPercent));
+      const per = summarize(runs.map((x) => x.reconciles / N));
+      const wr = summarize(runs.map((x) => x.apiWrites / N));
+      printTable(`throughput: ${N} ModelDeployments roll at once, ${REPS} reps (median (min–max))`, [
+        { what: 'all Ready on the new version (s)', value: fmtRange(sec, 1) },
+        { what: 'reconciles/s', value: fmtRange(rps, 1) },
+        { what: 'reconciles per ModelDeployment', value: fmtRange(per, 1) },
+        { what: 'operator API writes per ModelDeployment', value: fmtRange(wr, 1) },
+        { what: 'queue wait p50 (s, histogram)', value: fmtRange(q50, 3) },
+        { what: 'queue wait p99 (s, histogram)', value: fmtRange(q99, 3) },
+        { what: 'RSS peak (MiB)', value: fmtRange(rss, 0) },
+        { what: 'CPU % of one core', value: fmtRange(cpu, 0) },
+      ]);
+      log(`wrote ${writeResult('throughput', { ...common, runs })}`);
+    }
+  } finally {
+    tts.stop();
+    await op.stop();
+    const crash = op
+      .output()
+      .split('\n')
+      .filter((l) => /"level":"error"|FATAL|Uncaught/.test(l));
+    if (crash.length) log(`operator errors (last 10):\n${crash.slice(-10).join('\n')}`);
+    if (!a['keep-cluster']) {
+      log('stopping the benchmark cluster');
+      cluster.down();
+    }
+  }
+  void machine;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,302 @@
+// Benchmarks 2-5 at scale: converge (ModelDeployments against the same workloads applied as plain
+// Deployments + Services), steady-state writes (the audit log), footprint (/proc) and rollout
+// throughput (/metrics).
+import type { KubeHttp } from '../src/k8s/kube-http.js';
+import {
+  applyAll,
+  auditLogSize,
+  auditWrites,
+  buckets,
+  deleteNamespace,
+  ensureNamespace,
+  histogramQuantile,
+  Informer,
+  now,
+  procSample,
+  scrape,
+  sleep,
+  sumOf,
+  when,
+  whenCount,
+  type AuditWrite,
+  type Kube,
+  type Obj,
+  type OperatorProc,
+} from './lib.js';
+import {
+  captureChildren,
+  deploymentReady,
+  mdName,
+  mdReady,
+  modelDeployment,
+  modelVersion,
+  plainCopy,
+} from './objects.js';
+
+const mdPath = (ns: string): string => `/apis/modelship.io/v1alpha1/namespaces/${ns}/modeldeployments`;
+
+/** N ModelVersions + N ModelDeployments (each its own model) in `ns`. */
+export function population(ns: string, n: number, replicas: number, version: string, from = 0): Obj[] {
+  const out: Obj[] = [];
+  for (let i = from; i < n; i++) out.push(modelVersion(ns, mdName(i), version));
+  for (let i = from; i < n; i++)
+    out.push(modelDeployment(ns, mdName(i), version, { replicas, router: 'service' }));
+  return out;
+}
+
+/** Applies N ModelDeployments (replicas 2) and waits until all are Ready; returns ms from first apply. */
+export async function convergeModelDeployments(
+  http: KubeHttp,
+  ns: string,
+  n: number,
+  audit?: { runDir: string; user: string },
+): Promise<{ ms: number; writes: Record<string, number> }> {
+  await ensureNamespace(http, ns);
+  const mvs = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelVersion');
+  const mds = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelDeployment');
+  // ModelVersions are the model catalogue, published before any deployment refers to them: not timed.
+  await applyAll(http, mvs);
+  const inf = new Informer(http, mdPath(ns));
+  await inf.start();
+  const fromByte = audit ? auditLogSize(audit.runDir) : 0;
+  try {
+    const t0 = now();
+    const done = whenCount(inf, (o) => mdReady(o), n, 1_800_000, `${n} ModelDeployments Ready in ${ns}`);
+    await applyAll(http, mds);
+    const t1 = await done;
+    await sleep(1000);
+    const writes = audit ? byVerb(auditWrites(audit.runDir, audit.user, fromByte, t0 - 1000, t1 + 1000)) : {};
+    return { ms: t1 - t0, writes };
+  } finally {
+    inf.stop();
+  }
+}
+
+/** Applies the same N workloads (Deployment + ConfigMap + Services) directly; ms to all Available. */
+export async function convergePlain(
+  http: KubeHttp,
+  ns: string,
+  n: number,
+  template: Obj[],
+  from: string,
+): Promise<number> {
+  await ensureNamespace(http, ns);
+  const objs: Obj[] = [];
+  for (let i = 0; i < n; i++) objs.push(...plainCopy(template, from, `p${String(i).padStart(5, '0')}`, ns));
+  // ConfigMaps and Services first, then Deployments, as a chart would order them.
+  objs.sort((a, b) => Number(a.kind === 'Deployment') - Number(b.kind === 'Deployment'));
+  const inf = new Informer(http, `/apis/apps/v1/namespaces/${ns}/deployments`);
+  await inf.start();
+  try {
+    const t0 = now();
+    const done = whenCount(inf, deploymentReady, n, 1_800_000, `${n} plain Deployments Available in ${ns}`);
+    await applyAll(http, objs);
+    return (await done) - t0;
+  } finally {
+    inf.stop();
+  }
+}
+
+/** One ModelDeployment's rendered children, for the baseline. */
+export async function captureTemplate(
+  http: KubeHttp,
+  kube: Kube,
+): Promise<{ template: Obj[]; name: string }> {
+  const ns = 'bench-template';
+  const name = 'tmplmodel';
+  await ensureNamespace(http, ns);
+  await applyAll(http, [
+    modelVersion(ns, name, '1.0.0'),
+    modelDeployment(ns, name, '1.0.0', { replicas: 2, router: 'service' }),
+  ]);
+  const inf = new Informer(http, mdPath(ns));
+  await inf.start();
+  await when(inf, (o) => mdReady(o), 120_000, 'template ModelDeployment Ready');
+  inf.stop();
+  const template = await captureChildren(http, ns, name);
+  await deleteNamespace(kube, ns);
+  return { template, name };
+}
+
+/** Grows `ns` to n ModelDeployments (1 replica) and waits until all are Ready. */
+export async function grow(http: KubeHttp, ns: string, from: number, n: number): Promise<number> {
+  await ensureNamespace(http, ns);
+  const objs = population(ns, n, 1, '1.0.0', from);
+  await applyAll(
+    http,
+    objs.filter((o) => o.kind === 'ModelVersion'),
+  );
+  const inf = new Informer(http, mdPath(ns));
+  await inf.start();
+  try {
+    const t0 = now();
+    const done = whenCount(inf, (o) => mdReady(o), n, 1_800_000, `${n} ModelDeployments Ready in ${ns}`);
+    await applyAll(
+      http,
+      objs.filter((o) => o.kind === 'ModelDeployment'),
+    );
+    return (await done) - t0;
+  } finally {
+    inf.stop();
+  }
+}
+
+/** Writes counted by `verb resource[/subresource]`. */
+export function byVerb(writes: AuditWrite[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of writes) {
+    const k = `${w.verb} ${w.resource}${w.subresource ? '/' + w.subresource : ''}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+export interface SteadyResult {
+  windowSeconds: number;
+  writes: number;
+  writesPerMinute: number;
+  byVerbResource: Record<string, number>;
+  sample: AuditWrite[];
+  rssMiB: { median: number; min: number; max: number };
+  cpuPercent: number;
+}
+
+/**
+ * Watches the operator for `seconds` with nothing changing: its writes in the audit log, its RSS
+ * every 5 s, and the CPU it used over the window.
+ */
+export async function steadyState(
+  op: OperatorProc,
+  runDir: string,
+  user: string,
+  seconds: number,
+): Promise<SteadyResult> {
+  const fromByte = auditLogSize(runDir);
+  const t0 = Date.now();
+  const p0 = procSample(op.pid);
+  const rss: number[] = [p0.rssBytes];
+  while (Date.now() - t0 < seconds * 1000) {
+    await sleep(5000);
+    rss.push(procSample(op.pid).rssBytes);
+  }
+  const p1 = procSample(op.pid);
+  const t1 = Date.now();
+  // The apiserver writes an event after the response; give it a moment to reach the file.
+  await sleep(1000);
+  const writes = auditWrites(runDir, user, fromByte, t0, t1);
+  const byVerbResource = byVerb(writes);
+  const s = [...rss].sort((a, b) => a - b);
+  const mib = (b: number): number => +(b / 2 ** 20).toFixed(1);
+  return {
+    windowSeconds: (t1 - t0) / 1000,
+    writes: writes.length,
+    writesPerMinute: +((writes.length * 60_000) / (t1 - t0)).toFixed(2),
+    byVerbResource,
+    sample: writes.slice(0, 20),
+    rssMiB: { median: mib(s[Math.floor(s.length / 2)]!), min: mib(s[0]!), max: mib(s.at(-1)!) },
+    cpuPercent: +((100 * (p1.cpuSeconds - p0.cpuSeconds)) / ((p1.at - p0.at) / 1000)).toFixed(2),
+  };
+}
+
+export interface ThroughputResult {
+  n: number;
+  version: string;
+  seconds: number;
+  reconciles: number;
+  reconcilesPerSecond: number;
+  byResult: Record<string, number>;
+  queueSeconds: { p50: number; p90: number; p99: number };
+  reconcileSeconds: { p50: number; p99: number };
+  rssPeakMiB: number;
+  cpuPercent: number;
+  apiWrites: number;
+  writesByVerb: Record<string, number>;
+}
+
+/** Rolls every ModelDeployment of `ns` to `version` at once; until all are Ready on it. */
+export async function rollAll(
+  http: KubeHttp,
+  op: OperatorProc,
+  runDir: string,
+  user: string,
+  ns: string,
+  n: number,
+  version: string,
+): Promise<ThroughputResult> {
+  await applyAll(
+    http,
+    Array.from({ length: n }, (_, i) => modelVersion(ns, mdName(i), version)),
+  );
+  const inf = new Informer(http, mdPath(ns));
+  await inf.start();
+  const before = await scrape(op.port);
+  const fromByte = auditLogSize(runDir);
+  const p0 = procSample(op.pid);
+  let peak = p0.rssBytes;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, procSample(op.pid).rssBytes);
+    } catch {
+      // exited
+    }
+  }, 1000);
+  const t0 = now();
+  try {
+    const done = whenCount(
+      inf,
+      (o) => mdReady(o, version),
+      n,
+      1_800_000,
+      `${n} ModelDeployments on ${version}`,
+    );
+    await applyAll(
+      http,
+      Array.from({ length: n }, (_, i) =>
+        modelDeployment(ns, mdName(i), version, { replicas: 1, router: 'service' }),
+      ),
+    );
+    const t1 = await done;
+    const p1 = procSample(op.pid);
+    const after = await scrape(op.port);
+    await sleep(1000);
+    const all = auditWrites(runDir, user, fromByte, t0 - 1000, t1 + 1000);
+    const writes = all.length;
+    const results = ['success', 'requeue', 'error'];
+    const byResult: Record<string, number> = {};
+    for (const r of results) {
+      byResult[r] =
+        sumOf(after, 'controller_runtime_reconcile_total', { controller: 'modeldeployment', result: r }) -
+        sumOf(before, 'controller_runtime_reconcile_total', { controller: 'modeldeployment', result: r });
+    }
+    const reconciles = Object.values(byResult).reduce((a, b) => a + b, 0);
+    const seconds = (t1 - t0) / 1000;
+    const qb = buckets(before, 'workqueue_queue_duration_seconds', { name: 'modeldeployment' });
+    const qa = buckets(after, 'workqueue_queue_duration_seconds', { name: 'modeldeployment' });
+    const rb = buckets(before, 'controller_runtime_reconcile_time_seconds', {
+      controller: 'modeldeployment',
+    });
+    const ra = buckets(after, 'controller_runtime_reconcile_time_seconds', { controller: 'modeldeployment' });
+    const r3 = (x: number): number => +x.toFixed(4);
+    return {
+      n,
+      version,
+      seconds: +seconds.toFixed(2),
+      reconciles,
+      reconcilesPerSecond: +(reconciles / seconds).toFixed(2),
+      byResult,
+      queueSeconds: {
+        p50: r3(histogramQuantile(qb, qa, 0.5)),
+        p90: r3(histogramQuantile(qb, qa, 0.9)),
+        p99: r3(histogramQuantile(qb, qa, 0.99)),
+      },
+      reconcileSeconds: { p50: r3(histogramQuantile(rb, ra, 0.5)), p99: r3(histogramQuantile(rb, ra, 0.99)) },
+      rssPeakMiB: +(peak / 2 ** 20).toFixed(1),
+      cpuPercent: +((100 * (p1.cpuSeconds - p0.cpuSeconds)) / ((p1.at - p0.at) / 1000)).toFixed(1),
+      apiWrites: writes,
+      writesByVerb: byVerb(all),
+    };
+  } finally {
+    clearInterval(sampler);
+    inf.stop();
+  }
+}

@@ -1,0 +1,250 @@
+// Benchmark 1, time to safe: from the first Pod status showing CrashLoopBackOff on a canary (a watch
+// on Pods, stamped on receipt) to the HTTPRoute carrying 100% on the stable revision (a watch on
+// HTTPRoutes), and to the revert itself (the canary Deployment scaled to 0, status RolledBack).
+//
+// Two kinds of trial, because the operator gives a canary weight only once its pods are Ready:
+// - `ready-then-crash`: the canary becomes Ready and gets 50% (a step that pauses for an hour), then
+//   its pods are annotated with the kwok crash-loop fault: the route really carries canary traffic
+//   when the failure appears, and time to safe measures the operator taking it away.
+// - `crash-from-start`: the canary crash-loops from its first start, so it never gets weight and the
+//   route is already 100% stable when the failure appears (time to safe is 0 by construction); what
+//   matters there is the revert time.
+import type { KubeHttp } from '../src/k8s/kube-http.js';
+import { applyObj, ensureNamespace, Informer, now, when, type Kube, type Obj } from './lib.js';
+import { FAULT, modelDeployment, modelVersion, mdReady } from './objects.js';
+
+export const TTS_NS = 'bench-tts';
+const MD = 'tts';
+const PAUSE_STEPS = [{ setWeight: 50 }, { pause: { duration: '1h' } }];
+
+export interface TtsTrial {
+  kind: 'ready-then-crash' | 'crash-from-start';
+  version: string;
+  canaryRevision: string;
+  /** Canary weight in the HTTPRoute when the failure became visible. */
+  canaryWeightAtFailure: number;
+  /** First CrashLoopBackOff -> HTTPRoute 100% stable (0 when it already was). */
+  timeToSafeMs: number;
+  /** First CrashLoopBackOff -> the canary Deployment's spec.replicas 0. */
+  scaledToZeroMs: number;
+  /** First CrashLoopBackOff -> status.history records the canary RolledBack. */
+  rolledBackStatusMs: number;
+}
+
+interface MdStatus {
+  stableRevision?: string;
+  canaryRevision?: string;
+  canaryWeight?: number;
+  history?: Array<{ revision: string; result: string }>;
+}
+const status = (o: Obj): MdStatus => (o.status ?? {}) as MdStatus;
+
+interface Route {
+  spec?: {
+    rules?: Array<{
+      matches?: Array<{ headers?: unknown[] }>;
+      backendRefs?: Array<{ name: string; weight?: number }>;
+    }>;
+  };
+}
+
+/** The default rule's weights by revision (backend `<md>-<revision>`), only those above 0. */
+function routeWeights(o: Obj | undefined): Record<string, number> {
+  const rule = (o as Route | undefined)?.spec?.rules?.find(
+    (r) => !(r.matches ?? []).some((m) => (m.headers ?? []).length > 0),
+  );
+  const out: Record<string, number> = {};
+  for (const b of rule?.backendRefs ?? []) {
+    const w = b.weight ?? 1;
+    if (w > 0) out[b.name.replace(`${MD}-`, '')] = w;
+  }
+  return out;
+}
+
+const onlyStable = (o: Obj | undefined, stable: string): boolean => {
+  const w = routeWeights(o);
+  const keys = Object.keys(w);
+  return keys.length === 1 && keys[0] === stable;
+};
+
+const crashLooping = (o: Obj): boolean =>
+  (
+    (o.status as { containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }> } | undefined)
+      ?.containerStatuses ?? []
+  ).some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+
+export class TimeToSafe {
+  private readonly mds: Informer;
+  private readonly pods: Informer;
+  private readonly routes: Informer;
+  private readonly deps: Informer;
+  private seq = 0;
+  /** Rollouts that ended RolledBack since the stable revision was last promoted. */
+  private sincePromoted = 0;
+
+  constructor(
+    private readonly http: KubeHttp,
+    private readonly kube: Kube,
+    private readonly prefix: string,
+  ) {
+    const sel = { labelSelector: `modelship.io/deployment=${MD}` };
+    this.mds = new Informer(http, `/apis/modelship.io/v1alpha1/namespaces/${TTS_NS}/modeldeployments`);
+    this.pods = new Informer(http, `/api/v1/namespaces/${TTS_NS}/pods`, sel);
+    this.routes = new Informer(http, `/apis/gateway.networking.k8s.io/v1/namespaces/${TTS_NS}/httproutes`);
+    this.deps = new Informer(http, `/apis/apps/v1/namespaces/${TTS_NS}/deployments`, sel);
+  }
+
+  /** The namespace, the watches, and a settled ModelDeployment at a healthy stable version. */
+  async setup(): Promise<void> {
+    await ensureNamespace(this.http, TTS_NS);
+    await Promise.all([this.mds.start(), this.pods.start(), this.routes.start(), this.deps.start()]);
+    await applyObj(this.http, modelVersion(TTS_NS, MD, '1.0.0'));
+    await applyObj(
+      this.http,
+      modelDeployment(TTS_NS, MD, '1.0.0', { replicas: 1, router: 'gatewayApi', steps: PAUSE_STEPS }),
+    );
+    await when(this.mds, (o) => status(o).stableRevision !== undefined && mdReady(o), 120_000, 'tts stable');
+  }
+
+  stop(): void {
+    for (const i of [this.mds, this.pods, this.routes, this.deps]) i.stop();
+  }
+
+  private md(): Obj {
+    return this.mds.items.get(`${TTS_NS}/${MD}`)!;
+  }
+
+  async trial(kind: TtsTrial['kind']): Promise<TtsTrial> {
+    const version = `${this.prefix}.${++this.seq}.0`;
+    const stable = status(this.md()).stableRevision!;
+    await applyObj(this.http, modelVersion(TTS_NS, MD, version));
+    const crash = kind === 'crash-from-start';
+    // The canary revision of this version: the status names it once the operator has seen the spec.
+    const gen0 = this.md().metadata.generation ?? 0;
+    await applyObj(
+      this.http,
+      modelDeployment(TTS_NS, MD, version, { replicas: 1, router: 'gatewayApi', steps: PAUSE_STEPS, crash }),
+    );
+    const { o: withCanary } = await when(
+      this.mds,
+      (o) =>
+        (o.metadata.generation ?? 0) > gen0 &&
+        !!status(o).canaryRevision &&
+        status(o).canaryRevision !== stable,
+      60_000,
+      `${version}: a canary revision in status`,
+    );
+    const canary = status(withCanary).canaryRevision!;
+    const isCanaryPod = (o: Obj): boolean => o.metadata.labels?.['modelship.io/revision'] === canary;
+    const route = (): Obj | undefined => this.routes.items.get(`${TTS_NS}/${MD}`);
+
+    if (!crash) {
+      // Wait for the canary's 50% in the route, then make its pods crash-loop.
+      await when(
+        this.routes,
+        (o) => (routeWeights(o)[canary] ?? 0) > 0,
+        60_000,
+        `${version}: canary weight in route`,
+      );
+      const pods = [...this.pods.items.values()].filter(isCanaryPod).map((p) => p.metadata.name);
+      await Promise.all(
+        pods.map((p) =>
+          this.kube.ok(['annotate', 'pod', p, '-n', TTS_NS, `${FAULT}=crashloop`, '--overwrite']),
+        ),
+      );
+    }
+    // Armed before the failure can appear, so no event is missed.
+    const safe = when(
+      this.routes,
+      (o) => onlyStable(o, stable),
+      120_000,
+      `${version}: route 100% stable`,
+      false,
+    );
+    const scaled = when(
+      this.deps,
+      (o) => o.metadata.labels?.['modelship.io/revision'] === canary && o.spec?.replicas === 0,
+      120_000,
+      `${version}: canary Deployment at 0`,
+    );
+    const rolledBack = when(
+      this.mds,
+      (o) => (status(o).history ?? []).some((h) => h.revision === canary && h.result === 'RolledBack'),
+      120_000,
+      `${version}: status RolledBack`,
+    );
+    const failure = await when(
+      this.pods,
+      (o) => isCanaryPod(o) && crashLooping(o),
+      120_000,
+      `${version}: CrashLoopBackOff`,
+    );
+    const t0 = failure.at;
+    const weightAtFailure = routeWeights(route())[canary] ?? 0;
+    const alreadySafe = onlyStable(route(), stable);
+    const [tScaled, tRolled] = await Promise.all([scaled, rolledBack]);
+    let tSafe: number;
+    if (alreadySafe) {
+      tSafe = t0;
+      void safe.catch(() => undefined);
+    } else {
+      tSafe = (await safe).at;
+    }
+    // The route must end 100% stable whatever happened in between.
+    if (!onlyStable(route(), stable))
+      throw new Error(`${version}: the route is not 100% stable after the revert`);
+    return {
+      kind,
+      version,
+      canaryRevision: canary,
+      canaryWeightAtFailure: weightAtFailure,
+      timeToSafeMs: Math.max(0, tSafe - t0),
+      scaledToZeroMs: tScaled.at - t0,
+      rolledBackStatusMs: tRolled.at - t0,
+    };
+  }
+
+  /**
+   * Promotes a fresh healthy version (short steps), so the stable revision has a Promoted entry
+   * among the last 20 of status.history. Without it the operator forgets that the stable revision
+   * was established and deploys the next version directly, without a canary (a defect: see
+   * docs/benchmarks.md, "Operator defects found").
+   */
+  private async promoteHealthy(): Promise<void> {
+    const version = `${this.prefix}.${++this.seq}.0`;
+    await applyObj(this.http, modelVersion(TTS_NS, MD, version));
+    await applyObj(this.http, modelDeployment(TTS_NS, MD, version, { replicas: 1, router: 'gatewayApi' }));
+    await when(this.mds, (o) => mdReady(o, version), 120_000, `${version} promoted`);
+    await applyObj(
+      this.http,
+      modelDeployment(TTS_NS, MD, version, { replicas: 1, router: 'gatewayApi', steps: PAUSE_STEPS }),
+    );
+    this.sincePromoted = 0;
+  }
+
+  /** `trials` of each kind, interleaved. */
+  async run(trials: number, log: (s: string) => void): Promise<TtsTrial[]> {
+    const out: TtsTrial[] = [];
+    for (let i = 0; i < trials; i++) {
+      if (this.sincePromoted >= 16) await this.promoteHealthy();
+      for (const kind of ['ready-then-crash', 'crash-from-start'] as const) {
+        this.sincePromoted++;
+        const started = now();
+        let t: TtsTrial;
+        try {
+          t = await this.trial(kind);
+        } catch (err) {
+          log(`  ${kind} failed; the ModelDeployment now: ${JSON.stringify(this.md())}`);
+          throw err;
+        }
+        out.push(t);
+        log(
+          `  ${kind} ${t.version}: weight@failure ${t.canaryWeightAtFailure}%, safe +${t.timeToSafeMs.toFixed(0)} ms, ` +
+            `replicas 0 +${t.scaledToZeroMs.toFixed(0)} ms, RolledBack +${t.rolledBackStatusMs.toFixed(0)} ms ` +
+            `(trial ${((now() - started) / 1000).toFixed(1)} s)`,
+        );
+      }
+    }
+    return out;
+  }
+}
