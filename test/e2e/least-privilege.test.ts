@@ -8,14 +8,14 @@
  * operator that says why (the apiserver's 403). Neither account can read Secrets.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dump, loadAll } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeHttp } from '../../src/k8s/kube-http.js';
 import { repoRoot } from '../harness/env.js';
-import { kubectl, kubectlOk, kubeConfig, tempNamespace } from '../harness/kube.js';
+import { kubectl, kubectlOk, kubeConfig, tempNamespace, writeTokenKubeconfig } from '../harness/kube.js';
 import { startOperator } from '../harness/operator.js';
 import type { ModelDeployment } from '../../src/api/index.js';
 import {
@@ -110,20 +110,7 @@ async function identity(
     `--serviceaccount=${ns}:${sa}`,
   ]);
   const token = (await kubectlOk(['create', 'token', sa, '-n', ns, '--duration=1h'])).trim();
-  const admin = kubeConfig().getCurrentCluster()!;
-  const file = join(dir, `${ns}.kubeconfig`);
-  writeFileSync(
-    file,
-    dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server: admin.server, 'certificate-authority': admin.caFile } }],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: sa } }],
-      'current-context': 'local',
-    }),
-    { mode: 0o600 },
-  );
+  const file = writeTokenKubeconfig(join(dir, `${ns}.kubeconfig`), kubeConfig(), sa, token);
   return { user: `system:serviceaccount:${ns}:${sa}`, kubeconfig: file };
 }
 

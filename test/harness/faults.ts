@@ -18,11 +18,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dump, loadAll } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeHttp } from '../../src/k8s/kube-http.js';
 import { clusterEnv, clusterScripts, repoRoot } from './env.js';
-import type { RunResult } from './kube.js';
+import { run, writeTokenKubeconfig, type RunResult } from './kube.js';
 import { startOperator } from './operator.js';
 import type { Operator } from './e2e.js';
 
@@ -54,18 +54,11 @@ export class Kube {
   constructor(readonly kubeconfig: string = clusterEnv().kubeconfig) {}
 
   run(args: string[], input?: string): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(clusterEnv().kubectl, ['--kubeconfig', this.kubeconfig, ...args], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+    return run(
+      clusterEnv().kubectl,
+      ['--kubeconfig', this.kubeconfig, ...args],
+      input === undefined ? {} : { input },
+    );
   }
 
   async ok(args: string[], input?: string): Promise<string> {
@@ -247,20 +240,7 @@ export async function operatorIdentity(kube: Kube, ns: string): Promise<Identity
   const token = (await kube.ok(['create', 'token', sa, '-n', ns, '--duration=1h'])).trim();
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfig);
-  const admin = kc.getCurrentCluster()!;
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(
-    file,
-    dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server: admin.server, 'certificate-authority': admin.caFile } }],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: sa } }],
-      'current-context': 'local',
-    }),
-    { mode: 0o600 },
-  );
+  const file = writeTokenKubeconfig(join(dir, 'kubeconfig'), kc, sa, token);
   return {
     user: `system:serviceaccount:${ns}:${sa}`,
     kubeconfig: file,

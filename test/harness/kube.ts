@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dump } from 'js-yaml';
 import * as k8s from '@kubernetes/client-node';
 import { clusterEnv } from './env.js';
 
@@ -99,4 +101,32 @@ export async function releaseAll(namespace: string): Promise<void> {
     '--wait=true',
     '--timeout=60s',
   ]);
+}
+
+/**
+ * Writes a kubeconfig that authenticates with a bearer token only (a ServiceAccount's, from the
+ * TokenRequest API), against the same server and CA as `base`: what an in-cluster operator has.
+ */
+export function writeTokenKubeconfig(
+  file: string,
+  base: k8s.KubeConfig,
+  user: string,
+  token: string,
+): string {
+  const cluster = base.getCurrentCluster()!;
+  writeFileSync(
+    file,
+    dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'local', cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } },
+      ],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user } }],
+      'current-context': 'local',
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }
