@@ -7,7 +7,7 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../src/api/index.js';
-import { releaseAll, tempNamespace } from '../harness/kube.js';
+import { tempNamespace } from '../harness/kube.js';
 import {
   GROUP_VERSION,
   Recorder,
@@ -22,7 +22,6 @@ import {
   revisionOf,
   revisions,
   TEST_TIMEOUT_MS,
-  saveLog,
   sameWeights,
   serviceSelector,
   sleep,
@@ -33,6 +32,7 @@ import {
   waiter,
   weightHistory,
   type Operator,
+  endSuite,
 } from '../harness/e2e.js';
 
 const MD = 'iris';
@@ -75,14 +75,7 @@ beforeAll(async () => {
   op = startE2EOperator(ns.name);
   for (const v of ['1.0.0', '2.0.0']) await apply(ns.name, modelVersion('iris', v));
 });
-afterAll(async () => {
-  // Delete while an operator still runs, so it releases the ModelVersions' in-use finalizer
-  // (with no operator left, their deletion, and the namespace's, would wait forever).
-  await releaseAll(ns.name);
-  await op?.stop();
-  if (op) process.stderr.write(`bluegreen.test operator log: ${saveLog('bluegreen', [op])}\n`);
-  await ns.remove();
-}, TEST_TIMEOUT_MS);
+afterAll(() => endSuite('bluegreen', ns, op ? [op] : []), TEST_TIMEOUT_MS);
 
 test(
   '1.0.0 becomes Ready behind the VirtualService',

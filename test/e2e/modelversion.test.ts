@@ -8,7 +8,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { ModelVersion } from '../../src/api/index.js';
-import { kubectlOk, releaseAll, tempNamespace } from '../harness/kube.js';
+import { kubectlOk, tempNamespace } from '../harness/kube.js';
 import {
   GROUP_VERSION,
   apply,
@@ -21,12 +21,12 @@ import {
   revisionOf,
   revisions,
   TEST_TIMEOUT_MS,
-  saveLog,
   sleep,
   startE2EOperator,
   waitReady,
   waiter,
   type Operator,
+  endSuite,
 } from '../harness/e2e.js';
 
 // The ModelDeployment's name differs from the model's, so a message that names it is unambiguous.
@@ -70,14 +70,7 @@ beforeAll(async () => {
   await apply(ns.name, modelVersion('iris', '1.0.0'));
   await apply(ns.name, modelVersion('iris', '2.0.0'));
 });
-afterAll(async () => {
-  // Delete while an operator still runs, so it releases the ModelVersions' in-use finalizer
-  // (with no operator left, their deletion, and the namespace's, would wait forever).
-  await releaseAll(ns.name);
-  await op?.stop();
-  if (op) process.stderr.write(`modelversion.test operator log: ${saveLog('modelversion', [op])}\n`);
-  await ns.remove();
-}, TEST_TIMEOUT_MS);
+afterAll(() => endSuite('modelversion', ns, op ? [op] : []), TEST_TIMEOUT_MS);
 
 test(
   'every ModelVersion gets the in-use finalizer; usedBy lists the ModelDeployment that serves it',

@@ -7,7 +7,7 @@
  * traffic would be seen even if it was repaired at once.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { releaseAll, tempNamespace } from '../harness/kube.js';
+import { tempNamespace } from '../harness/kube.js';
 import {
   GROUP_VERSION,
   Recorder,
@@ -23,13 +23,13 @@ import {
   routeWeights,
   sameWeights,
   TEST_TIMEOUT_MS,
-  saveLog,
   sleep,
   startE2EOperator,
   waitReady,
   waiter,
   weightHistory,
   type Operator,
+  endSuite,
 } from '../harness/e2e.js';
 
 const MD = 'ranker';
@@ -73,15 +73,7 @@ beforeAll(async () => {
   operators.push(startE2EOperator(ns.name));
   for (const v of ['1.0.0', '1.1.0']) await apply(ns.name, modelVersion('ranker', v));
 });
-afterAll(async () => {
-  // Delete while an operator still runs, so it releases the ModelVersions' in-use finalizer
-  // (with no operator left, their deletion, and the namespace's, would wait forever).
-  await releaseAll(ns.name);
-  for (const o of operators) await o.stop();
-  if (operators.length)
-    process.stderr.write(`restart.test operator logs: ${saveLog('restart', operators)}\n`);
-  await ns.remove();
-}, TEST_TIMEOUT_MS);
+afterAll(() => endSuite('restart', ns, operators), TEST_TIMEOUT_MS);
 
 test(
   'a rollout survives SIGKILL of the operator at a pause and finishes under a new one',

@@ -7,7 +7,7 @@
  * reuses its revision.
  */
 import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { kubectlOk, releaseAll, tempNamespace } from '../harness/kube.js';
+import { kubectlOk, tempNamespace } from '../harness/kube.js';
 import {
   FAULT,
   GROUP_VERSION,
@@ -27,7 +27,6 @@ import {
   routeWeights,
   sameWeights,
   TEST_TIMEOUT_MS,
-  saveLog,
   sleep,
   startE2EOperator,
   waitReady,
@@ -37,6 +36,7 @@ import {
   type Fault,
   type Operator,
   type Weights,
+  endSuite,
 } from '../harness/e2e.js';
 
 const MD = 'clf';
@@ -107,14 +107,7 @@ beforeAll(async () => {
   op = startE2EOperator(ns.name);
   for (const v of ['1.0.0', '1.1.0', '1.2.0']) await apply(ns.name, modelVersion('clf', v));
 });
-afterAll(async () => {
-  // Delete while an operator still runs, so it releases the ModelVersions' in-use finalizer
-  // (with no operator left, their deletion, and the namespace's, would wait forever).
-  await releaseAll(ns.name);
-  await op?.stop();
-  if (op) process.stderr.write(`rollout.test operator log: ${saveLog('rollout', [op])}\n`);
-  await ns.remove();
-}, TEST_TIMEOUT_MS);
+afterAll(() => endSuite('rollout', ns, op ? [op] : []), TEST_TIMEOUT_MS);
 
 test(
   'a first deploy of 1.0.0 becomes Ready with its children named, labelled and owned',

@@ -9,7 +9,7 @@ import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentStatus, ModelVersion } from '../../src/api/index.js';
 import { KubeHttp, type WatchEvent } from '../../src/k8s/kube-http.js';
 import { repoRoot } from './env.js';
-import { kubeConfig, kubectl, kubectlOk, waitFor } from './kube.js';
+import { kubeConfig, kubectl, kubectlOk, releaseAll, waitFor } from './kube.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 export const GROUP_VERSION = 'modelship.io/v1alpha1';
@@ -455,4 +455,20 @@ export function waiter(ns: () => string, op: () => Operator | undefined) {
       throw new Error(`${(e as Error).message}${exited}${world}${log}`, { cause: e });
     }
   };
+}
+
+/**
+ * Ends an e2e suite: deletes its ModelDeployments and ModelVersions while an operator still runs (so
+ * it releases the ModelVersions' in-use finalizer; with no operator left their deletion, and the
+ * namespace's, would wait forever), stops the operators, keeps their logs, removes the namespace.
+ */
+export async function endSuite(
+  suite: string,
+  ns: { name: string; remove: () => Promise<void> },
+  operators: RunningOperator[],
+): Promise<void> {
+  await releaseAll(ns.name);
+  for (const o of operators) await o.stop();
+  if (operators.length) process.stderr.write(`${suite}.test operator logs: ${saveLog(suite, operators)}\n`);
+  await ns.remove();
 }
