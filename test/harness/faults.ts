@@ -146,37 +146,90 @@ export class SecondCluster {
   /**
    * Kills one component with `signal` and starts it again with the very command line it ran with
    * (read from /proc before the kill), detached, logging to the same file, under the same pid file:
-   * what a supervisor (systemd, the kubelet of a static pod) does after a crash.
+   * what a supervisor (systemd, the kubelet of a static pod) does after a crash. Like a supervisor,
+   * it starts the process again if it exits within its first seconds (a port still held by the old
+   * process's last threads is the usual reason: "bind: address already in use").
    */
   async restart(c: Component, signal: NodeJS.Signals = 'SIGKILL', downMs = 0): Promise<void> {
     const pid = this.pid(c);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, signal);
-    for (let i = 0; i < 200 && existsSync(`/proc/${pid}`) && !zombie(pid); i++) await sleep(50);
+    await exited(pid, 30000);
     if (downMs) await sleep(downMs);
-    const log = openSync(join(this.runDir, 'logs', `${c}.log`), 'a');
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
-    closeSync(log);
-    child.unref();
-    writeFileSync(join(this.runDir, 'pids', `${c}.pid`), `${child.pid}\n`);
+    for (let attempt = 1; ; attempt++) {
+      const log = openSync(join(this.runDir, 'logs', `${c}.log`), 'a');
+      const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+      closeSync(log);
+      child.unref();
+      writeFileSync(join(this.runDir, 'pids', `${c}.pid`), `${child.pid}\n`);
+      const early = await Promise.race([
+        new Promise<number | null>((r) => child.once('exit', (code) => r(code))),
+        sleep(3000).then(() => undefined),
+      ]);
+      if (early === undefined) return;
+      if (attempt >= 5)
+        throw new Error(`${c} exited (${early}) right after each of ${attempt} starts; see its log`);
+      process.stderr.write(`${c} exited (${early}) right after start ${attempt}; starting it again\n`);
+      await sleep(500 * attempt);
+    }
   }
 
-  /** Waits until the apiserver answers /readyz. */
-  async ready(timeoutMs = 60000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.kube.run(['get', '--raw', '/readyz'])).code !== 0) {
-      if (Date.now() > deadline) throw new Error(`apiserver of ${this.runDir} not ready in ${timeoutMs} ms`);
+  /**
+   * Waits until the apiserver answers /readyz; returns how long that took. On time-out the error
+   * carries what the apiserver said last (the failing readyz checks) and the tail of its log.
+   */
+  async ready(timeoutMs = 120000): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await this.kube.run(['get', '--raw', '/readyz?verbose']);
+      if (r.code === 0) return Date.now() - t0;
+      if (Date.now() - t0 > timeoutMs) {
+        const failing = (r.stdout + r.stderr)
+          .split('\n')
+          .filter((l) => /failed|error|refused/i.test(l))
+          .slice(0, 20);
+        throw new Error(
+          `apiserver of ${this.runDir} not ready in ${timeoutMs} ms\n` +
+            `last readyz: ${failing.join('\n') || r.stderr.trim()}\n` +
+            `kube-apiserver log (tail):\n${this.logTail('kube-apiserver', 40)}\n` +
+            `etcd log (tail):\n${this.logTail('etcd', 15)}`,
+        );
+      }
       await sleep(200);
+    }
+  }
+
+  /** The last `lines` lines of a component's log. */
+  logTail(c: Component, lines: number): string {
+    try {
+      return readFileSync(join(this.runDir, 'logs', `${c}.log`), 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
+    } catch (e) {
+      return `(no log: ${(e as Error).message})`;
     }
   }
 }
 
-function zombie(pid: number): boolean {
-  try {
-    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
+/**
+ * Waits until a killed process has let go of everything it held. Its /proc entry going away is
+ * enough; a zombie is not, while it is a thread-group leader whose other threads are still exiting
+ * (they hold the file table, sockets included, until the last one is gone): wait for Threads: 1.
+ */
+async function exited(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return;
+    }
+    if (/^State:\s+Z/m.test(status) && /^Threads:\s+1$/m.test(status)) return;
+    await sleep(50);
   }
+  throw new Error(`process ${pid} still running ${timeoutMs} ms after it was killed`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

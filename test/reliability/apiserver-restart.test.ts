@@ -124,9 +124,10 @@ test('etcd and kube-apiserver SIGKILLed mid-canary: the operator reconnects and 
   await apply(md('1.2.0', '1s'));
   await converged('1.2.0');
   process.stderr.write(`apiserver-restart.test: control plane down ${downMs} ms; rollout completed\n`);
-}, 120000);
+}, 240000);
 
 test('a watch that cannot resume (410 Gone): the operator relists and the rollout it missed converges', async () => {
+  let readyMs = 0;
   const before = op!.output().length;
   op!.proc.kill('SIGSTOP');
   try {
@@ -143,7 +144,7 @@ test('a watch that cannot resume (410 Gone): the operator relists and the rollou
     await kube.ok(['delete', 'configmaps', '-n', NS, '-l', '!modelship.io/revision', '--wait=false']);
     // Every watch connection drops; the new apiserver's watch cache starts at etcd's revision now.
     await cluster.restart('kube-apiserver', 'SIGKILL');
-    await cluster.ready();
+    readyMs = await cluster.ready();
     // And etcd forgets the history before that revision, so no path can serve the old one.
     const rev = await etcdRevision();
     const r = await fetch(`${ETCD}/v3/kv/compaction`, {
@@ -163,7 +164,7 @@ test('a watch that cannot resume (410 Gone): the operator relists and the rollou
   const relisted = relists(after, 'expired');
   expect(relisted.length).toBeGreaterThan(0);
   process.stderr.write(
-    `apiserver-restart.test: after SIGCONT ${gone.length} watches answered 410, ${relisted.length} relists ` +
+    `apiserver-restart.test: apiserver ready ${readyMs} ms after its restart; after SIGCONT ${gone.length} watches answered 410, ${relisted.length} relists ` +
       `(reason expired); e.g. ${JSON.stringify(gone[0])}\n`,
   );
   expect(op!.proc.exitCode).toBeNull();
@@ -172,4 +173,4 @@ test('a watch that cannot resume (410 Gone): the operator relists and the rollou
   const a = (await getMd()).status;
   await sleep(2000);
   expect((await getMd()).status).toEqual(a);
-}, 120000);
+}, 240000);
