@@ -10,7 +10,8 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from '../api/index.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../core/labels.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from '../core/labels.js';
+import { slimDeployment, slimPod, withoutManagedFields } from './cache-shape.js';
 import { Informer, type InformerHandlers, type InformerObserver } from '../k8s/informer.js';
 
 export interface CacheOptions {
@@ -30,7 +31,7 @@ export class KindCache<T extends KubernetesObject> {
     apiVersion: string,
     plural: string,
     opts: CacheOptions,
-    labelSelector?: string,
+    shape: { labelSelector?: string; transform?: (o: T) => T; indexLabel?: string } = {},
   ) {
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const namespaces = opts.namespaces?.length ? opts.namespaces : [''];
@@ -39,7 +40,7 @@ export class KindCache<T extends KubernetesObject> {
         ns,
         new Informer<T>(kc, {
           path: ns ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`,
-          ...(labelSelector ? { labelSelector } : {}),
+          ...shape,
           ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
           ...(opts.observer ? { observer: opts.observer } : {}),
         }),
@@ -53,6 +54,11 @@ export class KindCache<T extends KubernetesObject> {
 
   get(namespace: string | undefined, name: string): T | undefined {
     return this.informerFor(namespace)?.get(namespace, name);
+  }
+
+  /** The objects of one namespace whose index label (see the constructor) has `value`. */
+  byLabel(namespace: string, value: string): T[] {
+    return this.informerFor(namespace)?.byLabel(namespace, value) ?? [];
   }
 
   list(namespace?: string): T[] {
@@ -86,6 +92,7 @@ export class KindCache<T extends KubernetesObject> {
   }
 }
 
+const API = 'modelship.io/v1alpha1';
 const OWNED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 
 export class Caches {
@@ -99,15 +106,22 @@ export class Caches {
   readonly routes = new Map<string, KindCache<KubernetesObject>>();
 
   constructor(kc: KubeConfig, opts: CacheOptions) {
-    this.modelDeployments = new KindCache(kc, 'modelship.io/v1alpha1', 'modeldeployments', opts);
-    this.modelVersions = new KindCache(kc, 'modelship.io/v1alpha1', 'modelversions', opts);
-    // Children and pods: only what modelship made (label-selected), never every Pod of the cluster.
-    this.deployments = new KindCache(kc, 'apps/v1', 'deployments', opts, OWNED);
-    this.services = new KindCache(kc, 'v1', 'services', opts, OWNED);
-    this.configMaps = new KindCache(kc, 'v1', 'configmaps', opts, OWNED);
-    this.pods = new KindCache(kc, 'v1', 'pods', opts, OWNED);
+    const own = { transform: withoutManagedFields };
+    this.modelDeployments = new KindCache<ModelDeployment>(kc, API, 'modeldeployments', opts, own);
+    this.modelVersions = new KindCache<ModelVersion>(kc, API, 'modelversions', opts, own);
+    // Children and pods: only what modelship made (label-selected), never every Pod of the cluster;
+    // indexed by the ModelDeployment they belong to, and cached without the fields no controller
+    // reads (see cache-shape.ts).
+    const owned = { labelSelector: OWNED, indexLabel: LABEL_DEPLOYMENT, transform: withoutManagedFields };
+    this.deployments = new KindCache(kc, 'apps/v1', 'deployments', opts, {
+      ...owned,
+      transform: slimDeployment,
+    });
+    this.services = new KindCache(kc, 'v1', 'services', opts, owned);
+    this.configMaps = new KindCache(kc, 'v1', 'configmaps', opts, owned);
+    this.pods = new KindCache(kc, 'v1', 'pods', opts, { ...owned, transform: slimPod });
     for (const k of opts.routedKinds)
-      this.routes.set(k.kind, new KindCache(kc, k.apiVersion, k.plural, opts, OWNED));
+      this.routes.set(k.kind, new KindCache(kc, k.apiVersion, k.plural, opts, owned));
   }
 
   private all(): Array<KindCache<KubernetesObject>> {

@@ -101,13 +101,12 @@ interface World {
 
 function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   const name = md.metadata!.name!;
-  const mine = <T extends KubernetesObject>(objs: T[]) =>
-    objs.filter((o) => o.metadata?.labels?.[LABEL_DEPLOYMENT] === name);
-  const deployments = mine(deps.caches.deployments.list(ns));
-  const revisions = toObservedRevisions(md, deployments, mine(deps.caches.pods.list(ns)));
+  // The children of this ModelDeployment, by the caches' index on its label.
+  const deployments = deps.caches.deployments.byLabel(ns, name);
+  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byLabel(ns, name));
   const routeObjects: KubernetesObject[] = [
-    ...mine(deps.caches.services.list(ns)),
-    ...[...deps.caches.routes.values()].flatMap((c) => mine(c.list(ns))),
+    ...deps.caches.services.byLabel(ns, name),
+    ...[...deps.caches.routes.values()].flatMap((c) => c.byLabel(ns, name)),
   ];
 
   let router: TrafficRouter | undefined;
@@ -149,8 +148,10 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
 }
 
 /**
- * Writes in the order that keeps traffic safe while the writes land one by one: first everything
- * that grows (new revisions, scale-ups), then the routing, then what shrinks or goes away.
+ * Writes in the order that keeps traffic safe while the writes land: first everything that grows
+ * (new revisions, scale-ups), then the routing, then what shrinks or goes away. Writes within one
+ * of those stages do not depend on each other and go out together: a reconcile waits for the API
+ * about once per stage, not once per object.
  */
 async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Promise<void> {
   const ns = md.metadata!.namespace!;
@@ -161,22 +162,39 @@ async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, w
   );
   const shrinks = plan.revisions.filter((r) => !grows.includes(r));
 
-  for (const r of grows) await applyRevision(deps, md, r, world, live);
-  if (world.router && plan.weights.length)
-    await applyRouting(deps, md, plan, world.router, world.routeObjects);
-  await applyPreview(deps, md, plan, world.routeObjects);
-  for (const r of shrinks) await applyRevision(deps, md, r, world, live);
-  for (const hash of plan.deleteRevisions) {
-    const child = revisionObjectName(name, hash);
-    await deps.client.delete('apps/v1', 'Deployment', ns, child);
-    await deps.client.delete('v1', 'Service', ns, child);
-    await deps.client.delete('v1', 'ConfigMap', ns, child);
-    deps.log.info('revision deleted', {
-      key: `${ns}/${name}`,
-      revision: hash,
-      reason: 'RevisionHistoryLimit',
-    });
-  }
+  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
+  await all([
+    world.router && plan.weights.length
+      ? applyRouting(deps, md, plan, world.router, world.routeObjects)
+      : undefined,
+    applyPreview(deps, md, plan, world.routeObjects),
+  ]);
+  await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
+  await all(
+    plan.deleteRevisions.map(async (hash) => {
+      const child = revisionObjectName(name, hash);
+      await all([
+        deps.client.delete('apps/v1', 'Deployment', ns, child),
+        deps.client.delete('v1', 'Service', ns, child),
+        deps.client.delete('v1', 'ConfigMap', ns, child),
+      ]);
+      deps.log.info('revision deleted', {
+        key: `${ns}/${name}`,
+        revision: hash,
+        reason: 'RevisionHistoryLimit',
+      });
+    }),
+  );
+}
+
+/**
+ * Waits for every write (unlike Promise.all, also after one has failed, so no write of this stage is
+ * still in flight when the next stage or the next reconcile starts), then throws the first error.
+ */
+async function all(writes: Array<Promise<unknown> | undefined>): Promise<void> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function applyRevision(
@@ -196,41 +214,43 @@ async function applyRevision(
       ...fresh.deployment,
       spec: { ...fresh.deployment.spec!, replicas: r.replicas },
     };
+    // The three go out together: a pod that starts before its ConfigMap exists waits for the
+    // volume (the kubelet retries the mount), and nothing routes to the revision before it is Ready.
     const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
-    if (!cm) await deps.client.apply(fresh.configMap);
-    await applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!));
-    const written = await applyIfChanged(
-      deps,
-      deployment,
-      current,
-      (l) => (l as V1Deployment).spec?.replicas === r.replicas,
-    );
-    if (written) deps.caches.deployments.observeWrite(written);
+    await all([
+      cm ? undefined : deps.client.apply(fresh.configMap),
+      applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!)),
+      applyIfChanged(
+        deps,
+        deployment,
+        current,
+        (l) => (l as V1Deployment).spec?.replicas === r.replicas,
+      ).then((written) => written && deps.caches.deployments.observeWrite(written)),
+    ]);
     return;
   }
-  // An earlier revision keeps the pod template it was made with; only its size changes.
-  if (current && current.spec?.replicas !== r.replicas) {
-    const written = await deps.client.mergePatch<V1Deployment>(
-      'apps/v1',
-      'Deployment',
-      ns,
-      current.metadata!.name!,
-      {
-        spec: { replicas: r.replicas },
-      },
-    );
-    deps.caches.deployments.observeWrite(written);
-  }
+  // An earlier revision keeps the pod template it was made with; only its size changes ...
+  const resize =
+    current && current.spec?.replicas !== r.replicas
+      ? deps.client
+          .mergePatch<V1Deployment>('apps/v1', 'Deployment', ns, current.metadata!.name!, {
+            spec: { replicas: r.replicas },
+          })
+          .then((written) => deps.caches.deployments.observeWrite(written))
+      : undefined;
   // ... and its Service follows spec.traffic.port, which the routers send every revision's traffic to.
   const svc = deps.caches.services.get(ns, revisionObjectName(md.metadata!.name!, r.hash));
   const port = resolveSpec(md).port;
   const ports = svc?.spec?.ports ?? [];
-  if (svc && ports.some((p) => p.name === 'http' && p.port !== port)) {
-    const written = await deps.client.mergePatch<V1Service>('v1', 'Service', ns, svc.metadata!.name!, {
-      spec: { ports: ports.map((p) => (p.name === 'http' ? { ...p, port } : p)) },
-    });
-    deps.caches.services.observeWrite(written);
-  }
+  const repoint =
+    svc && ports.some((p) => p.name === 'http' && p.port !== port)
+      ? deps.client
+          .mergePatch<V1Service>('v1', 'Service', ns, svc.metadata!.name!, {
+            spec: { ports: ports.map((p) => (p.name === 'http' ? { ...p, port } : p)) },
+          })
+          .then((written) => deps.caches.services.observeWrite(written))
+      : undefined;
+  await all([resize, repoint]);
 }
 
 async function applyRouting(
@@ -254,16 +274,20 @@ async function applyRouting(
   const liveWeights = router.readWeights(routeObjects, md);
   const planned = new Map(plan.weights.map((w) => [w.revision, w.weight]));
   const drifted = !liveWeights || !deepEqual(Object.fromEntries(liveWeights), Object.fromEntries(planned));
-  for (const o of objects) {
-    const current = routeObjects.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
-    await applyIfChanged(deps, o, current, () => !drifted);
-  }
-  // Objects of a router the ModelDeployment no longer uses (traffic.router changed).
-  for (const o of routeObjects) {
-    if (o.kind === 'Service' || rendered.has(`${o.kind}/${o.metadata?.name}`)) continue;
-    if (o.metadata?.name !== name) continue;
-    await deps.client.delete(o.apiVersion!, o.kind!, o.metadata!.namespace!, o.metadata!.name!);
-  }
+  await all(
+    objects.map((o) => {
+      const current = routeObjects.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
+      return applyIfChanged(deps, o, current, () => !drifted);
+    }),
+  );
+  // Objects of a router the ModelDeployment no longer uses (traffic.router changed): after the new
+  // router's objects are in place.
+  await all(
+    routeObjects
+      .filter((o) => o.kind !== 'Service' && !rendered.has(`${o.kind}/${o.metadata?.name}`))
+      .filter((o) => o.metadata?.name === name)
+      .map((o) => deps.client.delete(o.apiVersion!, o.kind!, o.metadata!.namespace!, o.metadata!.name!)),
+  );
 }
 
 async function applyPreview(
@@ -359,12 +383,20 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
       });
     }
   }
-  for (const e of plan.events) {
-    deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, { key, reason: e.reason, event: e.type });
-    try {
-      await deps.client.event(md, e.type, e.reason, e.message);
-    } catch (err) {
-      deps.log.warn('could not record an Event', { key, reason: e.reason, error: (err as Error).message });
-    }
-  }
+  // Events are written together, after the status they explain, and a failed one is only logged:
+  // an Event is a notice, not state, and must never hold the reconcile back or fail it.
+  await Promise.all(
+    plan.events.map(async (e) => {
+      deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, {
+        key,
+        reason: e.reason,
+        event: e.type,
+      });
+      try {
+        await deps.client.event(md, e.type, e.reason, e.message);
+      } catch (err) {
+        deps.log.warn('could not record an Event', { key, reason: e.reason, error: (err as Error).message });
+      }
+    }),
+  );
 }

@@ -343,3 +343,76 @@ test('resync calls the resync handlers for every cached object, and stops with t
   await new Promise((r) => setTimeout(r, 50));
   expect(resynced.length).toBe(after);
 });
+
+describe('transform and label index', () => {
+  const owned = (name: string, rv: string, owner: string | undefined): KubernetesObject => ({
+    metadata: {
+      name,
+      namespace: 'ns',
+      resourceVersion: rv,
+      uid: `uid-${name}`,
+      ...(owner ? { labels: { owner } } : {}),
+      managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+    },
+  });
+  const ev = (type: string, o: KubernetesObject): Ev => ({
+    type,
+    object: { apiVersion: 'v1', kind: 'ConfigMap', ...o },
+  });
+  const strip = (o: KubernetesObject): KubernetesObject => {
+    const { managedFields: _m, ...metadata } = o.metadata ?? {};
+    return { ...o, metadata };
+  };
+  const byOwner = (inf: Informer<KubernetesObject>, owner: string): string[] =>
+    inf
+      .byLabel('ns', owner)
+      .map((o) => o.metadata!.name!)
+      .sort();
+
+  test('every way an object enters the cache goes through the transform, and the index follows adds, relabels, deletes and relists', async () => {
+    api.lists.push(
+      list('10', [owned('a1', '10', 'a'), owned('a2', '10', 'a'), owned('free', '10', undefined)]),
+      list('40', [owned('a1', '40', 'b'), owned('b9', '40', 'b')]),
+    );
+    api.watches.push(
+      watch([
+        ev('ADDED', owned('b1', '11', 'b')),
+        ev('MODIFIED', owned('a2', '12', 'b')),
+        ev('DELETED', owned('b1', '13', 'b')),
+      ]),
+      status(410, 'too old resource version: 13 (35)', 'Expired'),
+    );
+    const { inf, lists } = informer({ transform: strip, indexLabel: 'owner' });
+    inf.start();
+    await until('list, three events, then the relist', () => lists.length === 2);
+    // After the relist: a1 moved to b, a2 and b1 are gone, b9 is new.
+    expect(byOwner(inf, 'a')).toEqual([]);
+    expect(byOwner(inf, 'b')).toEqual(['a1', 'b9']);
+    expect(inf.list().every((o) => o.metadata?.managedFields === undefined)).toBe(true);
+    // observeWrite: transformed and indexed too; an older write does not replace a newer object.
+    inf.observeWrite({ ...owned('w', '50', 'c'), apiVersion: 'v1', kind: 'ConfigMap' });
+    inf.observeWrite({ ...owned('a1', '30', 'c'), apiVersion: 'v1', kind: 'ConfigMap' });
+    expect(byOwner(inf, 'c')).toEqual(['w']);
+    expect(inf.get('ns', 'w')?.metadata?.managedFields).toBeUndefined();
+    expect(byOwner(inf, 'b')).toEqual(['a1', 'b9']);
+    // Another namespace's value is another bucket.
+    expect(inf.byLabel('other', 'b')).toEqual([]);
+  });
+
+  test('the index as seen between the watch events, before the relist', async () => {
+    api.lists.push(list('10', [owned('a1', '10', 'a'), owned('a2', '10', 'a')]));
+    api.watches.push(
+      watch([ev('ADDED', owned('b1', '11', 'b')), ev('MODIFIED', owned('a2', '12', 'b'))], 'hang'),
+    );
+    const { inf } = informer({ transform: strip, indexLabel: 'owner' });
+    inf.start();
+    await until('a2 relabelled', () => inf.get('ns', 'a2')?.metadata?.resourceVersion === '12');
+    expect(byOwner(inf, 'a')).toEqual(['a1']);
+    expect(byOwner(inf, 'b')).toEqual(['a2', 'b1']);
+  });
+
+  test('byLabel without an index label is a programming error, said so', () => {
+    const { inf } = informer();
+    expect(() => inf.byLabel('ns', 'x')).toThrow(/needs opts.indexLabel/);
+  });
+});

@@ -52,7 +52,7 @@ export interface InformerObserver {
   onError?(err: Error, info: { path: string; phase: InformerPhase; retryInMs?: number }): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   /** Collection path: `/api/v1/configmaps`, `/apis/apps/v1/namespaces/ns1/deployments`, ... */
   path: string;
   /** Cache only the objects that match, e.g. the ones modelship owns. */
@@ -68,6 +68,14 @@ export interface InformerOptions {
   backoff?: Partial<BackoffOptions>;
   clock?: Clock;
   observer?: InformerObserver;
+  /**
+   * Applied to every object before it is cached (list items, watch events, observeWrite), e.g. to
+   * drop fields the controller never reads (managedFields, a pod's spec): the cache is most of an
+   * operator's memory. client-go's SetTransform. Must not mutate its argument.
+   */
+  transform?: (obj: T) => T;
+  /** A label whose value indexes the cache per namespace, for byLabel(). */
+  indexLabel?: string;
 }
 
 export interface StartOptions {
@@ -104,6 +112,8 @@ export class Informer<T extends KubernetesObject> {
   };
 
   private cache = new Map<string, T>();
+  /** `${namespace}\0${label value}` → objects, when opts.indexLabel is set. */
+  private index = new Map<string, Map<string, T>>();
   private resourceVersion: string | undefined;
   private synced = false;
   private readonly syncWaiters = new Set<() => void>();
@@ -115,7 +125,7 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(
     kc: KubeConfig,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
   ) {
     this.http = new KubeHttp(kc);
     this.clock = opts.clock ?? realClock;
@@ -134,6 +144,13 @@ export class Informer<T extends KubernetesObject> {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
   }
 
+  /** Cached objects of one namespace whose opts.indexLabel has `value` (an index lookup). */
+  byLabel(namespace: string | undefined, value: string): T[] {
+    if (!this.opts.indexLabel) throw new Error(`informer ${this.opts.path}: byLabel() needs opts.indexLabel`);
+    const hit = this.index.get(`${namespace ?? ''}\0${value}`);
+    return hit ? [...hit.values()] : [];
+  }
+
   /** Cached objects, all or those of one namespace. */
   list(namespace?: string): T[] {
     const all = [...this.cache.values()];
@@ -150,7 +167,44 @@ export class Informer<T extends KubernetesObject> {
     const key = keyOf(obj);
     const current = this.cache.get(key);
     if (current && !isNewer(obj, current)) return;
+    this.put(key, this.shape(obj));
+  }
+
+  private shape(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
+  }
+
+  private indexKey(obj: T): string | undefined {
+    const label = this.opts.indexLabel;
+    const value = label && obj.metadata?.labels?.[label];
+    return value ? `${obj.metadata?.namespace ?? ''}\0${value}` : undefined;
+  }
+
+  private put(key: string, obj: T): void {
+    const old = this.cache.get(key);
     this.cache.set(key, obj);
+    if (!this.opts.indexLabel) return;
+    const before = old && this.indexKey(old);
+    const after = this.indexKey(obj);
+    if (before && before !== after) this.unindex(before, key);
+    if (after) {
+      const bucket = this.index.get(after) ?? new Map<string, T>();
+      bucket.set(key, obj);
+      this.index.set(after, bucket);
+    }
+  }
+
+  private remove(key: string): void {
+    const old = this.cache.get(key);
+    this.cache.delete(key);
+    const ik = old && this.indexKey(old);
+    if (ik) this.unindex(ik, key);
+  }
+
+  private unindex(ik: string, key: string): void {
+    const bucket = this.index.get(ik);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(ik);
   }
 
   /** True once the first list has been applied (and stays true across restarts and relists). */
@@ -258,7 +312,9 @@ export class Informer<T extends KubernetesObject> {
     signal.throwIfAborted();
     const diff = computeRelistDiff(this.cache, items);
     // The cache changes first: a handler that reads it sees the state it is told about.
-    this.cache = new Map(items.map((o) => [keyOf(o), o]));
+    this.cache = new Map();
+    this.index = new Map();
+    for (const o of items) this.put(keyOf(o), o);
     this.resourceVersion = resourceVersion;
     for (const obj of diff.deleted) this.emit('delete', obj, true);
     for (const obj of diff.added) this.emit('add', obj);
@@ -299,7 +355,7 @@ export class Informer<T extends KubernetesObject> {
       // look the same whichever way they arrived.
       const kind = page.kind?.replace(/List$/, '');
       for (const item of page.items ?? []) {
-        items.push(item.kind ? item : ({ apiVersion: page.apiVersion, kind, ...item } as T));
+        items.push(this.shape(item.kind ? item : ({ apiVersion: page.apiVersion, kind, ...item } as T)));
       }
       cont = page.metadata?.continue || undefined;
       if (!cont) {
@@ -356,18 +412,18 @@ export class Informer<T extends KubernetesObject> {
     switch (e.type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const obj = e.object as T;
+        const obj = this.shape(e.object as T);
         const key = keyOf(obj);
         const old = this.cache.get(key);
-        this.cache.set(key, obj);
+        this.put(key, obj);
         this.advance(obj);
         if (old) this.emit('update', old, obj);
         else this.emit('add', obj);
         return;
       }
       case 'DELETED': {
-        const obj = e.object as T;
-        this.cache.delete(keyOf(obj));
+        const obj = this.shape(e.object as T);
+        this.remove(keyOf(obj));
         this.advance(obj);
         this.emit('delete', obj, false);
         return;
