@@ -127,7 +127,7 @@ test('etcd and kube-apiserver SIGKILLed mid-canary: the operator reconnects and 
 }, 240000);
 
 test('a watch that cannot resume (410 Gone): the operator relists and the rollout it missed converges', async () => {
-  let readyMs = 0;
+  let readyMs: number | undefined;
   const before = op!.output().length;
   op!.proc.kill('SIGSTOP');
   try {
