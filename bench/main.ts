@@ -105,6 +105,9 @@ async function main(): Promise<void> {
         rep: number;
         plainMs: number;
         mdMs: number;
+        /** When the operator had made the N-th revision Deployment / the N-th was Available. */
+        createdMs: number;
+        availableMs: number;
         ratio: number;
         operatorWrites: Record<string, number>;
       }> = [];
@@ -113,6 +116,8 @@ async function main(): Promise<void> {
         const order = r % 2 === 0 ? ['plain', 'md'] : ['md', 'plain'];
         let plainMs = 0;
         let mdMs = 0;
+        let createdMs = 0;
+        let availableMs = 0;
         let operatorWrites: Record<string, number> = {};
         for (const which of order) {
           const ns = `bench-conv-${which}-${r}`;
@@ -120,12 +125,16 @@ async function main(): Promise<void> {
           else {
             const r2 = await convergeModelDeployments(http, ns, CONVERGE_N, { runDir, user: id.user });
             mdMs = r2.ms;
+            createdMs = r2.createdMs;
+            availableMs = r2.availableMs;
             operatorWrites = r2.writes;
           }
-          log(`  rep ${r} ${which}: ${which === 'plain' ? plainMs.toFixed(0) : mdMs.toFixed(0)} ms`);
+          log(
+            `  rep ${r} ${which}: ${which === 'plain' ? plainMs.toFixed(0) : `${mdMs.toFixed(0)} (children created ${createdMs.toFixed(0)}, Available ${availableMs.toFixed(0)})`} ms`,
+          );
           await deleteNamespace(kube, ns);
         }
-        reps.push({ rep: r, plainMs, mdMs, ratio: mdMs / plainMs, operatorWrites });
+        reps.push({ rep: r, plainMs, mdMs, createdMs, availableMs, ratio: mdMs / plainMs, operatorWrites });
         log(`  rep ${r}: operator writes ${JSON.stringify(operatorWrites)}`);
       }
       const p = summarize(reps.map((x) => x.plainMs / 1000));
@@ -136,6 +145,14 @@ async function main(): Promise<void> {
         [
           { what: 'plain Deployments + Services (s)', value: fmtRange(p) },
           { what: 'ModelDeployments (s)', value: fmtRange(m) },
+          {
+            what: '  of which: N-th revision Deployment made (s)',
+            value: fmtRange(summarize(reps.map((x) => x.createdMs / 1000))),
+          },
+          {
+            what: '  of which: N-th revision Deployment Available (s)',
+            value: fmtRange(summarize(reps.map((x) => x.availableMs / 1000))),
+          },
           { what: 'ratio (same rep), goal <= 1.2', value: fmtRange(q) },
         ],
       );

@@ -51,6 +51,7 @@ async function main(): Promise<number> {
     queueObserver: (q) => metrics.queueObserver(q),
     onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
     onGone: (namespace, name) => metrics.forget(namespace, name),
+    onEventLost: (why) => metrics.eventLost(why),
   });
   const server = flags.listen
     ? await startServer({ listen: flags.listen, metrics, ready: () => operator.hasSynced() })

@@ -19,6 +19,7 @@ export class Metrics {
   private readonly timeToSafe;
   private readonly weight;
   private readonly leader;
+  private readonly eventsLost;
   /** Queue wait of the run in progress per key, for time-to-safe. */
   private readonly waited = new Map<string, number>();
   /** Weight series set per ModelDeployment, so series of revisions that went away are removed. */
@@ -95,6 +96,12 @@ export class Metrics {
       labelNames: ['namespace', 'modeldeployment', 'model', 'version', 'revision'],
       registers: r,
     });
+    this.eventsLost = new client.Counter({
+      name: 'modelship_events_lost_total',
+      help: 'Kubernetes Events the operator could not write (failed) or dropped because too many were being written (dropped).',
+      labelNames: ['why'],
+      registers: r,
+    });
     this.leader = new client.Gauge({
       name: 'modelship_leader',
       help: '1 while this replica is the leader (or leader election is off).',
@@ -165,5 +172,10 @@ export class Metrics {
 
   setLeader(leading: boolean): void {
     this.leader.set(leading ? 1 : 0);
+  }
+
+  /** An Event was not written. */
+  eventLost(why: 'failed' | 'dropped'): void {
+    this.eventsLost.inc({ why });
   }
 }

@@ -7,6 +7,7 @@ import { Caches } from './controllers/caches.js';
 import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
+import { EventRecorder } from './k8s/events.js';
 import { keyOf } from './k8s/informer.js';
 import { ApiError, KubeHttp } from './k8s/kube-http.js';
 import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
@@ -27,6 +28,8 @@ export interface OperatorOptions {
   queueObserver?: (queue: string) => WorkQueueObserver;
   onPlan?: ReconcileDeps['onPlan'];
   onGone?: ReconcileDeps['onGone'];
+  /** An Event could not be written (`failed`) or was dropped because too many were in flight. */
+  onEventLost?: (why: 'failed' | 'dropped') => void;
 }
 
 export class Operator {
@@ -34,9 +37,19 @@ export class Operator {
   readonly mvQueue: WorkQueue;
   private caches: Caches | undefined;
   private readonly client: KubeClient;
+  readonly events: EventRecorder;
 
   constructor(private readonly opts: OperatorOptions) {
     this.client = new KubeClient(opts.kc);
+    this.events = new EventRecorder(this.client, {
+      onLost: (info) => {
+        opts.onEventLost?.(info.why);
+        opts.log.warn(
+          info.why === 'dropped' ? 'Event dropped: too many being written' : 'could not record an Event',
+          { key: info.key, reason: info.reason, ...(info.error ? { error: info.error } : {}) },
+        );
+      },
+    });
     const onError = (queue: string) => (key: string, err: unknown) => {
       // 409: the object changed under this reconcile (a conditional status write); the key is
       // simply reconciled again from fresh state, which is routine, not a warning.
@@ -112,6 +125,7 @@ export class Operator {
     const deps: ReconcileDeps = {
       caches,
       client: this.client,
+      events: this.events,
       log: this.opts.log,
       settings: this.opts.settings ?? {},
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 10_000,
@@ -133,6 +147,7 @@ export class Operator {
   /** Stops taking keys, lets the ones in flight finish, then stops the watches. */
   async stop(): Promise<void> {
     await Promise.all([this.mdQueue.shutdown(), this.mvQueue.shutdown()]);
+    await this.events.drain();
     await this.caches?.stop();
   }
 

@@ -24,6 +24,7 @@ import { planRollout, readRequests } from '../core/plan.js';
 import { ownerReference, renderRevision, type RenderedRevision } from '../core/revision.js';
 import { resolveSpec } from '../core/spec.js';
 import type { KubeClient } from '../k8s/client.js';
+import type { EventRecorder } from '../k8s/events.js';
 import { ApiError } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
@@ -37,6 +38,8 @@ import { resolveModelVersion, toObservedRevisions } from './observe.js';
 export interface ReconcileDeps {
   caches: Caches;
   client: KubeClient;
+  /** Where Events go: written in the background, off the reconcile's critical path. */
+  events: Pick<EventRecorder, 'record'>;
   log: Logger;
   settings: RuntimeSettings;
   unreadyGraceMs: number;
@@ -162,13 +165,20 @@ async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, w
   );
   const shrinks = plan.revisions.filter((r) => !grows.includes(r));
 
-  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
-  await all([
+  const routing = () => [
     world.router && plan.weights.length
       ? applyRouting(deps, md, plan, world.router, world.routeObjects)
       : undefined,
     applyPreview(deps, md, plan, world.routeObjects),
-  ]);
+  ];
+  if (live.size === 0) {
+    // A first deploy: there is no traffic to keep safe yet (the routing names a revision whose pods
+    // do not exist, which serves nothing until they are Ready, exactly as no routing would).
+    await all([...grows.map((r) => applyRevision(deps, md, r, world, live)), ...routing()]);
+  } else {
+    await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
+    await all(routing());
+  }
   await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
   await all(
     plan.deleteRevisions.map(async (hash) => {
@@ -383,20 +393,11 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
       });
     }
   }
-  // Events are written together, after the status they explain, and a failed one is only logged:
-  // an Event is a notice, not state, and must never hold the reconcile back or fail it.
-  await Promise.all(
-    plan.events.map(async (e) => {
-      deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, {
-        key,
-        reason: e.reason,
-        event: e.type,
-      });
-      try {
-        await deps.client.event(md, e.type, e.reason, e.message);
-      } catch (err) {
-        deps.log.warn('could not record an Event', { key, reason: e.reason, error: (err as Error).message });
-      }
-    }),
-  );
+  // Events are recorded after the status they explain is written (a 409 above re-plans without
+  // them) and written in the background: an Event is a notice, not state, and must never hold the
+  // reconcile back or fail it.
+  for (const e of plan.events) {
+    deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, { key, reason: e.reason, event: e.type });
+    deps.events.record(md, e.type, e.reason, e.message);
+  }
 }
