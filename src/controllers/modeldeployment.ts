@@ -73,9 +73,10 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       unreadyGraceMs: deps.unreadyGraceMs,
     });
   let plan = planFor(world.desired);
+  let applied: 'done' | 'partial' = 'done';
 
   try {
-    await applyPlan(deps, md, plan, world);
+    applied = await applyPlan(deps, md, plan, world);
   } catch (err) {
     // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or
     // env references that the CRD schema lets through but a Deployment cannot carry). Only a spec
@@ -89,6 +90,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   }
   await recordPlan(deps, md, plan);
   deps.onPlan?.(md, plan, md.status, startedAt);
+  if (applied === 'partial') return { requeueAfterMs: 0 };
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
 }
 
@@ -156,7 +158,13 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
  * of those stages do not depend on each other and go out together: a reconcile waits for the API
  * about once per stage, not once per object.
  */
-async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Promise<void> {
+/** `partial`: a first deploy wrote its workload only; the key must run again for the rest. */
+async function applyPlan(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  plan: Plan,
+  world: World,
+): Promise<'done' | 'partial'> {
   const ns = md.metadata!.namespace!;
   const name = md.metadata!.name!;
   const live = new Map(world.deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
@@ -171,14 +179,18 @@ async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, w
       : undefined,
     applyPreview(deps, md, plan, world.routeObjects),
   ];
-  if (live.size === 0) {
-    // A first deploy: there is no traffic to keep safe yet (the routing names a revision whose pods
-    // do not exist, which serves nothing until they are Ready, exactly as no routing would).
-    await all([...grows.map((r) => applyRevision(deps, md, r, world, live)), ...routing()]);
-  } else {
-    await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
-    await all(routing());
+  if (live.size === 0 && world.rendered) {
+    // A first deploy starts its pods first: this reconcile writes the revision's ConfigMap and
+    // Deployment only and asks to run again; the next one (behind the keys already waiting) finds
+    // the Deployment and writes the Services and the routing. Pods take the longest to become
+    // Ready, and a Service is the slowest write (a ClusterIP is allocated): with many
+    // ModelDeployments applied at once (a GitOps sync, a restore), every Deployment exists before
+    // the first Service is waited for. No traffic is at stake: nothing served before.
+    await all(grows.map((r) => applyRevision(deps, md, r, world, live, 'workload')));
+    return 'partial';
   }
+  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
+  await all(routing());
   await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
   await all(
     plan.deleteRevisions.map(async (hash) => {
@@ -195,6 +207,7 @@ async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, w
       });
     }),
   );
+  return 'done';
 }
 
 /**
@@ -213,6 +226,7 @@ async function applyRevision(
   r: Plan['revisions'][number],
   world: World,
   live: Map<string, V1Deployment>,
+  parts: 'all' | 'workload' = 'all',
 ): Promise<void> {
   const current = live.get(r.hash);
   const ns = md.metadata!.namespace!;
@@ -229,7 +243,9 @@ async function applyRevision(
     const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
     await all([
       cm ? undefined : deps.client.apply(fresh.configMap),
-      applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!)),
+      parts === 'all'
+        ? applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!))
+        : undefined,
       applyIfChanged(
         deps,
         deployment,

@@ -108,6 +108,13 @@ describe('canary', () => {
     expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoopBackOff' });
     expect(w.condition('Ready')?.status).toBe('False');
     expect(w.condition('Available')?.status).toBe('True');
+    // The reconciles after the revert say the same thing (no second status write, no message that
+    // loses "reverted from").
+    const degraded = w.condition('Degraded');
+    expect(degraded?.message).toMatch(/^reverted from 1\.2\.0 to 1\.0\.0: /);
+    w.advance(1000);
+    w.reconcile();
+    expect(w.condition('Degraded')).toEqual(degraded);
     // Not tried again under the same generation.
     w.advance(60_000);
     w.reconcile();

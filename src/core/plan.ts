@@ -310,7 +310,15 @@ class Planner {
     const msg = `version ${version} ${why === 'Aborted' ? 'was aborted' : `failed (${entry?.reason ?? 'unknown'})`}; traffic stays on ${sVersion}. Change spec.version, or request a retry (annotation modelship.io/retry)`;
     this.reasons.ready = [why, msg];
     this.reasons.progressing = [false, why, msg];
-    if (!this.reasons.degraded) this.reasons.degraded = [entry?.reason ?? why, entry?.message ?? msg];
+    if (!this.reasons.degraded) {
+      // Said as the revert said it (rollbackRecord), so the reconciles after a revert do not
+      // rewrite the condition with a shorter message.
+      const lr = this.lastRollback;
+      this.reasons.degraded =
+        why === 'RolledBack' && lr?.from?.revision === hash && lr.reason && lr.reason === entry?.reason
+          ? [lr.reason, `reverted from ${lr.from.version} to ${lr.to?.version}: ${lr.message}`]
+          : [entry?.reason ?? why, entry?.message ?? msg];
+    }
   }
 
   private replace(hash: string, version: string, why: string): void {

@@ -6,7 +6,15 @@
  * whatever their role.
  */
 import http from 'node:http';
-import { GROUP_VERSION, apply, endSuite, getMd, modelVersion, revisions, waitReady } from '../harness/e2e.js';
+import {
+  apply,
+  canaryModelDeployment,
+  endSuite,
+  getMd,
+  modelVersion,
+  revisions,
+  waitReady,
+} from '../harness/e2e.js';
 import { kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
 import { startOperator, type RunningOperator } from '../harness/operator.js';
 
@@ -21,23 +29,8 @@ afterAll(async () => {
 }, 60_000);
 
 const MD = 'lead';
-function md(version: string): object {
-  return {
-    apiVersion: GROUP_VERSION,
-    kind: 'ModelDeployment',
-    metadata: { name: MD },
-    spec: {
-      model: MD,
-      version,
-      replicas: 2,
-      strategy: {
-        type: 'Canary',
-        canary: { steps: [{ setWeight: 50 }, { pause: { duration: '10s' } }], scaleDownDelaySeconds: 0 },
-      },
-      traffic: { router: 'service' },
-    },
-  };
-}
+const md = (version: string): object =>
+  canaryModelDeployment({ name: MD, version, steps: [{ setWeight: 50 }, { pause: { duration: '10s' } }] });
 /** The operator's decision log lines ("rollout state"): only a leader makes decisions. */
 const decisions = (o: RunningOperator): number => o.output().split('"rollout state"').length - 1;
 

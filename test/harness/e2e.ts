@@ -88,6 +88,34 @@ export function modelVersion(model: string, version: string): ModelVersion {
   } as ModelVersion;
 }
 
+/**
+ * A ModelDeployment `name` of model `name` with a Canary strategy of `steps` (scale-down at once) and
+ * the given router (default `service`); `spec` adds or replaces top-level spec fields.
+ */
+export function canaryModelDeployment(o: {
+  name: string;
+  version: string;
+  steps: object[];
+  replicas?: number;
+  namespace?: string;
+  traffic?: object;
+  spec?: object;
+}): object {
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: 'ModelDeployment',
+    metadata: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) },
+    spec: {
+      model: o.name,
+      version: o.version,
+      replicas: o.replicas ?? 2,
+      strategy: { type: 'Canary', canary: { steps: o.steps, scaleDownDelaySeconds: 0 } },
+      traffic: o.traffic ?? { router: 'service' },
+      ...o.spec,
+    },
+  };
+}
+
 export async function apply(ns: string, obj: object): Promise<void> {
   await kubectlOk(['apply', '-n', ns, '-f', '-'], JSON.stringify(obj));
 }

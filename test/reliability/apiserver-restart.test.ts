@@ -14,7 +14,7 @@
  *    SIGSTOP alone does not get there within a test's time.
  */
 import type { ModelDeployment } from '../../src/api/index.js';
-import { GROUP_VERSION, modelVersion, saveLog, type Operator } from '../harness/e2e.js';
+import { canaryModelDeployment, modelVersion, saveLog, type Operator } from '../harness/e2e.js';
 import { waitFor } from '../harness/kube.js';
 import { SecondCluster, crashLines, informerErrors, operatorAt, relists, sleep } from '../harness/faults.js';
 
@@ -27,23 +27,13 @@ const kube = cluster.kube;
 let op: Operator | undefined;
 let up = false;
 
-function md(version: string, pause = '4s'): object {
-  return {
-    apiVersion: GROUP_VERSION,
-    kind: 'ModelDeployment',
-    metadata: { name: MD, namespace: NS },
-    spec: {
-      model: MD,
-      version,
-      replicas: 2,
-      strategy: {
-        type: 'Canary',
-        canary: { steps: [{ setWeight: 50 }, { pause: { duration: pause } }], scaleDownDelaySeconds: 0 },
-      },
-      traffic: { router: 'service' },
-    },
-  };
-}
+const md = (version: string, pause = '4s'): object =>
+  canaryModelDeployment({
+    name: MD,
+    namespace: NS,
+    version,
+    steps: [{ setWeight: 50 }, { pause: { duration: pause } }],
+  });
 
 const apply = (o: object) =>
   kube.ok(['apply', '--server-side', '--field-manager=rel', '-f', '-'], JSON.stringify(o));

@@ -19,7 +19,7 @@ import type { ModelDeployment } from '../../src/api/index.js';
 import { releaseAll, tempNamespace } from '../harness/kube.js';
 import {
   FAULT,
-  GROUP_VERSION,
+  canaryModelDeployment,
   apply,
   getMd,
   modelVersion,
@@ -59,32 +59,19 @@ const until = waiter(
   () => op,
 );
 
-function md(version: string, crash: boolean): object {
-  return {
-    apiVersion: GROUP_VERSION,
-    kind: 'ModelDeployment',
-    metadata: { name: MD },
-    spec: {
-      model: MD,
-      version,
-      replicas: 2,
-      ...(crash ? { pod: { annotations: { [FAULT]: 'crashloop' } } } : {}),
-      strategy: {
-        type: 'Canary',
-        canary: {
-          steps: [
-            { setWeight: 30 },
-            { pause: { duration: '1s' } },
-            { setWeight: 60 },
-            { pause: { duration: '1s' } },
-          ],
-          scaleDownDelaySeconds: 0,
-        },
-      },
-      traffic: { router: 'gatewayApi', gatewayApi: { parentRefs: [{ name: 'gw' }] } },
-    },
-  };
-}
+const md = (version: string, crash: boolean): object =>
+  canaryModelDeployment({
+    name: MD,
+    version,
+    steps: [
+      { setWeight: 30 },
+      { pause: { duration: '1s' } },
+      { setWeight: 60 },
+      { pause: { duration: '1s' } },
+    ],
+    traffic: { router: 'gatewayApi', gatewayApi: { parentRefs: [{ name: 'gw' }] } },
+    ...(crash ? { spec: { pod: { annotations: { [FAULT]: 'crashloop' } } } } : {}),
+  });
 
 function start(): Operator {
   op = startE2EOperator(ns.name);
@@ -198,6 +185,8 @@ test(`${PLAN.length} rollouts, ${KILLS_PER_ROLLOUT} SIGKILLs each at seeded rand
         const s = m.status;
         if (s?.observedGeneration !== m.metadata?.generation || s?.stableVersion !== expected) return false;
         if (s.canaryRevision) return false;
+        // The revision that lost (a reverted canary, a superseded stable) has no pods left.
+        if (s.replicas !== m.spec.replicas) return false;
         const newest = [...(s.history ?? [])].reverse().find((h) => h.version === version);
         if (crash && !(newest && (newest.result === 'RolledBack' || newest.result === 'Failed')))
           return false;
