@@ -360,9 +360,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The node flags the image runs the operator with: the Dockerfile's `ENV NODE_OPTIONS=`. */
+export function imageNodeFlags(): string[] {
+  const opts = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+  return opts ? opts.trim().split(/\s+/) : [];
+}
+
 /**
- * `node dist/main.js` against `kubeconfig`, its metrics on a free loopback port, warnings only;
- * resolves once /readyz answers 200 (its caches have synced). `nodeArgs` e.g. ['--cpu-prof'].
+ * `node <the image's node flags> dist/main.js` against `kubeconfig`, its metrics on a free loopback
+ * port, warnings only; resolves once /readyz answers 200 (its caches have synced). `nodeArgs` are
+ * added, e.g. ['--cpu-prof'].
  */
 export async function startOperator(
   kubeconfig: string,
@@ -374,6 +381,7 @@ export async function startOperator(
   const proc = spawn(
     process.execPath,
     [
+      ...imageNodeFlags(),
       ...(opts.nodeArgs ?? []),
       main,
       '--kubeconfig',

@@ -39,6 +39,7 @@ interface PolicyRule {
 interface Container {
   name: string;
   image: string;
+  command?: string[];
   args?: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
   ports?: Array<{ name: string; containerPort: number }>;
@@ -318,7 +319,7 @@ describe('Dockerfile', () => {
     );
   });
 
-  test('the CMD script exists after `npm run build` and `node <CMD> --help` exits 0', () => {
+  test('what a pod runs (ENTRYPOINT, then the container args in place of CMD) starts the operator, for deploy/ and the chart', () => {
     // Rebuild the runtime stage's /app from what it copies out of the build stage, with this
     // checkout's build (into a temporary directory, so dist/ of a running test is not touched).
     const pkg = JSON.parse(read('package.json')) as { scripts: { build: string } };
@@ -357,19 +358,45 @@ describe('Dockerfile', () => {
           throw new Error(`the runtime stage has "${line}", which this test does not know how to stage`);
         staged[m[1]!]!(join(app, m[1]!));
       }
-      const cmd = JSON.parse(
-        /^CMD (\[.*\])$/.exec(runtime.find((l) => l.startsWith('CMD '))!)![1]!,
-      ) as string[];
-      expect(cmd).toEqual(['dist/main.js']);
-      expect(existsSync(join(app, cmd[0]!))).toBe(true);
-      // The distroless nodejs image's entry point is node itself.
-      const run = spawnSync(process.execPath, [...cmd, '--help'], {
-        cwd: app,
-        encoding: 'utf8',
-        timeout: 30000,
-      });
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-      expect(run.stdout).toContain('Usage: modelship');
+      const exec = (keyword: string): string[] =>
+        JSON.parse(/^\S+ (\[.*\])$/.exec(runtime.find((l) => l.startsWith(`${keyword} `))!)![1]!) as string[];
+      // The base image's node (distroless: /nodejs/bin/node), then the script: container args are
+      // the operator's flags.
+      const entrypoint = exec('ENTRYPOINT');
+      expect(entrypoint).toEqual(['/nodejs/bin/node', 'dist/main.js']);
+      expect(exec('CMD')).toEqual([]);
+      expect(existsSync(join(app, entrypoint[1]!))).toBe(true);
+      const env = Object.fromEntries(
+        runtime
+          .filter((l) => l.startsWith('ENV '))
+          .map((l) => /^ENV (\w+)=(.*)$/.exec(l)!.slice(1, 3) as [string, string]),
+      );
+      expect(env.NODE_OPTIONS).toBe('--max-semi-space-size=2');
+      // The operator's container in every manifest that runs it: its args replace CMD (Kubernetes
+      // never replaces ENTRYPOINT unless `command` is set, which none does). Each must parse; with
+      // --help appended the operator prints its usage and exits 0 instead of starting.
+      const charts = ['test/golden/helm/default.yaml', 'test/golden/helm/namespaced.yaml'];
+      const manifests = [
+        'deploy/04-deployment.yaml',
+        'deploy/namespaced/02-deployment.yaml',
+        ...charts,
+      ].flatMap((f) =>
+        docs(f)
+          .filter((d): d is Deployment => d.kind === 'Deployment')
+          .map((d) => ({ f, c: d.spec.template.spec.containers.find((x) => x.name === 'operator')! })),
+      );
+      expect(manifests.length).toBeGreaterThanOrEqual(4);
+      for (const { f, c } of manifests) {
+        expect({ f, command: c.command }).toEqual({ f, command: undefined });
+        const run = spawnSync(process.execPath, [...entrypoint.slice(1), ...(c.args ?? []), '--help'], {
+          cwd: app,
+          encoding: 'utf8',
+          timeout: 30000,
+          env: { ...process.env, ...env },
+        });
+        expect({ f, status: run.status, stderr: run.stderr }).toEqual({ f, status: 0, stderr: '' });
+        expect(run.stdout).toContain('Usage: modelship');
+      }
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
