@@ -260,7 +260,7 @@ async function main(): Promise<void> {
       const cpu = summarize(runs.map((x) => x.cpuPercent));
       const per = summarize(runs.map((x) => x.reconciles / N));
       const wr = summarize(runs.map((x) => x.apiWrites / N));
-      printTable(`throughput: ${N} ModelDeployments roll at once, ${REPS} reps (median (min–max))`, [
+      printTable(`throughput: ${N} ModelDeployments roll at once, ${TP_REPS} reps (median (min–max))`, [
         { what: 'all Ready on the new version (s)', value: fmtRange(sec, 1) },
         { what: 'reconciles/s', value: fmtRange(rps, 1) },
         { what: 'reconciles per ModelDeployment', value: fmtRange(per, 1) },

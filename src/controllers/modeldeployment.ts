@@ -156,9 +156,9 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
  * Writes in the order that keeps traffic safe while the writes land: first everything that grows
  * (new revisions, scale-ups), then the routing, then what shrinks or goes away. Writes within one
  * of those stages do not depend on each other and go out together: a reconcile waits for the API
- * about once per stage, not once per object.
+ * about once per stage, not once per object. Returns `partial` when a first deploy wrote its
+ * workload only (see below): the key must run again for the rest.
  */
-/** `partial`: a first deploy wrote its workload only; the key must run again for the rest. */
 async function applyPlan(
   deps: ReconcileDeps,
   md: ModelDeployment,
