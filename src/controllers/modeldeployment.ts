@@ -73,10 +73,9 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       unreadyGraceMs: deps.unreadyGraceMs,
     });
   let plan = planFor(world.desired);
-  let applied: 'done' | 'partial' = 'done';
 
   try {
-    applied = await applyPlan(deps, md, plan, world);
+    await applyPlan(deps, md, plan, world);
   } catch (err) {
     // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or
     // env references that the CRD schema lets through but a Deployment cannot carry). Only a spec
@@ -90,7 +89,6 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   }
   await recordPlan(deps, md, plan);
   deps.onPlan?.(md, plan, md.status, startedAt);
-  if (applied === 'partial') return { requeueAfterMs: 0 };
   return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
 }
 
@@ -156,15 +154,9 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
  * Writes in the order that keeps traffic safe while the writes land: first everything that grows
  * (new revisions, scale-ups), then the routing, then what shrinks or goes away. Writes within one
  * of those stages do not depend on each other and go out together: a reconcile waits for the API
- * about once per stage, not once per object. Returns `partial` when a first deploy wrote its
- * workload only (see below): the key must run again for the rest.
+ * about once per stage, not once per object.
  */
-async function applyPlan(
-  deps: ReconcileDeps,
-  md: ModelDeployment,
-  plan: Plan,
-  world: World,
-): Promise<'done' | 'partial'> {
+async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Promise<void> {
   const ns = md.metadata!.namespace!;
   const name = md.metadata!.name!;
   const live = new Map(world.deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
@@ -179,18 +171,17 @@ async function applyPlan(
       : undefined,
     applyPreview(deps, md, plan, world.routeObjects),
   ];
-  if (live.size === 0 && world.rendered) {
-    // A first deploy starts its pods first: this reconcile writes the revision's ConfigMap and
-    // Deployment only and asks to run again; the next one (behind the keys already waiting) finds
-    // the Deployment and writes the Services and the routing. Pods take the longest to become
-    // Ready, and a Service is the slowest write (a ClusterIP is allocated): with many
-    // ModelDeployments applied at once (a GitOps sync, a restore), every Deployment exists before
-    // the first Service is waited for. No traffic is at stake: nothing served before.
-    await all(grows.map((r) => applyRevision(deps, md, r, world, live, 'workload')));
-    return 'partial';
+  if (live.size === 0) {
+    // A first deploy: there is no traffic to keep safe yet (the routing names a revision whose pods
+    // do not exist, which serves nothing until they are Ready, exactly as no routing would), so
+    // its children and its routing go out together. (Writing the workload first and the rest in a
+    // second reconcile was tried: at 1,000 ModelDeployments applied at once the second passes
+    // waited behind the whole queue, ~50 s; docs/benchmarks.md, run 2.)
+    await all([...grows.map((r) => applyRevision(deps, md, r, world, live)), ...routing()]);
+  } else {
+    await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
+    await all(routing());
   }
-  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
-  await all(routing());
   await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
   await all(
     plan.deleteRevisions.map(async (hash) => {
@@ -207,7 +198,6 @@ async function applyPlan(
       });
     }),
   );
-  return 'done';
 }
 
 /**
@@ -226,7 +216,6 @@ async function applyRevision(
   r: Plan['revisions'][number],
   world: World,
   live: Map<string, V1Deployment>,
-  parts: 'all' | 'workload' = 'all',
 ): Promise<void> {
   const current = live.get(r.hash);
   const ns = md.metadata!.namespace!;
@@ -243,9 +232,7 @@ async function applyRevision(
     const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
     await all([
       cm ? undefined : deps.client.apply(fresh.configMap),
-      parts === 'all'
-        ? applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!))
-        : undefined,
+      applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!)),
       applyIfChanged(
         deps,
         deployment,
