@@ -3,17 +3,7 @@
 // informers that stamp every event with the time it was received, the operator as a separate
 // process, /proc sampling, a /metrics scraper, statistics and the result files.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { dump, loadAll } from 'js-yaml';
 import { fileURLToPath } from 'node:url';
 import { KubeHttp } from '../src/k8s/kube-http.js';
+import { run, type RunResult } from '../test/harness/process.js';
 
 /** The repository: the nearest folder above this file (bench/, or dist-bench/bench/) with a package.json. */
 export const repoRoot = ((): string => {
@@ -39,19 +30,12 @@ export class Kube {
     this.kubectl = /^MODELSHIP_BIN_DIR=(.*)$/m.exec(env)![1]! + '/kubectl';
   }
 
-  run(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.kubectl, ['--kubeconfig', this.kubeconfig, ...args], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  run(args: string[], input?: string): Promise<RunResult> {
+    return run(
+      this.kubectl,
+      ['--kubeconfig', this.kubeconfig, ...args],
+      input === undefined ? {} : { input },
+    );
   }
 
   async ok(args: string[], input?: string): Promise<string> {
@@ -618,85 +602,6 @@ export async function operatorIdentity(
   return { user: `system:serviceaccount:${ns}:modelship`, kubeconfig: file };
 }
 
-// ---- the audit log -----------------------------------------------------------------------------------
+// ---- the audit log: test/harness/audit.ts (shared with the reliability tests) --------------------
 
-export const auditLogSize = (runDir: string): number => {
-  const f = join(runDir, 'logs', 'audit.log');
-  return existsSync(f) ? statSync(f).size : 0;
-};
-
-export interface AuditWrite {
-  at: number;
-  verb: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  code?: number;
-}
-
-/**
- * The writes `user` made between two times, read from byte `fromByte` of the run directory's audit
- * log (hack/cluster/audit-policy.yaml logs every write at Metadata level and no read).
- */
-export function auditWrites(
-  runDir: string,
-  user: string,
-  fromByte: number,
-  sinceMs: number,
-  untilMs: number,
-): AuditWrite[] {
-  const dir = join(runDir, 'logs');
-  const read = (file: string, from: number): string => {
-    const size = statSync(file).size;
-    const buf = Buffer.alloc(Math.max(0, size - from));
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buf, 0, buf.length, from);
-    } finally {
-      closeSync(fd);
-    }
-    return buf.toString('utf8');
-  };
-  const current = join(dir, 'audit.log');
-  let text: string;
-  if (statSync(current).size >= fromByte) text = read(current, fromByte);
-  else {
-    // Rotated (--audit-log-maxsize): the rest of the old file is the newest backup, audit-<time>.log.
-    const backup = readdirSync(dir)
-      .filter((f) => /^audit-.*\.log$/.test(f))
-      .sort()
-      .at(-1);
-    text = (backup ? read(join(dir, backup), fromByte) : '') + read(current, 0);
-  }
-  const out: AuditWrite[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes(user)) continue;
-    let e: {
-      stage?: string;
-      verb?: string;
-      user?: { username?: string };
-      objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
-      responseStatus?: { code?: number };
-      stageTimestamp?: string;
-    };
-    try {
-      e = JSON.parse(line) as typeof e;
-    } catch {
-      continue;
-    }
-    if (e.stage !== 'ResponseComplete' || e.user?.username !== user) continue;
-    const at = Date.parse(e.stageTimestamp ?? '');
-    if (!(at >= sinceMs && at <= untilMs)) continue;
-    out.push({
-      at,
-      verb: e.verb ?? '',
-      resource: e.objectRef?.resource ?? '',
-      ...(e.objectRef?.subresource ? { subresource: e.objectRef.subresource } : {}),
-      ...(e.objectRef?.namespace ? { namespace: e.objectRef.namespace } : {}),
-      ...(e.objectRef?.name ? { name: e.objectRef.name } : {}),
-      ...(e.responseStatus?.code ? { code: e.responseStatus.code } : {}),
-    });
-  }
-  return out;
-}
+export { auditLogSize, auditWrites, type AuditWrite } from '../test/harness/audit.js';

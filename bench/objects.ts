@@ -1,28 +1,15 @@
 // The manifests the benchmarks apply: ModelVersions, ModelDeployments, and the plain-workload
 // baseline copied from what the operator rendered for one ModelDeployment.
 import type { KubeHttp } from '../src/k8s/kube-http.js';
+import { sampleModelVersion } from '../test/harness/objects.js';
 import type { Obj } from './lib.js';
 
 export const GV = 'modelship.io/v1alpha1';
 export const FAULT = 'fault.modelship.test/mode';
 
 export function modelVersion(ns: string, model: string, version: string): Obj {
-  return {
-    apiVersion: GV,
-    kind: 'ModelVersion',
-    metadata: { name: `${model}-${version}`, namespace: ns },
-    spec: {
-      model,
-      version,
-      runtime: 'triton',
-      format: 'onnx',
-      storageUri: `s3://models/${model}/${version}/model.onnx`,
-      interface: {
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [4] }],
-        outputs: [{ name: 'output', datatype: 'FP32', shape: [3] }],
-      },
-    },
-  };
+  // Obj is the benchmarks' untyped manifest; the sample is a typed ModelVersion.
+  return sampleModelVersion(model, version, ns) as unknown as Obj;
 }
 
 export interface MdOpts {

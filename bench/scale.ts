@@ -81,7 +81,9 @@ export async function convergeModelDeployments(
     await applyAll(http, mds);
     const [t1, tc, ta] = await Promise.all([done, created, available]);
     await sleep(1000);
-    const writes = audit ? byVerb(auditWrites(audit.runDir, audit.user, fromByte, t0 - 1000, t1 + 1000)) : {};
+    const writes = audit
+      ? byVerb(auditWrites(audit.runDir, audit.user, { fromByte, sinceMs: t0 - 1000, untilMs: t1 + 1000 }))
+      : {};
     return { ms: t1 - t0, createdMs: tc - t0, availableMs: ta - t0, writes };
   } finally {
     inf.stop();
@@ -200,7 +202,7 @@ export async function steadyState(
   const t1 = Date.now();
   // The apiserver writes an event after the response; give it a moment to reach the file.
   await sleep(1000);
-  const writes = auditWrites(runDir, user, fromByte, t0, t1);
+  const writes = auditWrites(runDir, user, { fromByte, sinceMs: t0, untilMs: t1 });
   const byVerbResource = byVerb(writes);
   const s = [...rss].sort((a, b) => a - b);
   const mib = (b: number): number => +(b / 2 ** 20).toFixed(1);
@@ -276,7 +278,7 @@ export async function rollAll(
     const p1 = procSample(op.pid);
     const after = await scrape(op.port);
     await sleep(1000);
-    const all = auditWrites(runDir, user, fromByte, t0 - 1000, t1 + 1000);
+    const all = auditWrites(runDir, user, { fromByte, sinceMs: t0 - 1000, untilMs: t1 + 1000 });
     const writes = all.length;
     const results = ['success', 'requeue', 'error'];
     const byResult: Record<string, number> = {};

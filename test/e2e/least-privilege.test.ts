@@ -32,6 +32,7 @@ import {
   saveLog,
   sleep,
   waiter,
+  withLines,
   type Operator,
 } from '../harness/e2e.js';
 
@@ -132,15 +133,7 @@ function operatorAs(kubeconfig: string, ns: string): Operator {
     '--leader-election-name',
     LEASE,
   ]);
-  return {
-    ...op,
-    lines: (text, n = 40) =>
-      op
-        .output()
-        .split('\n')
-        .filter((l) => l.trim() !== '' && (text === undefined || l.includes(text)))
-        .slice(-n),
-  };
+  return withLines(op);
 }
 
 function digits(version: string): object {

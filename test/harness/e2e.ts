@@ -9,10 +9,11 @@ import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentStatus, ModelVersion } from '../../src/api/index.js';
 import { KubeHttp, type WatchEvent } from '../../src/k8s/kube-http.js';
 import { repoRoot } from './env.js';
+import { GROUP_VERSION, sampleModelVersion } from './objects.js';
 import { kubeConfig, kubectl, kubectlOk, releaseAll, waitFor } from './kube.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
-export const GROUP_VERSION = 'modelship.io/v1alpha1';
+export { GROUP_VERSION } from './objects.js';
 export const FAULT = 'fault.modelship.test/mode';
 export type Fault = 'crashloop' | 'never-ready' | 'image-pull';
 export type Status = ModelDeploymentStatus;
@@ -46,6 +47,11 @@ export function startE2EOperator(namespace: string, extraArgs: string[] = []): O
   // --listen= turns off the metrics/health server: its default :8080 would clash with any other
   // operator on this (shared) machine, and these tests read the cluster, not the endpoints.
   const op = startOperator(['--unready-grace', '2s', '--listen=', '--namespaces', namespace, ...extraArgs]);
+  return withLines(op);
+}
+
+/** An operator process with `lines`: the last lines of its output (containing `text`). */
+export function withLines(op: RunningOperator): Operator {
   return {
     ...op,
     lines: (text, n = 40) =>
@@ -70,22 +76,7 @@ export function saveLog(suite: string, ops: RunningOperator[]): string {
 
 /** A minimal, valid Triton ONNX ModelVersion named `<model>-<version>`. */
 export function modelVersion(model: string, version: string): ModelVersion {
-  return {
-    apiVersion: GROUP_VERSION,
-    kind: 'ModelVersion',
-    metadata: { name: `${model}-${version}` },
-    spec: {
-      model,
-      version,
-      runtime: 'triton',
-      format: 'onnx',
-      storageUri: `s3://models/${model}/${version}/model.onnx`,
-      interface: {
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [4] }],
-        outputs: [{ name: 'output', datatype: 'FP32', shape: [3] }],
-      },
-    },
-  } as ModelVersion;
+  return sampleModelVersion(model, version);
 }
 
 /**

@@ -5,17 +5,7 @@
 // writes apart), and a reader of the apiserver's audit log.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
@@ -24,7 +14,7 @@ import { KubeHttp } from '../../src/k8s/kube-http.js';
 import { clusterEnv, clusterScripts, repoRoot } from './env.js';
 import { run, writeTokenKubeconfig, type RunResult } from './kube.js';
 import { startOperator } from './operator.js';
-import type { Operator } from './e2e.js';
+import { withLines, type Operator } from './e2e.js';
 
 // ---- seeded randomness ---------------------------------------------------------------------------
 
@@ -319,15 +309,7 @@ export function operatorAt(kubeconfig: string, namespaces: string[], extra: stri
     namespaces.join(','),
     ...extra,
   ]);
-  return {
-    ...op,
-    lines: (text, n = 40) =>
-      op
-        .output()
-        .split('\n')
-        .filter((l) => l.trim() !== '' && (text === undefined || l.includes(text)))
-        .slice(-n),
-  };
+  return withLines(op);
 }
 
 /**
@@ -346,82 +328,9 @@ export function crashLines(output: string): string[] {
     );
 }
 
-// ---- the audit log -----------------------------------------------------------------------------------
+// ---- the audit log: test/harness/audit.ts (shared with the benchmarks) ------------------------------
 
-export interface AuditWrite {
-  at: number;
-  verb: string;
-  resource: string;
-  name: string;
-  subresource?: string;
-  code?: number;
-}
-
-interface AuditEvent {
-  stage?: string;
-  verb?: string;
-  user?: { username?: string };
-  objectRef?: { resource?: string; name?: string; namespace?: string; subresource?: string };
-  responseStatus?: { code?: number };
-  stageTimestamp?: string;
-}
-
-/** The audit log's size now: give it to auditWrites to read only what was logged after. */
-export function auditLogSize(runDir: string): number {
-  const file = join(runDir, 'logs', 'audit.log');
-  return existsSync(file) ? statSync(file).size : 0;
-}
-
-function readAuditLog(runDir: string, fromByte: number): string {
-  const file = join(runDir, 'logs', 'audit.log');
-  const size = statSync(file).size;
-  // A rotated log (audit-log-maxsize) starts again from 0: read it whole.
-  const start = size >= fromByte ? fromByte : 0;
-  const buf = Buffer.alloc(size - start);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return buf.toString('utf8');
-}
-
-/**
- * The writes `user` made in `ns` since `sinceMs`, from a run directory's audit log
- * (hack/cluster/audit-policy.yaml logs every write at Metadata level, reads not at all).
- */
-export function auditWrites(
-  runDir: string,
-  user: string,
-  ns: string,
-  sinceMs: number,
-  fromByte = 0,
-): AuditWrite[] {
-  const out: AuditWrite[] = [];
-  for (const line of readAuditLog(runDir, fromByte).split('\n')) {
-    if (!line.includes(user)) continue;
-    let e: AuditEvent;
-    try {
-      e = JSON.parse(line) as AuditEvent;
-    } catch {
-      continue;
-    }
-    if (e.stage !== 'ResponseComplete' || e.user?.username !== user || e.objectRef?.namespace !== ns)
-      continue;
-    const at = Date.parse(e.stageTimestamp ?? '');
-    if (!(at >= sinceMs)) continue;
-    out.push({
-      at,
-      verb: e.verb ?? '',
-      resource: e.objectRef?.resource ?? '',
-      name: e.objectRef?.name ?? '',
-      ...(e.objectRef?.subresource ? { subresource: e.objectRef.subresource } : {}),
-      ...(e.responseStatus?.code ? { code: e.responseStatus.code } : {}),
-    });
-  }
-  return out;
-}
+export { auditLogSize, auditWrites, type AuditWrite } from './audit.js';
 
 // ---- the operator's log ------------------------------------------------------------------------------
 

@@ -1,33 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dump } from 'js-yaml';
 import * as k8s from '@kubernetes/client-node';
 import { clusterEnv } from './env.js';
+import { run, type RunResult } from './process.js';
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to the end, collecting its output; never throws on a non-zero exit. */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
+export { run, type RunResult };
 
 /** Runs the cluster's own kubectl against the local cluster; never throws on a non-zero exit. */
 export function kubectl(args: string[], input?: string): Promise<RunResult> {

@@ -119,7 +119,7 @@ test('edits by another manager: owned fields restored, foreign fields kept, then
   await sleep(5000);
   const quietFrom = Date.now();
   await sleep(QUIET_MS);
-  const writes = auditWrites(runDir, who.user, ns.name, t0, from);
+  const writes = auditWrites(runDir, who.user, { namespace: ns.name, sinceMs: t0, fromByte: from });
   const during = writes.filter((w) => w.at < quietFrom);
   const quiet = writes.filter((w) => w.at >= quietFrom);
   process.stderr.write(
