@@ -120,6 +120,7 @@ export interface Obj {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    finalizers?: string[];
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;

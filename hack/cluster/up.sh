@@ -3,6 +3,7 @@
 # auth, service-account token signing), kube-controller-manager, kube-scheduler, and kwok standing
 # in for kubelets on $NODE_COUNT fake nodes. Prints the admin kubeconfig path on stdout.
 # Idempotent: on a running cluster it only prints the kubeconfig path.
+# MODELSHIP_APISERVER_PROFILING=true serves the apiserver's /debug/pprof (for profiling a benchmark).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -120,7 +121,7 @@ start kube-apiserver \
   --authorization-mode=Node,RBAC \
   --endpoint-reconciler-type=none \
   --allow-privileged=false \
-  --profiling=false \
+  --profiling="${MODELSHIP_APISERVER_PROFILING:-false}" \
   --audit-policy-file="$here/audit-policy.yaml" --audit-log-path="$RUN_DIR/logs/audit.log" \
   --audit-log-maxsize=200 --audit-log-maxbackup=1 --audit-log-format=json \
   --max-requests-inflight=800 --max-mutating-requests-inflight=400

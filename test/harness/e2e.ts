@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentStatus, ModelVersion } from '../../src/api/index.js';
 import { KubeHttp, type WatchEvent } from '../../src/k8s/kube-http.js';
+import { ANNOTATION_WEIGHTS, parseWeights } from '../../src/routers/service/router.js';
 import { repoRoot } from './env.js';
 import { GROUP_VERSION, sampleModelVersion } from './objects.js';
 import { kubeConfig, kubectl, kubectlOk, releaseAll, waitFor } from './kube.js';
@@ -254,6 +255,31 @@ export async function vsWeights(ns: string, md: string): Promise<Weights | undef
     await getObject<VirtualService>(ns, 'virtualservices.networking.istio.io', md),
     md,
   );
+}
+
+/**
+ * The plain-Service router's table (its annotation on the Service `<md>`), weight-0 entries dropped,
+ * and the Service's selector: with one weighted revision the selector must name it.
+ */
+export async function serviceWeights(
+  ns: string,
+  md: string,
+): Promise<{ weights: Weights; selector: Record<string, string> } | undefined> {
+  const svc = await getObject<V1Service>(ns, 'service', md);
+  const table = svc?.metadata?.annotations?.[ANNOTATION_WEIGHTS];
+  if (!svc || table === undefined) return undefined;
+  return { weights: positive([...parseWeights(table)]), selector: svc.spec?.selector ?? {} };
+}
+
+/** The weights the ModelDeployment's router carries, whichever router it is. */
+export async function trafficWeights(
+  ns: string,
+  md: string,
+  router: 'gatewayApi' | 'istio' | 'service',
+): Promise<Weights | undefined> {
+  if (router === 'gatewayApi') return routeWeights(ns, md);
+  if (router === 'istio') return vsWeights(ns, md);
+  return (await serviceWeights(ns, md))?.weights;
 }
 
 export const sameWeights = (a: Weights | undefined, b: Weights): boolean =>
