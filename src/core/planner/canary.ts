@@ -1,0 +1,75 @@
+// The Canary strategy: setWeight and pause steps, then the canary grows to full size and takes all
+// traffic. Pure.
+import type { Failure } from '../health.js';
+import { readyCount } from '../observed.js';
+import { canaryFailed, promote } from './outcomes.js';
+import type { Planner } from './state.js';
+import { advance, checkCanary, pausedPhase, startOrResume } from './steps.js';
+
+export function canaryRollout(pl: Planner, hash: string, version: string): void {
+  const s = pl.stable!;
+  const stableRev = pl.revs.get(s)!;
+  const c = startOrResume(pl, hash, version);
+  const rev = pl.revs.get(hash);
+  const steps = pl.spec.steps;
+  pl.replicas.set(s, pl.spec.replicas);
+
+  let failure: Failure | undefined;
+  let waiting: string | undefined;
+  let targetReplicas = pl.replicasForWeight(c.weight);
+  while (!waiting) {
+    const step = steps[c.step];
+    if (pl.spec.paused) {
+      // Frozen: no step moves, sizes stay as they are; failures are still acted on.
+      targetReplicas = rev?.replicas ?? 0;
+      failure = checkCanary(pl, rev, c, Math.min(targetReplicas, pl.replicasForWeight(c.weight)));
+      waiting = 'paused';
+      pausedPhase(pl);
+      break;
+    }
+    if (!step) {
+      // After the last step: the canary grows to full size, then takes all traffic.
+      targetReplicas = pl.spec.replicas;
+      failure = checkCanary(pl, rev, c, targetReplicas);
+      if (failure) break;
+      if (readyCount(rev) >= targetReplicas) return promote(pl, hash, version, s, stableRev.version);
+      waiting = `promoting: ${readyCount(rev)}/${targetReplicas} replicas of ${version} ready`;
+    } else if ('setWeight' in step) {
+      targetReplicas = Math.max(pl.replicasForWeight(step.setWeight), pl.replicasForWeight(c.weight));
+      failure = checkCanary(pl, rev, c, targetReplicas);
+      if (failure) break;
+      if (readyCount(rev) >= pl.replicasForWeight(step.setWeight)) {
+        c.weight = step.setWeight;
+        advance(pl, c);
+        continue;
+      }
+      waiting = `step ${c.step + 1}/${steps.length}: waiting for ${pl.replicasForWeight(step.setWeight)} ready replicas of ${version} before setting weight ${step.setWeight}%`;
+    } else {
+      targetReplicas = pl.replicasForWeight(c.weight);
+      failure = checkCanary(pl, rev, c, targetReplicas);
+      if (failure) break;
+      if (pl.takeRequest('promote')) {
+        advance(pl, c);
+        continue;
+      }
+      if (step.pauseMs !== undefined) {
+        const end = c.stepStartedAt + step.pauseMs;
+        if (pl.input.now >= end) {
+          advance(pl, c);
+          continue;
+        }
+        pl.wake(end);
+        waiting = `step ${c.step + 1}/${steps.length}: paused for ${Math.ceil((end - pl.input.now) / 1000)}s more at weight ${c.weight}%`;
+      } else {
+        waiting = `step ${c.step + 1}/${steps.length}: paused at weight ${c.weight}% until promoted (annotation modelship.io/promote)`;
+        pl.phase = 'Paused';
+        pl.progressing('WaitingForPromotion', waiting, 'Unknown');
+      }
+    }
+  }
+  pl.replicas.set(hash, targetReplicas);
+  if (failure) return canaryFailed(pl, c, failure, s, stableRev.version);
+  pl.canary = c;
+  pl.splitTraffic(s, stableRev.version, hash, version, c.weight);
+  if (pl.phase !== 'Paused') pl.progressing('CanaryStep', waiting ?? '');
+}
