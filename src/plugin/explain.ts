@@ -1,5 +1,5 @@
 // What a steering command will do, said before it is done: read from the spec and the status the
-// operator wrote, with the same rules as the planner (src/core/plan.ts). Pure.
+// operator wrote, with the same rules as the planner (src/core/plan.ts, src/core/planner/). Pure.
 import type { ModelDeployment } from '../api/index.js';
 import { parseTime } from './format.js';
 import { weightBefore } from './progress.js';
