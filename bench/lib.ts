@@ -345,14 +345,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The node flags the image runs the operator with: the Dockerfile's `ENV NODE_OPTIONS=`. */
-export function imageNodeFlags(): string[] {
-  const opts = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+/**
+ * The node flags a pod of deploy/ runs the operator with: the container's `NODE_OPTIONS`
+ * (deploy/04-deployment.yaml), which replaces the image's; the Dockerfile's `ENV NODE_OPTIONS=` when
+ * the container sets none.
+ */
+export function podNodeFlags(): string[] {
+  interface Container {
+    name: string;
+    env?: Array<{ name: string; value?: string }>;
+  }
+  const docs = loadAll(readFileSync(join(repoRoot, 'deploy', '04-deployment.yaml'), 'utf8')) as Array<{
+    kind?: string;
+    spec?: { template?: { spec?: { containers?: Container[] } } };
+  }>;
+  const container = docs
+    .find((d) => d?.kind === 'Deployment')
+    ?.spec?.template?.spec?.containers?.find((c) => c.name === 'operator');
+  const opts =
+    container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ??
+    /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
   return opts ? opts.trim().split(/\s+/) : [];
 }
 
 /**
- * `node <the image's node flags> dist/main.js` against `kubeconfig`, its metrics on a free loopback
+ * `node <a pod's node flags> dist/main.js` against `kubeconfig`, its metrics on a free loopback
  * port, warnings only; resolves once /readyz answers 200 (its caches have synced). `nodeArgs` are
  * added, e.g. ['--cpu-prof'].
  */
@@ -366,7 +383,7 @@ export async function startOperator(
   const proc = spawn(
     process.execPath,
     [
-      ...imageNodeFlags(),
+      ...podNodeFlags(),
       ...(opts.nodeArgs ?? []),
       main,
       '--kubeconfig',

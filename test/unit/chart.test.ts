@@ -388,11 +388,26 @@ describe('Dockerfile', () => {
       expect(manifests.length).toBeGreaterThanOrEqual(4);
       for (const { f, c } of manifests) {
         expect({ f, command: c.command }).toEqual({ f, command: undefined });
+        // A container's NODE_OPTIONS replaces the image's whole: it must repeat the image's flags
+        // (the young-generation size the footprint figures depend on).
+        const podNodeOptions = c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+        const flags = (podNodeOptions ?? env.NODE_OPTIONS ?? '').split(/\s+/);
+        for (const flag of (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean))
+          expect({ f, NODE_OPTIONS: podNodeOptions, has: flags.includes(flag) }).toEqual({
+            f,
+            NODE_OPTIONS: podNodeOptions,
+            has: true,
+          });
+        // Run with the pod's NODE_OPTIONS: node refuses a flag it does not know there.
         const run = spawnSync(process.execPath, [...entrypoint.slice(1), ...(c.args ?? []), '--help'], {
           cwd: app,
           encoding: 'utf8',
           timeout: 30000,
-          env: { ...process.env, ...env },
+          env: {
+            ...process.env,
+            ...env,
+            ...(podNodeOptions !== undefined ? { NODE_OPTIONS: podNodeOptions } : {}),
+          },
         });
         expect({ f, status: run.status, stderr: run.stderr }).toEqual({ f, status: 0, stderr: '' });
         expect(run.stdout).toContain('Usage: modelship');
