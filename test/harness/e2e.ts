@@ -271,17 +271,6 @@ export async function serviceWeights(
   return { weights: positive([...parseWeights(table)]), selector: svc.spec?.selector ?? {} };
 }
 
-/** The weights the ModelDeployment's router carries, whichever router it is. */
-export async function trafficWeights(
-  ns: string,
-  md: string,
-  router: 'gatewayApi' | 'istio' | 'service',
-): Promise<Weights | undefined> {
-  if (router === 'gatewayApi') return routeWeights(ns, md);
-  if (router === 'istio') return vsWeights(ns, md);
-  return (await serviceWeights(ns, md))?.weights;
-}
-
 export const sameWeights = (a: Weights | undefined, b: Weights): boolean =>
   a !== undefined &&
   JSON.stringify(positive(Object.entries(a))) === JSON.stringify(positive(Object.entries(b)));

@@ -32,7 +32,8 @@ import {
   sleep,
   startE2EOperator,
   toRevision,
-  trafficWeights,
+  routeWeights,
+  vsWeights,
   waiter,
   listObjects,
   type Operator,
@@ -165,13 +166,19 @@ interface World {
   selector?: Record<string, string>;
 }
 
+/** The router's weights (and, for the plain Service, its selector). */
+async function readRoute(sc: Scenario): Promise<Pick<World, 'route' | 'selector'>> {
+  if (sc.router === 'gatewayApi') return { route: await routeWeights(ns.name, sc.md) };
+  if (sc.router === 'istio') return { route: await vsWeights(ns.name, sc.md) };
+  const svc = await serviceWeights(ns.name, sc.md);
+  return svc ? { route: svc.weights, selector: svc.selector } : { route: undefined };
+}
+
 async function readWorld(sc: Scenario): Promise<World> {
-  const svc = sc.router === 'service' ? await serviceWeights(ns.name, sc.md) : undefined;
   return {
     md: await getMd(ns.name, sc.md),
     deployments: await listObjects<V1Deployment>(ns.name, 'deployments', `modelship.io/deployment=${sc.md}`),
-    route: sc.router === 'service' ? svc?.weights : await trafficWeights(ns.name, sc.md, sc.router),
-    ...(svc ? { selector: svc.selector } : {}),
+    ...(await readRoute(sc)),
   };
 }
 
