@@ -3,7 +3,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from './api/index.js';
 import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from './core/labels.js';
-import { Caches } from './controllers/caches.js';
+import { BY_MODEL, Caches } from './controllers/caches.js';
 import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
@@ -157,7 +157,7 @@ export class Operator {
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
     const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
-      for (const v of c.modelVersions.list(ns)) if (v.spec.model === model) mv(v);
+      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) mv(v);
     };
     const onMd = (o: ModelDeployment) => {
       md(o);
@@ -174,7 +174,7 @@ export class Operator {
     const onMv = (o: ModelVersion) => {
       mv(o);
       const ns = o.metadata?.namespace;
-      for (const d of c.modelDeployments.list(ns)) if (d.spec.model === o.spec?.model) md(d);
+      if (ns && o.spec?.model) for (const d of c.modelDeployments.byIndex(BY_MODEL, ns, o.spec.model)) md(d);
     };
     c.modelVersions.on('add', onMv);
     c.modelVersions.on('update', (_old, cur) => onMv(cur));

@@ -32,7 +32,7 @@ import type { Logger } from '../log.js';
 import { routerFor } from '../routers/index.js';
 import type { TrafficRouter } from '../routers/types.js';
 import type { RuntimeSettings } from '../runtimes/types.js';
-import type { Caches } from './caches.js';
+import { BY_MODEL, type Caches } from './caches.js';
 import { resolveModelVersion, toObservedRevisions } from './observe.js';
 
 export interface ReconcileDeps {
@@ -133,7 +133,12 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
     ?.annotations?.[ANNOTATION_RUNTIME];
   let rendered: RenderedRevision | undefined;
   if (!desired) {
-    const found = resolveModelVersion(md, deps.caches.modelVersions.list(ns), servingRuntime);
+    const found = resolveModelVersion(
+      md,
+      deps.caches.modelVersions.byIndex(BY_MODEL, ns, md.spec.model),
+      servingRuntime,
+      () => deps.caches.modelVersions.list(ns),
+    );
     if ('mv' in found) {
       try {
         rendered = renderRevision({ md, mv: found.mv, settings: deps.settings, replicas: 0 });

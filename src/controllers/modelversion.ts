@@ -1,6 +1,6 @@
 // reconcile(ModelVersion key): who uses this version (status.usedBy), and the finalizer that keeps a
 // version in use from disappearing under a ModelDeployment that serves it or may roll back to it.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion, ModelVersionStatus } from '../api/index.js';
 import { API_VERSION, MODEL_VERSION_KIND } from '../api/index.js';
 import { computeConditions } from '../core/conditions.js';
@@ -9,6 +9,7 @@ import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from '../core/labels.
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import { getRuntime } from '../runtimes/index.js';
+import { BY_MODEL, BY_MODEL_VERSION } from './caches.js';
 import type { ReconcileDeps } from './modeldeployment.js';
 
 export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
@@ -22,7 +23,7 @@ export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
 export function computeUsers(
   mv: ModelVersion,
   mds: ModelDeployment[],
-  deps: Pick<ReconcileDeps, 'caches'>,
+  deployments: V1Deployment[],
 ): string[] {
   const ns = mv.metadata?.namespace;
   const users = new Set<string>();
@@ -32,10 +33,11 @@ export function computeUsers(
     if (md.spec.version === v || md.status?.stableVersion === v || md.status?.canaryVersion === v)
       users.add(md.metadata!.name!);
   }
-  for (const d of deps.caches.deployments.list(ns)) {
+  for (const d of deployments) {
     const owner = d.metadata?.labels?.[LABEL_DEPLOYMENT];
     if (
       owner &&
+      d.metadata?.namespace === ns &&
       d.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME] === mv.metadata?.name &&
       (d.spec?.replicas ?? 0) > 0
     ) {
@@ -49,7 +51,13 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
   const { namespace, name } = splitKey(key);
   let mv = deps.caches.modelVersions.get(namespace, name);
   if (!mv || !namespace) return;
-  const users = computeUsers(mv, deps.caches.modelDeployments.list(namespace), deps);
+  // The candidates come from the caches' indexes (the ModelDeployments of this model, the
+  // Deployments built from this version); computeUsers decides which of them use it.
+  const users = computeUsers(
+    mv,
+    deps.caches.modelDeployments.byIndex(BY_MODEL, namespace, mv.spec.model),
+    deps.caches.deployments.byIndex(BY_MODEL_VERSION, namespace, name),
+  );
   const deleting = !!mv.metadata?.deletionTimestamp;
   const hasFinalizer = (mv.metadata?.finalizers ?? []).includes(IN_USE_FINALIZER);
   const ref = { apiVersion: API_VERSION, kind: MODEL_VERSION_KIND, metadata: { name, namespace } };

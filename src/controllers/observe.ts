@@ -82,18 +82,21 @@ export function ownedBy(
 /**
  * Finds the ModelVersion the spec names. The schema cannot know what exists, so every way this can
  * go wrong becomes a reason and a message for a condition; nothing serving is touched.
+ * `versions` need only hold the spec's model's versions (others are skipped); `allVersions`, read
+ * only when none matches, gives the hint that the version exists under another model.
  */
 export function resolveModelVersion(
   md: ModelDeployment,
   versions: ModelVersion[],
   servingRuntime: string | undefined,
+  allVersions: () => ModelVersion[] = () => versions,
 ): { mv: ModelVersion } | Extract<Resolution, { ok: false }> {
   const { model, version } = md.spec;
   const ns = md.metadata?.namespace;
   const ofModel = versions.filter((v) => v.spec.model === model && v.metadata?.namespace === ns);
   const exact = ofModel.filter((v) => v.spec.version === version);
   if (exact.length === 0) {
-    const elsewhere = versions.find((v) => v.spec.version === version && v.metadata?.namespace === ns);
+    const elsewhere = allVersions().find((v) => v.spec.version === version && v.metadata?.namespace === ns);
     const known = ofModel
       .map((v) => v.spec.version)
       .sort()

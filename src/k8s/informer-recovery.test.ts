@@ -415,4 +415,37 @@ describe('transform and label index', () => {
     const { inf } = informer();
     expect(() => inf.byLabel('ns', 'x')).toThrow(/needs opts.indexLabel/);
   });
+
+  test('named indexes and list(namespace) follow adds, changed values and deletes, per namespace', async () => {
+    const mvOf = (o: KubernetesObject) => o.metadata?.annotations?.mv;
+    const made = (name: string, ns: string, rv: string, mv?: string): KubernetesObject => ({
+      metadata: { name, namespace: ns, resourceVersion: rv, ...(mv ? { annotations: { mv } } : {}) },
+    });
+    api.lists.push(
+      list('10', [made('a1', 'ns', '10', 'x'), made('a2', 'ns', '10', 'x'), made('o1', 'other', '10', 'x')]),
+    );
+    api.watches.push(
+      watch(
+        [
+          ev('MODIFIED', made('a2', 'ns', '11', 'y')),
+          ev('DELETED', made('a1', 'ns', '12', 'x')),
+          ev('ADDED', made('n1', 'ns', '13')),
+        ],
+        'hang',
+      ),
+    );
+    const { inf } = informer({ indexes: { mv: mvOf } });
+    inf.start();
+    await until('the three events', () => inf.get('ns', 'n1') !== undefined);
+    const names = (os: KubernetesObject[]) => os.map((o) => o.metadata!.name!).sort();
+    expect(names(inf.byIndex('mv', 'ns', 'x'))).toEqual([]);
+    expect(names(inf.byIndex('mv', 'ns', 'y'))).toEqual(['a2']);
+    expect(names(inf.byIndex('mv', 'other', 'x'))).toEqual(['o1']);
+    // n1 has no value: in no bucket of the index, but in its namespace's list.
+    expect(names(inf.list('ns'))).toEqual(['a2', 'n1']);
+    expect(names(inf.list('other'))).toEqual(['o1']);
+    expect(names(inf.list('none'))).toEqual([]);
+    expect(names(inf.list())).toEqual(['a2', 'n1', 'o1']);
+    expect(() => inf.byIndex('owner', 'ns', 'x')).toThrow(/no index owner/);
+  });
 });

@@ -76,7 +76,18 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   transform?: (obj: T) => T;
   /** A label whose value indexes the cache per namespace, for byLabel(). */
   indexLabel?: string;
+  /**
+   * Named indexes (client-go's Indexers): name → the object's value for it, undefined for none;
+   * looked up per namespace with byIndex(), so a controller's "which objects of this namespace have
+   * X" costs the answer's size, not the cache's.
+   */
+  indexes?: Record<string, (obj: T) => string | undefined>;
 }
+
+/** The index behind byLabel(), among opts.indexes (a name no caller can pass: it starts with NUL). */
+const LABEL_INDEX = '\0label';
+/** Every informer indexes by namespace (list(namespace)). */
+const NAMESPACE_INDEX = '\0namespace';
 
 export interface StartOptions {
   /**
@@ -112,8 +123,10 @@ export class Informer<T extends KubernetesObject> {
   };
 
   private cache = new Map<string, T>();
-  /** `${namespace}\0${label value}` → objects, when opts.indexLabel is set. */
-  private index = new Map<string, Map<string, T>>();
+  /** The index functions: opts.indexes, the label index (opts.indexLabel) and the namespace. */
+  private readonly indexers: Map<string, (obj: T) => string | undefined>;
+  /** Per index: `${namespace}\0${value}` → cache key → object. */
+  private indexed = new Map<string, Map<string, Map<string, T>>>();
   private resourceVersion: string | undefined;
   private synced = false;
   private readonly syncWaiters = new Set<() => void>();
@@ -131,6 +144,12 @@ export class Informer<T extends KubernetesObject> {
     this.clock = opts.clock ?? realClock;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.observer = opts.observer ?? { onError: (err, info) => logError(err, info) };
+    const label = opts.indexLabel;
+    this.indexers = new Map([
+      ...Object.entries(opts.indexes ?? {}),
+      ...(label ? ([[LABEL_INDEX, (o: T) => o.metadata?.labels?.[label] || undefined]] as const) : []),
+      [NAMESPACE_INDEX, () => ''],
+    ]);
   }
 
   /** Registers a handler; returns its removal. Register before start() to see the initial adds. */
@@ -147,14 +166,24 @@ export class Informer<T extends KubernetesObject> {
   /** Cached objects of one namespace whose opts.indexLabel has `value` (an index lookup). */
   byLabel(namespace: string | undefined, value: string): T[] {
     if (!this.opts.indexLabel) throw new Error(`informer ${this.opts.path}: byLabel() needs opts.indexLabel`);
-    const hit = this.index.get(`${namespace ?? ''}\0${value}`);
-    return hit ? [...hit.values()] : [];
+    return this.lookup(LABEL_INDEX, namespace, value);
+  }
+
+  /** Cached objects of one namespace whose opts.indexes[index] is `value` (an index lookup). */
+  byIndex(index: string, namespace: string | undefined, value: string): T[] {
+    if (!this.opts.indexes?.[index])
+      throw new Error(`informer ${this.opts.path}: no index ${index} in opts.indexes`);
+    return this.lookup(index, namespace, value);
   }
 
   /** Cached objects, all or those of one namespace. */
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    return namespace === undefined ? [...this.cache.values()] : this.lookup(NAMESPACE_INDEX, namespace, '');
+  }
+
+  private lookup(index: string, namespace: string | undefined, value: string): T[] {
+    const hit = this.indexed.get(index)?.get(`${namespace ?? ''}\0${value}`);
+    return hit ? [...hit.values()] : [];
   }
 
   /**
@@ -174,37 +203,38 @@ export class Informer<T extends KubernetesObject> {
     return this.opts.transform ? this.opts.transform(obj) : obj;
   }
 
-  private indexKey(obj: T): string | undefined {
-    const label = this.opts.indexLabel;
-    const value = label && obj.metadata?.labels?.[label];
-    return value ? `${obj.metadata?.namespace ?? ''}\0${value}` : undefined;
-  }
-
   private put(key: string, obj: T): void {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
-    if (!this.opts.indexLabel) return;
-    const before = old && this.indexKey(old);
-    const after = this.indexKey(obj);
-    if (before && before !== after) this.unindex(before, key);
-    if (after) {
-      const bucket = this.index.get(after) ?? new Map<string, T>();
-      bucket.set(key, obj);
-      this.index.set(after, bucket);
+    for (const [index, valueOf] of this.indexers) {
+      const before = old && indexKey(old, valueOf);
+      const after = indexKey(obj, valueOf);
+      if (before && before !== after) this.unindex(index, before, key);
+      if (after) {
+        const buckets = this.indexed.get(index) ?? new Map<string, Map<string, T>>();
+        this.indexed.set(index, buckets);
+        const bucket = buckets.get(after) ?? new Map<string, T>();
+        buckets.set(after, bucket);
+        bucket.set(key, obj);
+      }
     }
   }
 
   private remove(key: string): void {
     const old = this.cache.get(key);
     this.cache.delete(key);
-    const ik = old && this.indexKey(old);
-    if (ik) this.unindex(ik, key);
+    if (!old) return;
+    for (const [index, valueOf] of this.indexers) {
+      const ik = indexKey(old, valueOf);
+      if (ik) this.unindex(index, ik, key);
+    }
   }
 
-  private unindex(ik: string, key: string): void {
-    const bucket = this.index.get(ik);
+  private unindex(index: string, ik: string, key: string): void {
+    const buckets = this.indexed.get(index);
+    const bucket = buckets?.get(ik);
     bucket?.delete(key);
-    if (bucket?.size === 0) this.index.delete(ik);
+    if (bucket?.size === 0) buckets!.delete(ik);
   }
 
   /** True once the first list has been applied (and stays true across restarts and relists). */
@@ -313,7 +343,7 @@ export class Informer<T extends KubernetesObject> {
     const diff = computeRelistDiff(this.cache, items);
     // The cache changes first: a handler that reads it sees the state it is told about.
     this.cache = new Map();
-    this.index = new Map();
+    this.indexed = new Map();
     for (const o of items) this.put(keyOf(o), o);
     this.resourceVersion = resourceVersion;
     for (const obj of diff.deleted) this.emit('delete', obj, true);
@@ -513,4 +543,13 @@ function isNewer(a: KubernetesObject, b: KubernetesObject): boolean {
   const rb = b.metadata?.resourceVersion;
   if (!ra || !rb || !/^\d+$/.test(ra) || !/^\d+$/.test(rb)) return false;
   return BigInt(ra) > BigInt(rb);
+}
+
+/** `${namespace}\0${value}`: where an object sits in one index; undefined when it has no value. */
+function indexKey<T extends KubernetesObject>(
+  obj: T,
+  valueOf: (obj: T) => string | undefined,
+): string | undefined {
+  const value = valueOf(obj);
+  return value === undefined ? undefined : `${obj.metadata?.namespace ?? ''}\0${value}`;
 }
