@@ -3,7 +3,7 @@
 // informers that stamp every event with the time it was received, the operator as a separate
 // process, /proc sampling, a /metrics scraper, statistics and the result files.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -446,6 +446,50 @@ export function procSample(pid: number): { rssBytes: number; cpuSeconds: number;
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   return { rssBytes: rssKb * 1024, cpuSeconds: (utime + stime) / CLK_TCK, at: now() };
+}
+
+/**
+ * CPU seconds used so far by each named process (a process that is gone counts as 0): the
+ * benchmark's own accounting of where a timed window's CPU went, read at both ends of the window.
+ */
+export function cpuSnapshot(pids: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    try {
+      out[name] = procSample(pid).cpuSeconds;
+    } catch {
+      out[name] = 0;
+    }
+  }
+  return out;
+}
+
+/** Per process, CPU seconds between two snapshots, and their sum as `total`. */
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const name of Object.keys(after)) {
+    const d = Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
+    out[name] = Math.round(d * 10) / 10;
+    total += d;
+  }
+  out.total = Math.round(total * 10) / 10;
+  return out;
+}
+
+/** The control plane's processes (hack/cluster writes `<run dir>/pids/<component>.pid`). */
+export function clusterPids(runDir: string): Record<string, number> {
+  const dir = join(runDir, 'pids');
+  const out: Record<string, number> = {};
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.pid')) continue;
+    const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
+    if (pid > 0) out[f.slice(0, -'.pid'.length)] = pid;
+  }
+  return out;
 }
 
 // ---- /metrics ----------------------------------------------------------------------------------------

@@ -4,9 +4,13 @@
 //
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
 //     [--only tts,converge,scale,throughput] [--run-dir DIR] [--port 28443] [--keep-cluster]
+//     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
+//     Node refuses --cpu-prof in NODE_OPTIONS)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  clusterPids,
+  cpuSnapshot,
   deleteNamespace,
   fmt,
   fmtRange,
@@ -43,6 +47,7 @@ const { values: a } = parseArgs({
     'run-dir': { type: 'string', default: '/tmp/modelship-bench-run' },
     port: { type: 'string', default: '28443' },
     'keep-cluster': { type: 'boolean', default: false },
+    'operator-node-args': { type: 'string', default: '' },
   },
 });
 const N = Number(a.n);
@@ -53,6 +58,7 @@ const TP_REPS = Number(a['throughput-reps'] ?? a.reps);
 const CONVERGE_N = Number(a['converge-n'] ?? a.n);
 const STEADY_S = Number(a['steady-seconds']);
 const ONLY = new Set(a.only!.split(','));
+const OPERATOR_NODE_ARGS = a['operator-node-args']!.split(' ').filter(Boolean);
 const log = (s: string): void =>
   void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
@@ -70,11 +76,11 @@ async function main(): Promise<void> {
   const cluster = startCluster(a['run-dir']!, Number(a.port), nodes);
   const { http, kube, runDir } = cluster;
   const id = await operatorIdentity(kube, 'modelship-bench', join(runDir, 'bench'));
-  let op: OperatorProc = await startOperator(id.kubeconfig);
+  let op: OperatorProc = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS });
   const restart = async (): Promise<number> => {
     await op.stop();
     const t = Date.now();
-    op = await startOperator(id.kubeconfig);
+    op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS });
     return Date.now() - t;
   };
   log(`operator pid ${op.pid}, metrics :${op.port}, identity ${id.user}`);
@@ -110,7 +116,12 @@ async function main(): Promise<void> {
         availableMs: number;
         ratio: number;
         operatorWrites: Record<string, number>;
+        /** CPU seconds per process in each side's timed window. */
+        cpu: { plain: Record<string, number>; md: Record<string, number> };
       }> = [];
+      // Every process on the machine that serves either side: where a window's CPU went.
+      const cpu = (): Record<string, number> =>
+        cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid });
       for (let r = 0; r < REPS; r++) {
         // Alternate which goes first, so a trend in the machine's load does not favour one side.
         const order = r % 2 === 0 ? ['plain', 'md'] : ['md', 'plain'];
@@ -119,23 +130,40 @@ async function main(): Promise<void> {
         let createdMs = 0;
         let availableMs = 0;
         let operatorWrites: Record<string, number> = {};
+        const cpuUsed: { plain: Record<string, number>; md: Record<string, number> } = { plain: {}, md: {} };
         for (const which of order) {
           const ns = `bench-conv-${which}-${r}`;
-          if (which === 'plain') plainMs = await convergePlain(http, ns, CONVERGE_N, template, name);
-          else {
-            const r2 = await convergeModelDeployments(http, ns, CONVERGE_N, { runDir, user: id.user });
+          if (which === 'plain') {
+            const r1 = await convergePlain(http, ns, CONVERGE_N, template, name, cpu);
+            plainMs = r1.ms;
+            cpuUsed.plain = r1.cpu;
+          } else {
+            const r2 = await convergeModelDeployments(http, ns, CONVERGE_N, { runDir, user: id.user }, cpu);
             mdMs = r2.ms;
             createdMs = r2.createdMs;
             availableMs = r2.availableMs;
             operatorWrites = r2.writes;
+            cpuUsed.md = r2.cpu;
           }
           log(
             `  rep ${r} ${which}: ${which === 'plain' ? plainMs.toFixed(0) : `${mdMs.toFixed(0)} (children created ${createdMs.toFixed(0)}, Available ${availableMs.toFixed(0)})`} ms`,
           );
           await deleteNamespace(kube, ns);
         }
-        reps.push({ rep: r, plainMs, mdMs, createdMs, availableMs, ratio: mdMs / plainMs, operatorWrites });
+        reps.push({
+          rep: r,
+          plainMs,
+          mdMs,
+          createdMs,
+          availableMs,
+          ratio: mdMs / plainMs,
+          operatorWrites,
+          cpu: cpuUsed,
+        });
         log(`  rep ${r}: operator writes ${JSON.stringify(operatorWrites)}`);
+        log(
+          `  rep ${r}: CPU seconds, plain ${JSON.stringify(cpuUsed.plain)}; md ${JSON.stringify(cpuUsed.md)}`,
+        );
       }
       const p = summarize(reps.map((x) => x.plainMs / 1000));
       const m = summarize(reps.map((x) => x.mdMs / 1000));
@@ -155,6 +183,19 @@ async function main(): Promise<void> {
           },
           { what: 'ratio (same rep), goal <= 1.2', value: fmtRange(q) },
         ],
+      );
+      // Where the CPU went: per process, core-seconds in each side's window (median over reps).
+      const procs = Object.keys(reps[0]?.cpu.md ?? {});
+      printTable(
+        `converge: CPU seconds per process in the timed window (median (min–max)); ${machine.nproc as number} cores`,
+        procs.map((proc) => ({
+          process: proc,
+          plain: fmtRange(summarize(reps.map((x) => x.cpu.plain[proc] ?? 0))),
+          ModelDeployments: fmtRange(summarize(reps.map((x) => x.cpu.md[proc] ?? 0))),
+          'ratio md/plain': fmtRange(
+            summarize(reps.map((x) => (x.cpu.md[proc] ?? 0) / (x.cpu.plain[proc] || 1))),
+          ),
+        })),
       );
       log(`wrote ${writeResult('converge', { ...common, reps, summary: { plain: p, md: m, ratio: q } })}`);
     }

@@ -8,6 +8,7 @@ import {
   auditLogSize,
   auditWrites,
   buckets,
+  cpuDelta,
   deleteNamespace,
   ensureNamespace,
   histogramQuantile,
@@ -56,7 +57,15 @@ export async function convergeModelDeployments(
   ns: string,
   n: number,
   audit?: { runDir: string; user: string },
-): Promise<{ ms: number; createdMs: number; availableMs: number; writes: Record<string, number> }> {
+  cpu: () => Record<string, number> = () => ({}),
+): Promise<{
+  ms: number;
+  createdMs: number;
+  availableMs: number;
+  writes: Record<string, number>;
+  /** CPU seconds per process over the timed window (see cpuDelta). */
+  cpu: Record<string, number>;
+}> {
   await ensureNamespace(http, ns);
   const mvs = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelVersion');
   const mds = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelDeployment');
@@ -70,6 +79,7 @@ export async function convergeModelDeployments(
   await children.start();
   const fromByte = audit ? auditLogSize(audit.runDir) : 0;
   try {
+    const cpu0 = cpu();
     const t0 = now();
     const done = whenCount(inf, (o) => mdReady(o), n, 1_800_000, `${n} ModelDeployments Ready in ${ns}`);
     const created = whenCount(children, () => true, n, 1_800_000, `${n} revision Deployments in ${ns}`);
@@ -82,11 +92,12 @@ export async function convergeModelDeployments(
     );
     await applyAll(http, mds);
     const [t1, tc, ta] = await Promise.all([done, created, available]);
+    const cpuUsed = cpuDelta(cpu0, cpu());
     await sleep(1000);
     const writes = audit
       ? byVerb(auditWrites(audit.runDir, audit.user, { fromByte, sinceMs: t0 - 1000, untilMs: t1 + 1000 }))
       : {};
-    return { ms: t1 - t0, createdMs: tc - t0, availableMs: ta - t0, writes };
+    return { ms: t1 - t0, createdMs: tc - t0, availableMs: ta - t0, writes, cpu: cpuUsed };
   } finally {
     inf.stop();
     children.stop();
@@ -127,7 +138,8 @@ export async function convergePlain(
   n: number,
   template: Obj[],
   from: string,
-): Promise<number> {
+  cpu: () => Record<string, number> = () => ({}),
+): Promise<{ ms: number; cpu: Record<string, number> }> {
   await ensureNamespace(http, ns);
   const objs: Obj[] = [];
   for (let i = 0; i < n; i++) objs.push(...plainCopy(template, from, `p${String(i).padStart(5, '0')}`, ns));
@@ -136,10 +148,12 @@ export async function convergePlain(
   const inf = new Informer(http, `/apis/apps/v1/namespaces/${ns}/deployments`);
   await inf.start();
   try {
+    const cpu0 = cpu();
     const t0 = now();
     const done = whenCount(inf, deploymentReady, n, 1_800_000, `${n} plain Deployments Available in ${ns}`);
     await applyAll(http, objs);
-    return (await done) - t0;
+    const t1 = await done;
+    return { ms: t1 - t0, cpu: cpuDelta(cpu0, cpu()) };
   } finally {
     inf.stop();
   }
