@@ -3,7 +3,9 @@
  * killed in the middle of a canary (SIGKILL, no release) is replaced after the lease expires and
  * the new leader finishes the rollout it found, without a second revision of the same version; a
  * stopped leader (SIGTERM, released) is replaced at once; both replicas report ready (/readyz)
- * whatever their role.
+ * whatever their role. Then three leaders in a row are SIGKILLed just after each took the lease,
+ * during one canary: every hand-over is within the bound, the canary holds its step, and the last
+ * leader finishes it.
  */
 import http from 'node:http';
 import {
@@ -12,6 +14,7 @@ import {
   endSuite,
   getMd,
   modelVersion,
+  promote,
   revisions,
   waitReady,
 } from '../harness/e2e.js';
@@ -135,3 +138,65 @@ test('one leader at a time; a leader SIGKILLed mid-canary hands over within the 
   await waitFor('c leads', async () => leads(c), { timeoutMs: 15_000 });
   expect(Date.now() - stoppedAt).toBeLessThan(8_000);
 }, 180_000);
+
+test('three leaders SIGKILLed in a row, each just after it took the lease, during one canary: each hand-over within 20 s, the canary holds its step, the fourth leader finishes it', async () => {
+  // The first test's operators go first (SIGTERM releases the lease): this test starts its own.
+  for (const o of running) await o.stop();
+  const M = 'lead-again';
+  const mdOf = (version: string): object =>
+    // An unbounded pause: the canary waits at 25% until promoted, whoever leads.
+    canaryModelDeployment({ name: M, version, steps: [{ setWeight: 25 }, { pause: {} }] });
+  let leader = start();
+  await waitFor('a first leader', async () => leads(leader), { timeoutMs: 30_000 });
+  let standby = start();
+  await waitFor('a standby, ready', async () => (await readyz(standby)) === 200, { timeoutMs: 30_000 });
+  for (const v of ['2.0.0', '2.1.0']) await apply(ns.name, modelVersion(M, v));
+  await apply(ns.name, mdOf('2.0.0'));
+  await waitReady(ns.name, M);
+  await apply(ns.name, mdOf('2.1.0'));
+  // With the plain-Service router the split is a ratio of pods (1 canary pod next to 2 stable: 33%):
+  // the weight the canary first holds is the one every later leader must keep.
+  let held: number | undefined;
+  const atStep = async (): Promise<boolean> => {
+    const m = await getMd(ns.name, M);
+    const w = m.status?.canaryWeight ?? 0;
+    if (m.status?.canaryVersion !== '2.1.0' || m.status.stableVersion !== '2.0.0' || w <= 0) return false;
+    held ??= w;
+    return w === held && m.status.phase === 'Paused';
+  };
+  await waitFor('canary at its first step, paused until promoted', atStep, { timeoutMs: 60_000 });
+
+  const handovers: number[] = [];
+  for (let k = 1; k <= 3; k++) {
+    const before = await holder();
+    // The next standby starts, and the leader dies at once: after the first round, a leader that took
+    // the lease moments ago and is still in its first reconciles.
+    const next = start();
+    const killedAt = Date.now();
+    await leader.stop('SIGKILL');
+    await waitFor(`hand-over ${k}`, async () => leads(standby), { timeoutMs: 30_000 });
+    handovers.push(Date.now() - killedAt);
+    expect(await holder()).not.toBe(before);
+    leader = standby;
+    standby = next;
+    // Nothing moved while leaders died: still one revision per version, the canary at its step.
+    await waitFor(`canary still at its step after hand-over ${k}`, atStep, { timeoutMs: 30_000 });
+    const versions = (await revisions(ns.name, M)).map((r) => r.version).sort();
+    expect(versions).toEqual(['2.0.0', '2.1.0']);
+  }
+  for (const h of handovers) expect(h).toBeLessThan(20_000);
+
+  await promote(ns.name, M);
+  await waitFor(
+    '2.1.0 promoted by the fourth leader',
+    async () => {
+      const m = await getMd(ns.name, M);
+      return m.status?.stableVersion === '2.1.0' && !m.status.canaryRevision;
+    },
+    { timeoutMs: 60_000 },
+  );
+  await waitReady(ns.name, M);
+  expect(decisions(leader)).toBeGreaterThan(0);
+  expect((await revisions(ns.name, M)).map((r) => r.version).sort()).toEqual(['2.0.0', '2.1.0']);
+  process.stderr.write(`leader.test: three SIGKILL hand-overs in a row: ${handovers.join(', ')} ms\n`);
+}, 240_000);
