@@ -25,7 +25,7 @@ import { ownerReference, renderRevision, type RenderedRevision } from '../core/r
 import { resolveSpec } from '../core/spec.js';
 import type { KubeClient } from '../k8s/client.js';
 import type { EventRecorder } from '../k8s/events.js';
-import { ApiError } from '../k8s/kube-http.js';
+import { ApiError, isNamespaceTerminating } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import type { Logger } from '../log.js';
@@ -77,6 +77,13 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   try {
     await applyPlan(deps, md, plan, world);
   } catch (err) {
+    // The namespace is being deleted: its controller deletes this ModelDeployment too, and no child
+    // can be made again in it. Retrying would only repeat the refusal (thousands of times when a
+    // namespace with many ModelDeployments goes), so this reconcile ends quietly and is not retried.
+    if (isNamespaceTerminating(err)) {
+      deps.log.debug('namespace terminating; nothing to reconcile', { key, reason: 'NamespaceTerminating' });
+      return;
+    }
     // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or
     // env references that the CRD schema lets through but a Deployment cannot carry). Only a spec
     // change can fix that: report it as a condition and hold the world, instead of retrying forever.

@@ -2,7 +2,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { computeRelistDiff } from './cache-diff.js';
 import { keyOf, splitKey } from './informer.js';
-import { ApiError, isGone, statusError } from './kube-http.js';
+import { ApiError, isGone, isNamespaceTerminating, statusError } from './kube-http.js';
 
 const cm = (name: string, rv: string, uid = `uid-${name}`, namespace = 'ns'): KubernetesObject => ({
   apiVersion: 'v1',
@@ -90,5 +90,34 @@ describe('API errors', () => {
     expect(isGone(statusError('GET /x', { message: 'gone' }, 410))).toBe(true);
     expect(isGone(new ApiError(500, 'InternalError', 'x'))).toBe(false);
     expect(isGone(new Error('410'))).toBe(false);
+  });
+
+  test('403 with the cause NamespaceTerminating (sent under details.causes[].reason) is told apart from other 403s', () => {
+    const terminating = statusError('PATCH /api/v1/namespaces/ns/services/x', {
+      kind: 'Status',
+      code: 403,
+      reason: 'Forbidden',
+      message:
+        'services "x" is forbidden: unable to create new content in namespace ns because it is being terminated',
+      details: {
+        causes: [
+          {
+            reason: 'NamespaceTerminating',
+            message: 'namespace ns is being terminated',
+            field: 'metadata.namespace',
+          },
+        ],
+      },
+    });
+    expect(terminating.causes).toEqual(['NamespaceTerminating']);
+    expect(isNamespaceTerminating(terminating)).toBe(true);
+    expect(
+      isNamespaceTerminating(statusError('PATCH /x', { code: 403, reason: 'Forbidden', message: 'no' })),
+    ).toBe(false);
+    expect(
+      isNamespaceTerminating(
+        statusError('PATCH /x', { code: 409, details: { causes: [{ reason: 'NamespaceTerminating' }] } }),
+      ),
+    ).toBe(false);
   });
 });

@@ -22,6 +22,8 @@ export interface ApiStatus {
   code?: number;
   reason?: string;
   message?: string;
+  /** Why, in machine-readable form. A cause's type is sent under the key `reason`. */
+  details?: { causes?: Array<{ reason?: string; message?: string; field?: string }> };
 }
 
 /** A failed request, with the HTTP-like code the apiserver gave (410 = the resourceVersion expired). */
@@ -30,6 +32,8 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: string | undefined,
     message: string,
+    /** The cause types of the Status's details, for example NamespaceTerminating. */
+    readonly causes: readonly string[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -47,7 +51,17 @@ export function isGone(err: unknown): boolean {
 export function statusError(what: string, status: ApiStatus, httpCode?: number): ApiError {
   const code = status.code ?? httpCode ?? 500;
   const detail = [status.reason, status.message].filter(Boolean).join(': ') || 'no message';
-  return new ApiError(code, status.reason, `${what}: ${code} ${detail}`);
+  const causes = (status.details?.causes ?? []).flatMap((c) => (c.reason ? [c.reason] : []));
+  return new ApiError(code, status.reason, `${what}: ${code} ${detail}`, causes);
+}
+
+/**
+ * True when the apiserver refused to create an object because its namespace is being deleted
+ * (403 with the cause NamespaceTerminating): retrying cannot succeed, and the namespace's own
+ * deletion removes whatever asked for the object.
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 403 && err.causes.includes('NamespaceTerminating');
 }
 
 export interface WatchEvent {
