@@ -75,7 +75,12 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   let plan = planFor(world.desired);
 
   try {
-    await applyPlan(deps, md, plan, world);
+    if ((await applyPlan(deps, md, plan, world)) === 'workload-only') {
+      // Nothing is recorded yet (see applyPlan): the next reconcile, which the new Deployment's
+      // watch event brings, writes the Services and routing and then the status and Events of
+      // this same plan. The requeue only guards against that event never coming.
+      return { requeueAfterMs: 1000 };
+    }
   } catch (err) {
     // The namespace is being deleted: its controller deletes this ModelDeployment too, and no child
     // can be made again in it. Retrying would only repeat the refusal (thousands of times when a
@@ -168,12 +173,24 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
  * of those stages do not depend on each other and go out together: a reconcile waits for the API
  * about once per stage, not once per object.
  */
-async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Promise<void> {
+async function applyPlan(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  plan: Plan,
+  world: World,
+): Promise<'workload-only' | undefined> {
   const ns = md.metadata!.namespace!;
   const name = md.metadata!.name!;
   const live = new Map(world.deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
+  // A revision whose Service is missing (a first deploy's, made in the reconcile after its
+  // Deployment) counts as growing: its Service is in place before any routing names it.
+  const serviceMissing = (hash: string): boolean =>
+    !!world.rendered &&
+    hash === world.rendered.hash &&
+    !deps.caches.services.get(ns, world.rendered.service.metadata!.name!);
   const grows = plan.revisions.filter(
-    (r) => (live.get(r.hash)?.spec?.replicas ?? -1) < r.replicas || !live.has(r.hash),
+    (r) =>
+      (live.get(r.hash)?.spec?.replicas ?? -1) < r.replicas || !live.has(r.hash) || serviceMissing(r.hash),
   );
   const shrinks = plan.revisions.filter((r) => !grows.includes(r));
 
@@ -183,17 +200,20 @@ async function applyPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, w
       : undefined,
     applyPreview(deps, md, plan, world.routeObjects),
   ];
-  if (live.size === 0) {
-    // A first deploy: there is no traffic to keep safe yet (the routing names a revision whose pods
-    // do not exist, which serves nothing until they are Ready, exactly as no routing would), so
-    // its children and its routing go out together. (Writing the workload first and the rest in a
-    // second reconcile was tried: at 1,000 ModelDeployments applied at once the second passes
-    // waited behind the whole queue, ~50 s; docs/benchmarks.md, run 2.)
-    await all([...grows.map((r) => applyRevision(deps, md, r, world, live)), ...routing()]);
-  } else {
-    await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
-    await all(routing());
+  if (live.size === 0 && grows.length > 0) {
+    // A first deploy writes its workload (ConfigMap and Deployment) alone and records nothing yet.
+    // The next reconcile, which the new Deployment's watch event starts, writes the Services and the
+    // routing, then the status and Events: status never names traffic on routing that does not
+    // exist, and nothing could be served before the pods are Ready anyway. The reason: creating a
+    // Service allocates a ClusterIP, which the apiserver does one at a time for the whole cluster
+    // (seconds each under load), so a first deploy that waited for its Services held a worker for
+    // them. At 1,000 ModelDeployments applied at once, that paced every revision Deployment behind
+    // the allocations, and the cluster did more work in all (docs/benchmarks.md, run 5).
+    await all(grows.map((r) => applyRevision(deps, md, r, world, live, 'workload')));
+    return 'workload-only';
   }
+  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
+  await all(routing());
   await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
   await all(
     plan.deleteRevisions.map(async (hash) => {
@@ -228,6 +248,7 @@ async function applyRevision(
   r: Plan['revisions'][number],
   world: World,
   live: Map<string, V1Deployment>,
+  only?: 'workload',
 ): Promise<void> {
   const current = live.get(r.hash);
   const ns = md.metadata!.namespace!;
@@ -244,7 +265,13 @@ async function applyRevision(
     const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
     await all([
       cm ? undefined : deps.client.apply(fresh.configMap),
-      applyIfChanged(deps, fresh.service, deps.caches.services.get(ns, fresh.service.metadata!.name!)),
+      only === 'workload'
+        ? undefined
+        : applyIfChanged(
+            deps,
+            fresh.service,
+            deps.caches.services.get(ns, fresh.service.metadata!.name!),
+          ).then((written) => written && deps.caches.services.observeWrite(written)),
       applyIfChanged(
         deps,
         deployment,

@@ -8,6 +8,9 @@
  *   not own).
  * The operator must put back what it owns (replicas, weights), leave the rest alone, and settle: no
  * fight loop with the other manager, and no write at all in a quiet minute afterwards.
+ *
+ * The same audit log shows the order of the first deploy's writes (docs/architecture.md): the
+ * workload (ConfigMap, Deployment) first, then the Services and the routing, then the status.
  */
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { clusterEnv } from '../harness/env.js';
@@ -41,6 +44,7 @@ const runDir = clusterEnv().runDir;
 let ns: Awaited<ReturnType<typeof tempNamespace>>;
 let who: Identity;
 let op: Operator | undefined;
+let firstDeploy: { fromByte: number; sinceMs: number };
 const until = waiter(
   () => ns.name,
   () => op,
@@ -51,6 +55,7 @@ beforeAll(async () => {
   who = await operatorIdentity(kube, ns.name);
   await apply(ns.name, modelVersion(MD, '1.0.0'));
   op = operatorAt(who.kubeconfig, [ns.name]);
+  firstDeploy = { fromByte: auditLogSize(runDir), sinceMs: Date.now() };
   await apply(ns.name, {
     apiVersion: GROUP_VERSION,
     kind: 'ModelDeployment',
@@ -72,6 +77,28 @@ afterAll(async () => {
   await who?.remove();
   await ns.remove();
 }, 120000);
+
+test('a first deploy writes its workload, then its Services and routing, then its status', async () => {
+  const hash = (await getMd(ns.name, MD)).status!.stableRevision!;
+  const writes = auditWrites(runDir, who.user, { namespace: ns.name, ...firstDeploy }).filter(
+    (w) => (w.code ?? 0) < 300,
+  );
+  const first = (resource: string, name?: string, subresource?: string): number => {
+    const w = writes.find(
+      (x) => x.resource === resource && x.subresource === subresource && (!name || x.name === name),
+    );
+    if (!w) throw new Error(`no ${resource} write by the operator: ${JSON.stringify(writes)}`);
+    return w.at;
+  };
+  const workload = Math.max(first('deployments'), first('configmaps'));
+  const revisionService = first('services', `${MD}-${hash}`);
+  const route = first('httproutes', MD);
+  const status = first('modeldeployments', MD, 'status');
+  // Times are the apiserver's (ms): a later stage starts only after the earlier one was answered.
+  expect(revisionService).toBeGreaterThanOrEqual(workload);
+  expect(route).toBeGreaterThanOrEqual(revisionService);
+  expect(status).toBeGreaterThanOrEqual(route);
+});
 
 test('edits by another manager: owned fields restored, foreign fields kept, then not one write in a quiet minute', async () => {
   const md = await getMd(ns.name, MD);
