@@ -61,20 +61,23 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
   const deleting = !!mv.metadata?.deletionTimestamp;
   const hasFinalizer = (mv.metadata?.finalizers ?? []).includes(IN_USE_FINALIZER);
   const ref = { apiVersion: API_VERSION, kind: MODEL_VERSION_KIND, metadata: { name, namespace } };
+  // The finalizer writes name the uid the cache holds: server-side apply creates an object that does
+  // not exist, so without it a cache that has not yet seen the deletion would re-create the
+  // ModelVersion it just released. With it, the apiserver answers 409 (uid mismatch) and the key
+  // is reconciled again once the cache has caught up.
+  const guarded = (finalizers: string[]) =>
+    ({ ...ref, metadata: { ...ref.metadata, uid: mv!.metadata?.uid, finalizers } }) as KubernetesObject;
 
   if (deleting && users.length === 0) {
     if (hasFinalizer) {
       // Applying no finalizers drops the one modelship owns; other controllers' entries stay.
-      await deps.client.apply({ ...ref, metadata: { ...ref.metadata, finalizers: [] } } as KubernetesObject);
+      await deps.client.apply(guarded([]));
       deps.log.info('model version released', { key, reason: 'NotInUse' });
     }
     return;
   }
   if (!deleting && !hasFinalizer) {
-    const written = await deps.client.apply({
-      ...ref,
-      metadata: { ...ref.metadata, finalizers: [IN_USE_FINALIZER] },
-    } as KubernetesObject);
+    const written = await deps.client.apply(guarded([IN_USE_FINALIZER]));
     // The status write below is conditional on the resourceVersion this write produced.
     deps.caches.modelVersions.observeWrite(written as ModelVersion);
     mv = written as ModelVersion;
