@@ -1,5 +1,5 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { slimDeployment, slimPod, withoutManagedFields } from './cache-shape.js';
+import { slimDeployment, slimPod, specDrift, withoutManagedFields } from './cache-shape.js';
 
 const managedFields = [{ manager: 'modelship', operation: 'Apply', fieldsV1: { 'f:spec': {} } }];
 
@@ -57,4 +57,54 @@ test('a Deployment keeps replicas, selector, template labels and status, not the
     status: { readyReplicas: 2 },
   });
   expect(d.spec!.template.spec).toBeDefined();
+});
+
+test('a Deployment keeps, of managedFields, only the spec fields others changed or added', () => {
+  const d: V1Deployment = {
+    metadata: {
+      name: 'd',
+      managedFields: [
+        {
+          manager: 'modelship',
+          operation: 'Apply',
+          fieldsV1: { 'f:spec': { 'f:replicas': {}, 'f:template': { 'f:spec': { 'f:hostNetwork': {} } } } },
+        },
+        // kubectl scale and kubectl rollout restart own fields by design: not drift.
+        {
+          manager: 'kubectl',
+          operation: 'Update',
+          subresource: 'scale',
+          fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+        },
+        {
+          manager: 'kubectl-rollout',
+          operation: 'Update',
+          fieldsV1: {
+            'f:spec': {
+              'f:template': {
+                'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/restartedAt': {} } },
+              },
+            },
+          },
+        },
+        {
+          manager: 'kubectl-edit',
+          operation: 'Update',
+          fieldsV1: { 'f:metadata': { 'f:labels': {} }, 'f:spec': { 'f:paused': {} } },
+        },
+      ],
+    },
+    spec: { replicas: 1, selector: {}, template: { spec: { containers: [] } } },
+  };
+  const slim = slimDeployment(d);
+  expect(slim.metadata!.managedFields).toEqual([
+    {
+      manager: 'kubectl-edit',
+      operation: 'Update',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:spec': { 'f:paused': {} } },
+    },
+  ]);
+  expect(specDrift(slim)).toEqual(specDrift(d));
+  expect(specDrift(d)).toEqual([{ manager: 'kubectl-edit', operation: 'Update', paths: [['f:paused']] }]);
 });

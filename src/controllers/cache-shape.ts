@@ -4,7 +4,9 @@
 // part of metadata), a pod's spec (the controllers read a pod's labels and status only), a
 // Deployment's pod template (a revision's template is rendered from its ModelVersion, never read
 // back; its hash is in a label). Each function returns a new object; the argument is not changed.
-import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1ManagedFieldsEntry, V1Pod } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../core/labels.js';
+import { foreignOnlyFields, type FieldPath, type ForeignFields } from '../k8s/managed-fields.js';
 
 export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   if (!obj.metadata?.managedFields) return obj;
@@ -18,10 +20,53 @@ export function slimPod(pod: V1Pod): V1Pod {
   return rest;
 }
 
-/** A Deployment without its pod template's spec: replicas, selector, labels, annotations and status stay. */
+/**
+ * Fields of a Deployment's spec that others may own by design: its size (modelship puts its own
+ * back, but `kubectl scale` or an autoscaler owning it is not a changed template), and the restart
+ * stamp of `kubectl rollout restart`, which rolls the pods without changing what they run.
+ */
+function driftExempt(path: FieldPath): boolean {
+  return (
+    path[0] === 'f:replicas' ||
+    path.join('/') === 'f:template/f:metadata/f:annotations/f:kubectl.kubernetes.io/restartedAt'
+  );
+}
+
+/**
+ * Fields of the Deployment's spec that someone other than modelship changed or added (see
+ * k8s/managed-fields.ts), by manager; empty when the spec is as modelship wrote it. Works on the
+ * object as the apiserver sends it and on its cached, slim shape alike.
+ */
+export function specDrift(d: V1Deployment): ForeignFields[] {
+  return foreignOnlyFields(d.metadata?.managedFields, FIELD_MANAGER, ['f:spec'], driftExempt);
+}
+
+/**
+ * A Deployment without its pod template's spec: replicas, selector, labels, annotations and status
+ * stay. Of managedFields only what tells drift stays: the other managers' entries, each holding just
+ * the spec fields it owns and modelship does not (none at all for a Deployment nobody else changed).
+ */
 export function slimDeployment(d: V1Deployment): V1Deployment {
+  const drift = specDrift(d);
   const lean = withoutManagedFields(d);
-  if (!lean.spec?.template?.spec) return lean;
+  const kept: V1ManagedFieldsEntry[] = drift.map((f) => ({
+    manager: f.manager,
+    operation: f.operation,
+    ...(f.time ? { time: new Date(f.time) } : {}),
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:spec': treeOf(f.paths) },
+  }));
+  const metadata = kept.length ? { ...lean.metadata, managedFields: kept } : lean.metadata;
+  if (!lean.spec?.template?.spec) return { ...lean, ...(metadata ? { metadata } : {}) };
   const { spec: _podSpec, ...template } = lean.spec.template;
-  return { ...lean, spec: { ...lean.spec, template } };
+  return { ...lean, ...(metadata ? { metadata } : {}), spec: { ...lean.spec, template } };
+}
+
+function treeOf(paths: FieldPath[]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const p of paths) {
+    let node = root;
+    for (const k of p) node = (node[k] ??= {}) as Record<string, unknown>;
+  }
+  return root;
 }
