@@ -1,38 +1,37 @@
-// reconcile(ModelDeployment key): observe the caches, ask the pure core for a plan, apply the
-// difference, record what changed. Safe to run at any time, any number of times: every write is
-// skipped when the world already matches, so a settled cluster costs no API writes.
-import { createHash } from 'node:crypto';
-import type { KubernetesObject, V1Deployment, V1Service } from '@kubernetes/client-node';
+// reconcile(ModelDeployment key): observe the caches, ask the pure core for a plan and the desired
+// state step for the writes, execute them, record what changed. Safe to run at any time, any number
+// of times: every write is skipped when the world already matches, so a settled cluster costs no API
+// writes; and no write ever lands on an object this ModelDeployment did not create.
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
 import { deepEqual } from '../core/equal.js';
+import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION } from '../core/labels.js';
 import {
-  ANNOTATION_APPLIED,
-  ANNOTATION_RUNTIME,
-  LABEL_DEPLOYMENT,
-  LABEL_INSTANCE,
-  LABEL_MANAGED_BY,
-  LABEL_MODEL,
-  LABEL_NAME,
-  LABEL_PART_OF,
-  LABEL_REVISION,
-  MANAGED_BY,
-  revisionObjectName,
-} from '../core/labels.js';
+  controlledBy,
+  describeController,
+  nameConflictMessage,
+  type NameConflict,
+} from '../core/ownership.js';
 import type { Plan, Resolution } from '../core/plan.js';
 import { planRollout, readRequests } from '../core/plan.js';
-import { ownerReference, renderRevision, type RenderedRevision } from '../core/revision.js';
-import { resolveSpec } from '../core/spec.js';
+import { renderRevision, type RenderedRevision } from '../core/revision.js';
+import { claimedNames } from '../desired/claims.js';
+import { desire } from '../desired/desire.js';
+import type { Desired } from '../desired/types.js';
 import type { KubeClient } from '../k8s/client.js';
 import type { EventRecorder } from '../k8s/events.js';
-import { ApiError, isNamespaceTerminating } from '../k8s/kube-http.js';
+import { formatPath } from '../k8s/managed-fields.js';
+import { isNamespaceTerminating } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import type { Logger } from '../log.js';
 import { routerFor } from '../routers/index.js';
 import type { TrafficRouter } from '../routers/types.js';
 import type { RuntimeSettings } from '../runtimes/types.js';
+import { specDrift } from './cache-shape.js';
 import { BY_MODEL, type Caches } from './caches.js';
+import { execute, NameConflictError, WriteError } from './execute.js';
 import { resolveModelVersion, toObservedRevisions } from './observe.js';
 
 export interface ReconcileDeps {
@@ -50,6 +49,12 @@ export interface ReconcileDeps {
   onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status'], startedAt: number) => void;
 }
 
+/**
+ * How often a ModelDeployment held by a name conflict looks again. The object in the way is often
+ * not modelship's (no label), so no watch event says when it goes.
+ */
+export const NAME_CONFLICT_RECHECK_MS = 10_000;
+
 export async function reconcileModelDeployment(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
   const md = deps.caches.modelDeployments.get(namespace, name);
@@ -61,6 +66,18 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
 
   const startedAt = deps.now();
   const world = observe(deps, md, namespace);
+  let recheckMs: number | undefined;
+  if (world.desired.ok) {
+    const conflicts = await observeClaims(deps, md, namespace, world);
+    if (conflicts.length) {
+      world.desired = {
+        ok: false,
+        reason: 'NameConflict',
+        message: nameConflictMessage(namespace, conflicts),
+      };
+      recheckMs = NAME_CONFLICT_RECHECK_MS;
+    }
+  }
   const planFor = (desired: Resolution) =>
     planRollout({
       md,
@@ -73,12 +90,20 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       unreadyGraceMs: deps.unreadyGraceMs,
     });
   let plan = planFor(world.desired);
+  if (!world.desired.ok && world.desired.reason === 'NameConflict') warnOnce(md, plan, world.desired);
 
   try {
-    if ((await applyPlan(deps, md, plan, world)) === 'workload-only') {
-      // Nothing is recorded yet (see applyPlan): the next reconcile, which the new Deployment's
-      // watch event brings, writes the Services and routing and then the status and Events of
-      // this same plan. The requeue only guards against that event never coming.
+    const desired = desireFor(deps, md, plan, world);
+    if (desired.conflicts.length) {
+      // Known from the caches before any write: nothing is written, the world is held.
+      throw new NameConflictError(desired.conflicts[0]!, desired.conflicts);
+    }
+    await execute(deps, md, desired);
+    recordDrift(deps, md, desired);
+    if (desired.workloadOnly) {
+      // Nothing is recorded yet (see desired/desire.ts): the next reconcile, which the new
+      // Deployment's watch event brings, writes the Services and routing and then the status and
+      // Events of this same plan. The requeue only guards against that event never coming.
       return { requeueAfterMs: 1000 };
     }
   } catch (err) {
@@ -89,19 +114,95 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       deps.log.debug('namespace terminating; nothing to reconcile', { key, reason: 'NamespaceTerminating' });
       return;
     }
-    // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or
-    // env references that the CRD schema lets through but a Deployment cannot carry). Only a spec
-    // change can fix that: report it as a condition and hold the world, instead of retrying forever.
-    if (!(err instanceof ApiError && err.code === 422)) throw err;
-    const message = `the apiserver refused an object rendered from this ModelDeployment (${err.message}); fix spec.pod`;
-    plan = planFor({ ok: false, reason: 'InvalidPodSpec', message });
-    const before = md.status?.conditions?.find((c) => c.type === 'Degraded');
-    if (before?.reason !== 'InvalidPodSpec')
-      plan.events.push({ type: 'Warning', reason: 'InvalidPodSpec', message });
+    const held = holdFor(err, md, namespace);
+    if (!held) throw err;
+    plan = planFor({ ok: false, reason: held.reason, message: held.message });
+    recheckMs = held.recheckMs;
+    warnOnce(md, plan, held);
   }
   await recordPlan(deps, md, plan);
   deps.onPlan?.(md, plan, md.status, startedAt);
-  return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+  const requeue = Math.min(plan.requeueAfterMs ?? Infinity, recheckMs ?? Infinity);
+  return requeue !== Infinity ? { requeueAfterMs: requeue } : undefined;
+}
+
+/** One Warning Event when a hold starts (or its reason changes), not one per reconcile. */
+function warnOnce(md: ModelDeployment, plan: Plan, why: { reason: string; message: string }): void {
+  const before = md.status?.conditions?.find((c) => c.type === 'Degraded');
+  if (before?.reason !== why.reason || before.status !== 'True')
+    plan.events.push({ type: 'Warning', reason: why.reason, message: why.message });
+}
+
+/**
+ * Names the spec claims (desired/claims.ts) that objects this ModelDeployment does not control
+ * hold. The caches hold only objects labelled as modelship's; a name they do not hold as ours is
+ * read from the apiserver's watch cache (an object someone else made carries no label). Names
+ * already ours cost nothing, so a settled ModelDeployment makes no request here.
+ */
+async function observeClaims(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  ns: string,
+  world: World,
+): Promise<NameConflict[]> {
+  const hash = world.desired.ok ? world.desired.revision.hash : undefined;
+  const found = await Promise.all(
+    claimedNames(md, hash, world.router).map(async (c) => {
+      const cached = lookupIn(deps.caches, c.kind, ns, c.name);
+      if (cached && controlledBy(cached, md)) return undefined;
+      const holder =
+        cached ?? (await deps.client.get(c.apiVersion, c.kind, ns, c.name, { fromWatchCache: true }));
+      return holder && !controlledBy(holder, md) ? { ...c, holder: describeController(holder) } : undefined;
+    }),
+  );
+  return found.filter((c): c is NameConflict => c !== undefined);
+}
+
+function lookupIn(caches: Caches, kind: string, ns: string, name: string): KubernetesObject | undefined {
+  const byKind: Record<string, { get(ns: string, name: string): KubernetesObject | undefined } | undefined> =
+    {
+      Deployment: caches.deployments,
+      Service: caches.services,
+      ConfigMap: caches.configMaps,
+    };
+  return (byKind[kind] ?? caches.routes.get(kind))?.get(ns, name);
+}
+
+/**
+ * A failed write that only a change of the spec or of the cluster can fix: reported as a condition
+ * and the world held, instead of retried forever. Anything else is thrown again (retried with
+ * back-off).
+ */
+function holdFor(
+  err: unknown,
+  md: ModelDeployment,
+  ns: string,
+): { reason: string; message: string; recheckMs?: number } | undefined {
+  if (err instanceof NameConflictError) {
+    return {
+      reason: 'NameConflict',
+      message: nameConflictMessage(ns, err.conflicts),
+      recheckMs: NAME_CONFLICT_RECHECK_MS,
+    };
+  }
+  // 422: the apiserver refused an object rendered from this spec (pod labels, annotations or env
+  // references that the CRD schema lets through but a Deployment cannot carry, a route setting the
+  // route's schema refuses). The reason and the advice follow the object refused.
+  if (err instanceof WriteError && err.code === 422) {
+    const what = `the apiserver refused the ${err.write.kind} ${err.write.name} rendered from this ModelDeployment (${err.message})`;
+    switch (err.write.kind) {
+      case 'Deployment':
+        return { reason: 'InvalidPodSpec', message: `${what}; fix spec.pod` };
+      case 'ConfigMap':
+        return {
+          reason: 'InvalidRuntimeConfig',
+          message: `${what}: the runtime's files come from ModelVersion ${md.spec.model} ${md.spec.version}; release a corrected ModelVersion`,
+        };
+      default:
+        return { reason: 'InvalidTrafficSpec', message: `${what}; fix spec.traffic` };
+    }
+  }
+  return undefined;
 }
 
 interface World {
@@ -116,13 +217,15 @@ interface World {
 
 function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   const name = md.metadata!.name!;
-  // The children of this ModelDeployment, by the caches' index on its label.
-  const deployments = deps.caches.deployments.byLabel(ns, name);
+  // The children of this ModelDeployment, by the caches' index on its label, and of those only the
+  // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
+  const mine = <T extends KubernetesObject>(objs: T[]): T[] => objs.filter((o) => controlledBy(o, md));
+  const deployments = mine(deps.caches.deployments.byLabel(ns, name));
   const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byLabel(ns, name));
-  const routeObjects: KubernetesObject[] = [
+  const routeObjects: KubernetesObject[] = mine([
     ...deps.caches.services.byLabel(ns, name),
     ...[...deps.caches.routes.values()].flatMap((c) => c.byLabel(ns, name)),
-  ];
+  ]);
 
   let router: TrafficRouter | undefined;
   let desired: Resolution | undefined;
@@ -167,236 +270,61 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights };
 }
 
-/**
- * Writes in the order that keeps traffic safe while the writes land: first everything that grows
- * (new revisions, scale-ups), then the routing, then what shrinks or goes away. Writes within one
- * of those stages do not depend on each other and go out together: a reconcile waits for the API
- * about once per stage, not once per object.
- */
-async function applyPlan(
-  deps: ReconcileDeps,
-  md: ModelDeployment,
-  plan: Plan,
-  world: World,
-): Promise<'workload-only' | undefined> {
+function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Desired {
   const ns = md.metadata!.namespace!;
-  const name = md.metadata!.name!;
-  const live = new Map(world.deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
-  // A revision whose Service is missing (a first deploy's, made in the reconcile after its
-  // Deployment) counts as growing: its Service is in place before any routing names it.
-  const serviceMissing = (hash: string): boolean =>
-    !!world.rendered &&
-    hash === world.rendered.hash &&
-    !deps.caches.services.get(ns, world.rendered.service.metadata!.name!);
-  const grows = plan.revisions.filter(
-    (r) =>
-      (live.get(r.hash)?.spec?.replicas ?? -1) < r.replicas || !live.has(r.hash) || serviceMissing(r.hash),
-  );
-  const shrinks = plan.revisions.filter((r) => !grows.includes(r));
-
-  const routing = () => [
-    world.router && plan.weights.length
-      ? applyRouting(deps, md, plan, world.router, world.routeObjects)
-      : undefined,
-    applyPreview(deps, md, plan, world.routeObjects),
-  ];
-  if (live.size === 0 && grows.length > 0) {
-    // A first deploy writes its workload (ConfigMap and Deployment) alone and records nothing yet.
-    // The next reconcile, which the new Deployment's watch event starts, writes the Services and the
-    // routing, then the status and Events: status never names traffic on routing that does not
-    // exist, and nothing could be served before the pods are Ready anyway. The reason: creating a
-    // Service allocates a ClusterIP, which the apiserver does one at a time for the whole cluster
-    // (seconds each under load), so a first deploy that waited for its Services held a worker for
-    // them. At 1,000 ModelDeployments applied at once, that paced every revision Deployment behind
-    // the allocations, and the cluster did more work in all (docs/benchmarks.md, run 5).
-    await all(grows.map((r) => applyRevision(deps, md, r, world, live, 'workload')));
-    return 'workload-only';
+  const caches = deps.caches;
+  const drift = (d: V1Deployment): string[] =>
+    specDrift(d).flatMap((f) => f.paths.map((p) => `spec.${formatPath(p)} by ${f.manager}`));
+  const rendered = new Map<string, RenderedRevision>();
+  if (world.rendered) rendered.set(world.rendered.hash, world.rendered);
+  // A revision other than the desired one whose spec someone changed is restored from its
+  // ModelVersion, if that still exists and still renders to the same revision.
+  for (const d of world.deployments) {
+    const hash = d.metadata?.labels?.[LABEL_REVISION];
+    const mvName = d.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME];
+    if (!hash || rendered.has(hash) || !mvName || drift(d).length === 0) continue;
+    const mv = caches.modelVersions.get(ns, mvName);
+    if (!mv) continue;
+    try {
+      const r = renderRevision({ md, mv, settings: deps.settings, replicas: 0 });
+      if (r.hash === hash) rendered.set(hash, r);
+    } catch {
+      // not renderable any more: reported as drift that is not restored
+    }
   }
-  await all(grows.map((r) => applyRevision(deps, md, r, world, live)));
-  await all(routing());
-  await all(shrinks.map((r) => applyRevision(deps, md, r, world, live)));
-  await all(
-    plan.deleteRevisions.map(async (hash) => {
-      const child = revisionObjectName(name, hash);
-      await all([
-        deps.client.delete('apps/v1', 'Deployment', ns, child),
-        deps.client.delete('v1', 'Service', ns, child),
-        deps.client.delete('v1', 'ConfigMap', ns, child),
-      ]);
-      deps.log.info('revision deleted', {
-        key: `${ns}/${name}`,
-        revision: hash,
-        reason: 'RevisionHistoryLimit',
-      });
-    }),
-  );
-}
-
-/**
- * Waits for every write (unlike Promise.all, also after one has failed, so no write of this stage is
- * still in flight when the next stage or the next reconcile starts), then throws the first error.
- */
-async function all(writes: Array<Promise<unknown> | undefined>): Promise<void> {
-  const results = await Promise.allSettled(writes);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-async function applyRevision(
-  deps: ReconcileDeps,
-  md: ModelDeployment,
-  r: Plan['revisions'][number],
-  world: World,
-  live: Map<string, V1Deployment>,
-  only?: 'workload',
-): Promise<void> {
-  const current = live.get(r.hash);
-  const ns = md.metadata!.namespace!;
-  if (world.rendered && r.hash === world.rendered.hash) {
-    // The desired revision is rendered in full; each object is written only if it differs from
-    // what modelship last applied (or was changed by someone else: replicas).
-    const fresh = world.rendered;
-    const deployment: V1Deployment = {
-      ...fresh.deployment,
-      spec: { ...fresh.deployment.spec!, replicas: r.replicas },
-    };
-    // The three go out together: a pod that starts before its ConfigMap exists waits for the
-    // volume (the kubelet retries the mount), and nothing routes to the revision before it is Ready.
-    const cm = deps.caches.configMaps.get(ns, fresh.configMap.metadata!.name!);
-    await all([
-      cm ? undefined : deps.client.apply(fresh.configMap),
-      only === 'workload'
-        ? undefined
-        : applyIfChanged(
-            deps,
-            fresh.service,
-            deps.caches.services.get(ns, fresh.service.metadata!.name!),
-          ).then((written) => written && deps.caches.services.observeWrite(written)),
-      applyIfChanged(
-        deps,
-        deployment,
-        current,
-        (l) => (l as V1Deployment).spec?.replicas === r.replicas,
-      ).then((written) => written && deps.caches.deployments.observeWrite(written)),
-    ]);
-    return;
-  }
-  // An earlier revision keeps the pod template it was made with; only its size changes ...
-  const resize =
-    current && current.spec?.replicas !== r.replicas
-      ? deps.client
-          .mergePatch<V1Deployment>('apps/v1', 'Deployment', ns, current.metadata!.name!, {
-            spec: { replicas: r.replicas },
-          })
-          .then((written) => deps.caches.deployments.observeWrite(written))
-      : undefined;
-  // ... and its Service follows spec.traffic.port, which the routers send every revision's traffic to.
-  const svc = deps.caches.services.get(ns, revisionObjectName(md.metadata!.name!, r.hash));
-  const port = resolveSpec(md).port;
-  const ports = svc?.spec?.ports ?? [];
-  const repoint =
-    svc && ports.some((p) => p.name === 'http' && p.port !== port)
-      ? deps.client
-          .mergePatch<V1Service>('v1', 'Service', ns, svc.metadata!.name!, {
-            spec: { ports: ports.map((p) => (p.name === 'http' ? { ...p, port } : p)) },
-          })
-          .then((written) => deps.caches.services.observeWrite(written))
-      : undefined;
-  await all([resize, repoint]);
-}
-
-async function applyRouting(
-  deps: ReconcileDeps,
-  md: ModelDeployment,
-  plan: Plan,
-  router: TrafficRouter,
-  routeObjects: KubernetesObject[],
-): Promise<void> {
-  const name = md.metadata!.name!;
-  const spec = resolveSpec(md);
-  const objects = router.render({
+  return desire({
     md,
-    weights: plan.weights.map((w) => ({ ...w, service: revisionObjectName(name, w.revision) })),
-    labels: routingLabels(md),
-    ownerReference: ownerReference(md),
-    port: spec.port,
-    targetPortName: 'http',
+    plan,
+    rendered,
+    desiredHash: world.rendered?.hash,
+    router: world.router,
+    deployments: world.deployments,
+    routeObjects: world.routeObjects,
+    lookup: (kind, name) => lookupIn(caches, kind, ns, name),
+    driftOf: drift,
   });
-  const rendered = new Set(objects.map((o) => `${o.kind}/${o.metadata?.name}`));
-  const liveWeights = router.readWeights(routeObjects, md);
-  const planned = new Map(plan.weights.map((w) => [w.revision, w.weight]));
-  const drifted = !liveWeights || !deepEqual(Object.fromEntries(liveWeights), Object.fromEntries(planned));
-  await all(
-    objects.map((o) => {
-      const current = routeObjects.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name);
-      return applyIfChanged(deps, o, current, () => !drifted);
-    }),
-  );
-  // Objects of a router the ModelDeployment no longer uses (traffic.router changed): after the new
-  // router's objects are in place.
-  await all(
-    routeObjects
-      .filter((o) => o.kind !== 'Service' && !rendered.has(`${o.kind}/${o.metadata?.name}`))
-      .filter((o) => o.metadata?.name === name)
-      .map((o) => deps.client.delete(o.apiVersion!, o.kind!, o.metadata!.namespace!, o.metadata!.name!)),
-  );
 }
 
-async function applyPreview(
-  deps: ReconcileDeps,
-  md: ModelDeployment,
-  plan: Plan,
-  routeObjects: KubernetesObject[],
-): Promise<void> {
-  const name = `${md.metadata!.name}-preview`;
-  const ns = md.metadata!.namespace!;
-  const current = routeObjects.find((o) => o.kind === 'Service' && o.metadata?.name === name);
-  if (!plan.previewRevision) {
-    if (current) await deps.client.delete('v1', 'Service', ns, name);
-    return;
+/** Someone changed a revision's spec: one Event and log line per restore, a log line when it cannot be. */
+function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired): void {
+  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  for (const d of desired.drift) {
+    const fields = d.fields.join(', ');
+    if (d.restored) {
+      const message = `Deployment ${d.name} was changed by another field manager (${fields}); modelship restored the revision it renders`;
+      deps.log.warn(message, { key, reason: 'DriftRestored' });
+      deps.events.record(md, 'Warning', 'DriftRestored', message);
+    } else {
+      deps.log.debug(
+        'revision changed by another field manager; its ModelVersion no longer renders it, so it is left as it is',
+        {
+          key,
+          deployment: d.name,
+          fields,
+        },
+      );
+    }
   }
-  const svc: V1Service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: ns, labels: routingLabels(md), ownerReferences: [ownerReference(md)] },
-    spec: {
-      type: 'ClusterIP',
-      selector: { [LABEL_DEPLOYMENT]: md.metadata!.name!, [LABEL_REVISION]: plan.previewRevision },
-      ports: [{ name: 'http', port: resolveSpec(md).port, targetPort: 'http' as unknown as number }],
-    },
-  };
-  await applyIfChanged(deps, svc, current);
-}
-
-function routingLabels(md: ModelDeployment): Record<string, string> {
-  return {
-    [LABEL_NAME]: md.spec.model,
-    [LABEL_INSTANCE]: md.metadata!.name!,
-    [LABEL_PART_OF]: 'modelship',
-    [LABEL_MANAGED_BY]: MANAGED_BY,
-    [LABEL_DEPLOYMENT]: md.metadata!.name!,
-    [LABEL_MODEL]: md.spec.model,
-  };
-}
-
-/**
- * Server-side applies `obj` unless the live object carries the same applied-hash annotation (and
- * `stillGood`, for fields others may change, holds): the steady state writes nothing.
- */
-async function applyIfChanged<T extends KubernetesObject>(
-  deps: ReconcileDeps,
-  obj: T,
-  current: KubernetesObject | undefined,
-  stillGood: (live: KubernetesObject) => boolean = () => true,
-): Promise<T | undefined> {
-  const hash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
-  if (current && current.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillGood(current))
-    return undefined;
-  const body = {
-    ...obj,
-    metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } },
-  };
-  return deps.client.apply(body);
 }
 
 /** Status (only when it changed), Events, and one log line per decision. */

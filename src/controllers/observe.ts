@@ -4,6 +4,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from '../api/index.js';
 import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
 import type { ObservedRevision, PodObservation } from '../core/observed.js';
+import { controlledBy } from '../core/ownership.js';
 import type { Resolution } from '../core/plan.js';
 
 /** Waiting reasons the core acts on; others (ContainerCreating, PodInitializing) are normal progress. */
@@ -58,7 +59,7 @@ export function toObservedRevisions(
     const l = d.metadata?.labels ?? {};
     const hash = l[LABEL_REVISION];
     if (l[LABEL_DEPLOYMENT] !== name || !hash) continue;
-    if (!ownedBy(d, md)) continue;
+    if (!controlledBy(d, md)) continue;
     out.push({
       hash,
       version: d.metadata?.annotations?.[ANNOTATION_VERSION] ?? '',
@@ -68,15 +69,6 @@ export function toObservedRevisions(
     });
   }
   return out.sort((a, b) => a.hash.localeCompare(b.hash));
-}
-
-/** A child belongs to this ModelDeployment object (same uid), not to an earlier one of the same name. */
-export function ownedBy(
-  obj: { metadata?: { ownerReferences?: Array<{ uid: string }> } },
-  md: ModelDeployment,
-): boolean {
-  const uid = md.metadata?.uid;
-  return !uid || (obj.metadata?.ownerReferences ?? []).some((o) => o.uid === uid);
 }
 
 /**

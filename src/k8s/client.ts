@@ -34,8 +34,25 @@ export function resourcePath(
   return `${base}${ns}/${plural}${name ? `/${name}` : ''}`;
 }
 
+/**
+ * The resourceVersion of a create-only apply. resourceVersions are etcd revisions, and etcd's first
+ * write is revision 2, so no stored object has this one: as a precondition it fails for any object.
+ */
+const CREATE_ONLY = '1';
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.code === 404;
+}
+
+/**
+ * The write named an object by uid (applyTo, mergePatch with uid, delete with uid) and the name holds
+ * another object now, or none: 422 with a cause on metadata.uid for an update, 409 for a delete
+ * or an apply that found no object.
+ */
+export function isUidMismatch(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false;
+  if (err.code === 422) return err.fields.includes('metadata.uid');
+  return err.code === 409 && /uid mismatch|UID in (the )?precondition/i.test(err.message);
 }
 
 export class KubeClient {
@@ -68,26 +85,101 @@ export class KubeClient {
     });
   }
 
-  /** A JSON merge patch (used for the size of revisions modelship no longer renders). */
+  /**
+   * Server-side apply that only creates: the body carries a resourceVersion no stored object can
+   * have, so the apiserver creates the object when the name is free (an apply that creates ignores
+   * the resourceVersion) and answers 409 when any object holds the name. One request, no window
+   * between a read and a write in which someone else's object could appear and be taken over.
+   * Pinned against the real apiserver by test/integration/ownership-preconditions.test.ts.
+   */
+  async applyNew<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.apply({ ...obj, metadata: { ...obj.metadata, resourceVersion: CREATE_ONLY } });
+  }
+
+  /**
+   * Server-side apply to an object modelship made, named by its uid: if the name now holds another
+   * object (deleted and made again by someone else), the apiserver refuses the write (422, uid
+   * immutable) instead of changing that object.
+   */
+  async applyTo<T extends KubernetesObject>(obj: T, uid: string): Promise<T> {
+    return this.apply({ ...obj, metadata: { ...obj.metadata, uid } });
+  }
+
+  /**
+   * A JSON merge patch (the size of revisions modelship no longer renders, a Service's port); with
+   * `uid`, only to that object (see applyTo).
+   */
   async mergePatch<T>(
     apiVersion: string,
     kind: string,
     namespace: string,
     name: string,
-    patch: unknown,
+    patch: Record<string, unknown>,
+    uid?: string,
   ): Promise<T> {
+    const body = uid ? { ...patch, metadata: { ...(patch.metadata as object | undefined), uid } } : patch;
     return this.http.request<T>('PATCH', resourcePath(apiVersion, kind, namespace, name), {
       query: { fieldManager: FIELD_MANAGER },
-      body: patch,
+      body,
       contentType: 'application/merge-patch+json',
     });
   }
 
-  /** Deletes; an object already gone is not an error. Background propagation, as kubectl does. */
-  async delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void> {
+  /**
+   * Replaces an object whole (PUT). The body's resourceVersion and uid make it conditional: it fails
+   * with 409 if the object changed since it was read or is another object of the same name.
+   */
+  async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+    const { apiVersion, kind, metadata } = obj;
+    if (!apiVersion || !kind || !metadata?.name || !metadata.resourceVersion || !metadata.uid)
+      throw new Error('replace needs apiVersion, kind, metadata.name, resourceVersion and uid');
+    return this.http.request<T>('PUT', resourcePath(apiVersion, kind, metadata.namespace, metadata.name), {
+      query: { fieldManager: FIELD_MANAGER },
+      body: obj,
+    });
+  }
+
+  /**
+   * A read past the operator's caches; undefined when the object does not exist. `fromWatchCache`
+   * lets the apiserver answer from its watch cache (resourceVersion=0: no etcd read, possibly a
+   * moment old), for a check that a precondition on the write backs up.
+   */
+  async get<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    name: string,
+    opts: { fromWatchCache?: boolean } = {},
+  ): Promise<T | undefined> {
+    try {
+      return await this.http.request<T>('GET', resourcePath(apiVersion, kind, namespace, name), {
+        ...(opts.fromWatchCache ? { query: { resourceVersion: '0' } } : {}),
+      });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes; an object already gone is not an error. Background propagation, as kubectl does. With
+   * `uid`, only that object: another object of the same name is left alone (409).
+   */
+  async delete(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    name: string,
+    uid?: string,
+  ): Promise<void> {
     try {
       await this.http.request('DELETE', resourcePath(apiVersion, kind, namespace, name), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        body: {
+          kind: 'DeleteOptions',
+          apiVersion: 'v1',
+          propagationPolicy: 'Background',
+          ...(uid ? { preconditions: { uid } } : {}),
+        },
       });
     } catch (err) {
       if (!isNotFound(err)) throw err;

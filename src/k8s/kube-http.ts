@@ -34,6 +34,8 @@ export class ApiError extends Error {
     message: string,
     /** The cause types of the Status's details, for example NamespaceTerminating. */
     readonly causes: readonly string[] = [],
+    /** The fields the causes name (a 422's invalid fields), for example metadata.uid. */
+    readonly fields: readonly string[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -52,7 +54,8 @@ export function statusError(what: string, status: ApiStatus, httpCode?: number):
   const code = status.code ?? httpCode ?? 500;
   const detail = [status.reason, status.message].filter(Boolean).join(': ') || 'no message';
   const causes = (status.details?.causes ?? []).flatMap((c) => (c.reason ? [c.reason] : []));
-  return new ApiError(code, status.reason, `${what}: ${code} ${detail}`, causes);
+  const fields = (status.details?.causes ?? []).flatMap((c) => (c.field ? [c.field] : []));
+  return new ApiError(code, status.reason, `${what}: ${code} ${detail}`, causes, fields);
 }
 
 /**

@@ -96,7 +96,8 @@ const OPERATOR_ACCESS: Record<string, string[]> = {
   '/events': ['create'],
   '/pods': ['get', 'list', 'watch'],
   '/services': ALL_WRITES,
-  'apps/deployments': ALL_WRITES,
+  // update: the drift restore replaces a revision Deployment whose pod template someone changed.
+  'apps/deployments': [...ALL_WRITES, 'update'].sort(),
   'gateway.networking.k8s.io/httproutes': ALL_WRITES,
   'modelship.io/modeldeployments': ['get', 'list', 'watch'],
   'modelship.io/modeldeployments/finalizers': ['update'],

@@ -90,11 +90,11 @@ built-in system:discovery role allows it to every authenticated user.
 - apiGroups: [modelship.io]
   resources: [modelversions/status]
   verbs: [patch]
-# One Deployment per revision: server-side apply, resize by merge patch, delete beyond the
-# revision history limit.
+# One Deployment per revision: server-side apply, resize by merge patch, replace (update) when
+# someone else changed its pod template, delete beyond the revision history limit.
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete, update]
 # Per-revision, stable and preview Services, and per-revision ConfigMaps (model server config).
 - apiGroups: ['']
   resources: [services, configmaps]
