@@ -181,6 +181,29 @@ describe('the default rendering is deploy/, as a chart', () => {
     );
   });
 
+  test("the same admission policy, bound to the chart's ServiceAccount", () => {
+    type Policy = K8sObject & { spec: { matchConditions: Array<{ expression: string }> } };
+    const chart = structuredClone(find(objs, 'ValidatingAdmissionPolicy')) as Policy;
+    const plain = structuredClone(
+      find(deployDocs('06-admission-policy.yaml'), 'ValidatingAdmissionPolicy'),
+    ) as Policy;
+    const sa = find(objs, 'ServiceAccount');
+    expect(chart.spec.matchConditions[0]!.expression).toBe(
+      `request.userInfo.username == "system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}"`,
+    );
+    chart.spec.matchConditions[0]!.expression = plain.spec.matchConditions[0]!.expression;
+    expect(chart.spec).toEqual(plain.spec);
+    const binding = find(objs, 'ValidatingAdmissionPolicyBinding') as K8sObject & { spec: object };
+    expect(binding.spec).toEqual({
+      ...(
+        find(deployDocs('06-admission-policy.yaml'), 'ValidatingAdmissionPolicyBinding') as unknown as {
+          spec: object;
+        }
+      ).spec,
+      policyName: chart.metadata.name,
+    });
+  });
+
   test('the same metrics Service', () => {
     expect(find(objs, 'Service').spec).toEqual(find(deployDocs('05-service.yaml'), 'Service').spec);
   });
@@ -308,6 +331,8 @@ describe('helm install into the local cluster', () => {
       ['rolebinding', `${full}-leader-election`, true],
       ['clusterrole', full, false],
       ['clusterrolebinding', full, false],
+      ['validatingadmissionpolicy', `${full}-writes`, false],
+      ['validatingadmissionpolicybinding', `${full}-writes`, false],
     ] as const) {
       const r = await kubectl(['get', kind, name, ...(namespaced ? ['-n', ns.name] : []), '-o', 'name']);
       expect({ kind, name, found: r.code === 0 }).toEqual({ kind, name, found: true });
@@ -372,8 +397,11 @@ describe('helm install into the local cluster', () => {
       ['role', true],
       ['clusterrole', false],
       ['clusterrolebinding', false],
+      ['validatingadmissionpolicy', false],
+      ['validatingadmissionpolicybinding', false],
     ] as const) {
-      const r = await kubectl(['get', kind, full, ...(namespaced ? ['-n', ns.name] : []), '-o', 'name']);
+      const object = kind.startsWith('validatingadmission') ? `${full}-writes` : full;
+      const r = await kubectl(['get', kind, object, ...(namespaced ? ['-n', ns.name] : []), '-o', 'name']);
       expect({ kind, gone: r.code !== 0 && /NotFound|not found/.test(r.stderr) }).toEqual({
         kind,
         gone: true,
@@ -381,7 +409,7 @@ describe('helm install into the local cluster', () => {
     }
     const left = await kubectlOk([
       'get',
-      'clusterroles,clusterrolebindings',
+      'clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings',
       '-l',
       `app.kubernetes.io/instance in (${release},${release}-ns)`,
       '-o',
@@ -404,6 +432,8 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
       'delete',
       `clusterrole/${clusterName}`,
       `clusterrolebinding/${clusterName}`,
+      `validatingadmissionpolicy/${clusterName}`,
+      `validatingadmissionpolicybinding/${clusterName}`,
       '--ignore-not-found',
     ]);
   });
@@ -417,11 +447,22 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
         parse(readFileSync(join(repoRoot, 'deploy', f), 'utf8').replaceAll('modelship-system', ns)),
       )
       .map((o) => {
-        if (o.kind !== 'ClusterRole' && o.kind !== 'ClusterRoleBinding') return o;
+        // Cluster-scoped objects get names of their own; the policy's username already names `ns`.
+        if (
+          ![
+            'ClusterRole',
+            'ClusterRoleBinding',
+            'ValidatingAdmissionPolicy',
+            'ValidatingAdmissionPolicyBinding',
+          ].includes(o.kind)
+        )
+          return o;
         const renamed = { ...o, metadata: { ...o.metadata, name: clusterName } } as K8sObject & {
           roleRef?: { name: string };
+          spec?: { policyName?: string };
         };
         if (renamed.roleRef) renamed.roleRef = { ...renamed.roleRef, name: clusterName };
+        if (renamed.spec?.policyName) renamed.spec = { ...renamed.spec, policyName: clusterName };
         return renamed;
       });
     expect(objs.map((o) => o.kind)).toEqual([
@@ -433,6 +474,8 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
       'RoleBinding',
       'Deployment',
       'Service',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ]);
     const r = await kubectl(
       ['apply', '-f', '-'],
