@@ -502,3 +502,31 @@ test('a ModelDeployment whose Deployment the apiserver refuses says why in a con
     { timeoutMs: 20000 },
   );
 }, 60000);
+
+// Found in issue 12 (fixed): every refused child was reported as InvalidPodSpec, "fix spec.pod",
+// even a route. A host name the ModelDeployment schema lets through (any string) but the HTTPRoute
+// schema refuses now names the HTTPRoute and says to fix spec.traffic.
+test('a ModelDeployment whose HTTPRoute the apiserver refuses says so, and to fix spec.traffic', async () => {
+  const body = validMd('fz-refused-route', true) as { spec: Obj };
+  body.spec.version = '1.0.0';
+  body.spec.replicas = 1;
+  body.spec.traffic = {
+    router: 'gatewayApi',
+    gatewayApi: { parentRefs: [{ name: 'gw' }], hostnames: ['Not A Host!'] },
+  };
+  await apply(fuzz.name, body);
+  const ready = await until(
+    'fz-refused-route to be Ready or to carry an Invalid* condition',
+    async () => {
+      const m = (await listObjects<ModelDeployment>(fuzz.name, 'modeldeployments')).find(
+        (x) => x.metadata?.name === 'fz-refused-route',
+      );
+      const c = m?.status?.conditions?.find((x) => x.type === 'Ready');
+      const settled = c?.status === 'True' || /^Invalid/.test(c?.reason ?? '');
+      return m?.status?.observedGeneration === m?.metadata?.generation && settled && c;
+    },
+    { timeoutMs: 20000 },
+  );
+  expect(ready).toMatchObject({ status: 'False', reason: 'InvalidTrafficSpec' });
+  expect(ready.message).toMatch(/HTTPRoute fz-refused-route .*422 Invalid.*fix spec\.traffic/);
+}, 60000);
