@@ -320,14 +320,55 @@ describe('Dockerfile', () => {
     );
   });
 
+  test('the build stage has what `npm run build` runs (hack/node.sh, the tsconfigs), and .dockerignore admits it', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: { build: string } };
+    expect(pkg.scripts.build).toMatch(/^bash hack\/node\.sh tsc -p tsconfig\.build\.json$/);
+    const copied = build
+      .filter((l) => l.startsWith('COPY '))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1))
+      .filter((f) => !f.startsWith('--'));
+    const admitted = read('.dockerignore')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1));
+    for (const f of [
+      'hack/node.sh',
+      'tsconfig.build.json',
+      'tsconfig.json',
+      'package.json',
+      'package-lock.json',
+    ])
+      expect({ f, copied: copied.includes(f), admitted: admitted.includes(f) }).toEqual({
+        f,
+        copied: true,
+        admitted: true,
+      });
+    // hack/node.sh must work on its own in the image (nothing else of hack/ is copied).
+    expect(read('hack/node.sh')).not.toMatch(/^\s*(\.|source)\s/m);
+  });
+
+  test('builds on node:<N>-bookworm and runs on distroless nodejs<N>-debian12: N is the Node LTS hack/node.sh pins', () => {
+    const pinned = /^NODE_VERSION="\$\{MODELSHIP_NODE_VERSION:-(\d+)\.\d+\.\d+\}"$/m.exec(
+      read('hack/node.sh'),
+    )?.[1];
+    expect(pinned).toBeDefined();
+    // Even majors are the LTS lines; Node 24 is the newest with a distroless image today.
+    expect(Number(pinned) % 2).toBe(0);
+    const from = (stage: string[]): string => stage[0]!.split(/\s+/)[1]!;
+    // Both Debian 12 (bookworm): the build stage's native modules, if any, link the runtime's libc.
+    expect(from(build)).toBe(`node:${pinned}-bookworm`);
+    expect(from(runtime)).toBe(`gcr.io/distroless/nodejs${pinned}-debian12:nonroot`);
+  });
+
   test('what a pod runs (ENTRYPOINT, then the container args in place of CMD) starts the operator, for deploy/ and the chart', () => {
     // Rebuild the runtime stage's /app from what it copies out of the build stage, with this
     // checkout's build (into a temporary directory, so dist/ of a running test is not touched).
     const pkg = JSON.parse(read('package.json')) as { scripts: { build: string } };
-    const tsconfig = /^tsc -p (\S+)$/.exec(pkg.scripts.build)?.[1];
+    // process.execPath is the node hack/node.sh chose: the npm scripts run jest through it.
+    const tsconfig = /^bash hack\/node\.sh tsc -p (\S+)$/.exec(pkg.scripts.build)?.[1];
     if (!tsconfig)
       throw new Error(
-        `this test runs "tsc -p <file>" as the build; the build script is now ${JSON.stringify(pkg.scripts.build)}: update the test`,
+        `this test runs "bash hack/node.sh tsc -p <file>" as the build; the build script is now ${JSON.stringify(pkg.scripts.build)}: update the test`,
       );
     const workdir = runtime
       .filter((l) => l.startsWith('WORKDIR '))
