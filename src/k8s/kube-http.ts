@@ -6,10 +6,12 @@
 // - listing is by collection path (`/apis/apps/v1/namespaces/ns1/deployments`), and client-node
 //   has no list-by-path call (KubernetesObjectApi.list needs apiVersion + kind and a discovery
 //   round-trip);
-// - k8s.Watch (1.4.0) hands back its AbortController only once the response headers have arrived,
-//   so a stop() during connect cannot cancel the request, and it throws away the Status body of a
-//   non-200 answer, which is where the apiserver says what went wrong. Here one AbortSignal cancels
-//   either request at any moment, and every error carries the apiserver's code, reason and message.
+// - k8s.Watch (1.4.0, and still 2.0.1) hands back its AbortController only once the response headers
+//   have arrived, so a stop() during connect cannot cancel the request, and it throws away the Status
+//   body of a non-200 answer, which is where the apiserver says what went wrong; 2.x also aborts a
+//   watch that receives nothing for 30 s, as a watch of objects nobody changes does (even
+//   bookmarks come about a minute apart). Here one AbortSignal cancels either request at any
+//   moment, and every error carries the apiserver's code, reason and message.
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
@@ -76,9 +78,10 @@ export type Query = Record<string, string | number | boolean | undefined>;
 
 export class KubeHttp {
   /**
-   * kc.applyToHTTPSOptions makes a new agent per call, so every request would pay a TLS handshake.
-   * Short requests share one keep-alive agent (built from the same TLS material); watches keep
-   * their own connection each, so a slow write never waits behind a long-lived watch socket.
+   * kc.applyToHTTPSOptions gives an agent without keep-alive (client-node 2.x caches one per cluster
+   * and user; 1.x made one per call), so every request would pay a TLS handshake. Short requests
+   * share one keep-alive agent (built from the same TLS material); watches keep their own
+   * connection each, so a slow write never waits behind a long-lived watch socket.
    */
   private sharedAgent: https.Agent | undefined;
 
