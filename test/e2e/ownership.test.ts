@@ -144,6 +144,26 @@ async function snapshot(namespace: string, kind: string, name: string): Promise<
   return o;
 }
 
+/**
+ * The snapshot of someone else's object once its own controllers are done with it: the Deployment
+ * controller writes a new Deployment's status in steps (replica set created, then available) for a
+ * second or more on a busy cluster, and a snapshot taken in between is not what modelship changed.
+ */
+async function settled(namespace: string, kind: string, name: string): Promise<KubernetesObject> {
+  let o = await snapshot(namespace, kind, name);
+  if (kind !== 'Deployment') return o;
+  await until(`${kind} ${namespace}/${name} settled`, async () => {
+    o = await snapshot(namespace, kind, name);
+    const d = o as V1Deployment;
+    return (
+      d.status?.observedGeneration === d.metadata?.generation &&
+      d.status?.availableReplicas === d.spec?.replicas &&
+      !!d.status?.conditions?.some((c) => c.reason === 'NewReplicaSetAvailable')
+    );
+  });
+  return o;
+}
+
 /** The operator has written a status for the ModelDeployment: it has been reconciled. */
 async function waitReconciled(namespace: string, md: string): Promise<void> {
   await until(`md/${md} reconciled`, async () => !!(await getMd(namespace, md)).status?.conditions?.length, {
@@ -263,7 +283,7 @@ test.concurrent.each(cases)(
     const namespace = ns.name;
     const name = nameOf(md);
     await apply(namespace, foreign(kind, name));
-    const before = await snapshot(namespace, kind, name);
+    const before = await settled(namespace, kind, name);
 
     await apply(namespace, modelDeployment(md, router));
     await waitReconciled(namespace, md);
