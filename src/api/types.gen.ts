@@ -683,7 +683,9 @@ export interface ModelVersionStatus {
   observedGeneration?: number;
   /** Lifecycle phase. */
   phase?: ModelVersionStatusPhase;
-  /** ModelDeployments in the same namespace that currently serve this version, keyed by name. */
+  /** How many ModelDeployments in the same namespace currently use this version. */
+  usedByCount?: number;
+  /** ModelDeployments in the same namespace that currently serve this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
   usedBy?: ModelVersionStatusUsedByItem[];
   /** Latest observations of the ModelVersion's state, keyed by type, following Kubernetes conventions (metav1.Condition). */
   conditions?: ModelVersionStatusCondition[];

@@ -14,6 +14,27 @@ import type { ReconcileDeps } from './modeldeployment.js';
 
 export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
 
+/** status.usedBy holds at most this many names (the CRD's maxItems); usedByCount has the total. */
+export const USED_BY_LIMIT = 256;
+/** ModelDeployments named in the InUse condition's message; the rest are counted. */
+const USED_BY_IN_MESSAGE = 10;
+
+/**
+ * What the status says about the users (sorted names): the total, the first USED_BY_LIMIT names,
+ * and a message naming a few. Without the cap, the 257th ModelDeployment of a version made every
+ * status write fail validation (422) and retry for ever; the message has a cap of its own, since
+ * a condition message may not exceed 32,768 characters and names may be 253 long.
+ */
+export function summarizeUsers(users: string[]): { count: number; listed: string[]; text: string } {
+  const named = users.slice(0, USED_BY_IN_MESSAGE).map((u) => `ModelDeployment ${u}`);
+  const more = users.length - named.length;
+  return {
+    count: users.length,
+    listed: users.slice(0, USED_BY_LIMIT),
+    text: more > 0 ? `${named.join(', ')} and ${more} more (${users.length} in all)` : named.join(', '),
+  };
+}
+
 /**
  * In use: a ModelDeployment's spec names this version, or its status serves it (stable or canary),
  * or one of its revisions built from it still has pods. Scaled-to-zero history revisions do not
@@ -90,11 +111,13 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     invalid = (err as Error).message;
   }
   const nowIso = new Date(deps.now()).toISOString();
-  const usedBy = users.map((u) => `ModelDeployment ${u}`).join(', ');
+  const summary = summarizeUsers(users);
+  const usedBy = summary.text;
   const status: ModelVersionStatus = {
     observedGeneration: mv.metadata?.generation ?? 0,
     phase: deleting ? 'Terminating' : invalid ? 'Invalid' : users.length ? 'InUse' : 'Available',
-    usedBy: users.map((u) => ({ name: u })),
+    usedByCount: summary.count,
+    usedBy: summary.listed.map((u) => ({ name: u })),
     conditions: computeConditions(
       mv.status?.conditions,
       [
@@ -138,6 +161,11 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     );
     deps.caches.modelVersions.observeWrite(written as ModelVersion);
     if (deleting)
-      deps.log.info('model version deletion blocked', { key, reason: 'DeletionBlocked', usedBy: users });
+      deps.log.info('model version deletion blocked', {
+        key,
+        reason: 'DeletionBlocked',
+        usedBy: summary.listed.slice(0, USED_BY_IN_MESSAGE),
+        usedByCount: summary.count,
+      });
   }
 }

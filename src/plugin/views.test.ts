@@ -3,7 +3,7 @@ import type { ModelDeployment, ModelVersion } from '../api/index.js';
 import { renderDiff } from './view/diff.js';
 import { renderHistory } from './view/history.js';
 import { pendingRequests, renderStatus, revisionRows, statusLine } from './view/status.js';
-import { metricsText, renderVersions } from './view/versions.js';
+import { metricsText, renderVersions, usedByText } from './view/versions.js';
 
 const NOW = Date.parse('2025-01-01T00:10:00Z');
 const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
@@ -212,6 +212,20 @@ test.each([
   [{ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }, 'a=1 b=2 c=3 d=4 +2 more'],
 ])('metricsText(%j)', (metrics, text) => {
   expect(metricsText(metrics)).toBe(text);
+});
+
+test.each([
+  [undefined, '-'],
+  [{ usedBy: [] }, '-'],
+  [{ usedByCount: 2, usedBy: [{ name: 'a' }, { name: 'b' }] }, 'a,b'],
+  // Written before usedByCount existed.
+  [{ usedBy: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }] }, 'a,b,c +1 more'],
+  [
+    { usedByCount: 300, usedBy: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }] },
+    'a,b,c +297 more',
+  ],
+])('usedByText(%j)', (status, text) => {
+  expect(usedByText(status as ModelVersion['status'])).toBe(text);
 });
 
 test('diff lays out record, parameters, metrics, signature and changelog', () => {

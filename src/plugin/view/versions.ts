@@ -14,6 +14,17 @@ export function metricsText(metrics: Record<string, number> | undefined): string
   return shown.join(' ');
 }
 
+/** ModelDeployments named per row; the rest are counted (status.usedByCount is the total). */
+const USERS_SHOWN = 3;
+
+export function usedByText(status: ModelVersion['status']): string {
+  const names = (status?.usedBy ?? []).map((u) => u.name);
+  const total = Math.max(status?.usedByCount ?? 0, names.length);
+  if (total === 0) return '-';
+  const shown = names.slice(0, USERS_SHOWN);
+  return total > shown.length ? `${shown.join(',')} +${total - shown.length} more` : shown.join(',');
+}
+
 export function renderVersions(versions: readonly ModelVersion[]): string[] {
   const sorted = sortByVersion(versions, (v) => v.spec.version);
   return renderTable(
@@ -26,7 +37,7 @@ export function renderVersions(versions: readonly ModelVersion[]): string[] {
       or(v.spec.record?.owner),
       formatDate(v.spec.record?.createdAt ?? isoOf(v.metadata?.creationTimestamp)),
       or(v.metadata?.deletionTimestamp ? 'Terminating' : v.status?.phase),
-      or((v.status?.usedBy ?? []).map((u) => u.name).join(',')),
+      usedByText(v.status),
       metricsText(v.spec.record?.metrics),
     ]),
   );
