@@ -5,7 +5,8 @@
  * runs as that account alone (a kubeconfig holding only a TokenRequest token) and takes a model
  * through a canary to a promotion, with no request refused on the way. The same role without `patch`
  * on Deployments, bound to a second account, leaves a ModelDeployment that never becomes Ready and an
- * operator that says why (the apiserver's 403). Neither account can read Secrets.
+ * operator that says why (the apiserver's 403). Neither account can read Secrets. That the role grants
+ * nothing beyond the calls the code makes is test/reliability/permissions.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { loadAll } from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeHttp } from '../../src/k8s/kube-http.js';
 import { repoRoot } from '../harness/env.js';
+import { OPERATOR_ACCESS, accessOf } from '../harness/rbac.js';
 import { kubectl, kubectlOk, kubeConfig, tempNamespace, writeTokenKubeconfig } from '../harness/kube.js';
 import { startOperator } from '../harness/operator.js';
 import type { ModelDeployment } from '../../src/api/index.js';
@@ -219,6 +221,9 @@ describe('with the ClusterRole of deploy/', () => {
   });
 
   test('the operator, as that account alone, rolls out 1.0.0 and then promotes 1.1.0 through a canary', async () => {
+    // The role is the contract of test/harness/rbac.ts (no verb beyond the calls the code makes),
+    // so what follows shows that contract is enough.
+    expect(accessOf(deployObject('02-rbac.yaml', 'ClusterRole').rules!)).toEqual(OPERATOR_ACCESS);
     await apply(ns.name, digits('1.0.0'));
     await waitReady(ns.name);
     await until(

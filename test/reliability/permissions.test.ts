@@ -6,12 +6,15 @@
  * the limits asserted are the ones the RBAC really draws: no Secrets, no writes to Nodes, Pods, CRDs,
  * RBAC or Namespaces, no spec writes to ModelDeployments, no Leases outside its namespace. Each limit
  * is checked twice: `kubectl auth can-i --as` (SubjectAccessReview) and a real request with the
- * account's token, which must come back 403 naming the account.
+ * account's token, which must come back 403 naming the account. And the account's effective rights
+ * (SelfSubjectRulesReview, asked with its own token) are exactly the calls the operator makes
+ * (test/harness/rbac.ts): a verb granted that no code uses, such as `get` on Pods, fails here.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeHttp } from '../../src/k8s/kube-http.js';
 import { tempNamespace } from '../harness/kube.js';
 import { Kube, operatorIdentity, type Identity } from '../harness/faults.js';
+import { ALL_VERBS, OPERATOR_ACCESS, accessOf } from '../harness/rbac.js';
 
 const kube = new Kube();
 let ns: Awaited<ReturnType<typeof tempNamespace>>;
@@ -65,6 +68,14 @@ const refused: Array<[string, string, string[]]> = [
   ['delete', 'modelversions.modelship.io', ['-n', 'default']],
   ['update', 'leases.coordination.k8s.io', ['-n', 'kube-system']],
   ['update', 'leases.coordination.k8s.io/another', ['-n', 'NS']],
+  // Reads by name the operator never makes: its informers list and watch.
+  ['get', 'pods', ['-n', 'default']],
+  ['get', 'modeldeployments.modelship.io', ['-n', 'default']],
+  ['get', 'modelversions.modelship.io', ['-n', 'default']],
+  ['get', 'events', ['-n', 'default']],
+  // Writes it makes by server-side apply (patch), never by update.
+  ['update', 'services', ['-n', 'default']],
+  ['deletecollection', 'configmaps', ['-n', 'default']],
 ];
 // What it needs, so that a role that allows nothing cannot pass this file.
 const allowed: Array<[string, string, string[]]> = [
@@ -143,9 +154,55 @@ test('real requests with its token are refused with 403 naming the account', asy
       { spec: { version: '9.9.9' } },
       merge,
     ),
+    attempt('GET', `/apis/modelship.io/v1alpha1/namespaces/${ns.name}/modeldeployments/any`),
+    attempt('GET', `/apis/modelship.io/v1alpha1/namespaces/${ns.name}/modelversions/any`),
+    attempt('GET', `/api/v1/namespaces/${ns.name}/pods/any`),
   ]);
   expect(results.filter((r) => r !== 'refused')).toEqual([]);
   // The namespace is still there, and nothing was made.
   expect((await kube.run(['get', 'namespace', ns.name])).code).toBe(0);
   expect((await kube.run(['get', 'clusterrolebinding', `rel-perm-${ns.name}`])).code).not.toBe(0);
+});
+
+/** What every authenticated account may do (system:basic-user): ask what it may do. */
+const SELF_REVIEWS = new Set([
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+  'authentication.k8s.io/selfsubjectreviews',
+]);
+
+test('its rights, as the apiserver reports them to it, are exactly the calls the operator makes', async () => {
+  // In a namespace other than its own: the ClusterRole alone (the Lease Role is in its own).
+  const review = await http.request<{
+    status: { resourceRules: Array<{ verbs: string[]; apiGroups?: string[]; resources?: string[] }> };
+  }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectRulesReview',
+      spec: { namespace: 'default' },
+    },
+  });
+  const effective = accessOf(review.status.resourceRules);
+  for (const k of SELF_REVIEWS) delete effective[k];
+  // A wildcard anywhere would grant everything; it must not appear.
+  expect(Object.entries(effective).filter(([k, v]) => k.includes('*') || v.includes('*'))).toEqual([]);
+  expect(effective).toEqual(OPERATOR_ACCESS);
+});
+
+test('every verb the contract leaves out is refused on every resource it names', async () => {
+  const kubectlResource = (k: string): string => {
+    const [group, resource] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+    const [res, sub] = resource.split('/');
+    return `${res}${group ? `.${group}` : ''}${sub ? ` --subresource=${sub}` : ''}`;
+  };
+  const checks = Object.entries(OPERATOR_ACCESS).flatMap(([k, verbs]) =>
+    ALL_VERBS.filter((v) => !verbs.includes(v)).map((v) => [v, kubectlResource(k)] as const),
+  );
+  const answers = await Promise.all(
+    checks.map(async ([v, r]) => {
+      const [res, ...rest] = r.split(' ');
+      return `${v} ${r}: ${await canI(v, res!, '-n', 'default', ...rest)}`;
+    }),
+  );
+  expect(answers.filter((a) => !a.endsWith(': no'))).toEqual([]);
 });

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, loadAll } from 'js-yaml';
 import { FLAGS } from '../../src/cli/options.js';
+import { OPERATOR_ACCESS, accessOf as access } from '../harness/rbac.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -71,41 +72,6 @@ function only<T extends K8sObject>(path: string, kind: string): T {
   if (found.length !== 1) throw new Error(`${path}: expected one ${kind}, found ${found.length}`);
   return found[0] as T;
 }
-
-/** group/resource -> sorted verbs, over all rules; a resource listed twice is merged. */
-function access(rules: PolicyRule[]): Record<string, string[]> {
-  const out: Record<string, Set<string>> = {};
-  for (const r of rules)
-    for (const g of r.apiGroups)
-      for (const res of r.resources) for (const v of r.verbs) (out[`${g}/${res}`] ??= new Set()).add(v);
-  return Object.fromEntries(
-    Object.entries(out)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => [k, [...v].sort()]),
-  );
-}
-
-const ALL_WRITES = ['create', 'delete', 'get', 'list', 'patch', 'watch'];
-/**
- * The API calls the operator makes, by group/resource (src/k8s/client.ts, src/controllers/): this is
- * the contract the ClusterRole must match exactly. A change to the operator that needs more access
- * changes this table, the manifests and the chart together, in one reviewed diff.
- */
-const OPERATOR_ACCESS: Record<string, string[]> = {
-  '/configmaps': ALL_WRITES,
-  '/events': ['create'],
-  '/pods': ['get', 'list', 'watch'],
-  '/services': ALL_WRITES,
-  // update: the drift restore replaces a revision Deployment whose pod template someone changed.
-  'apps/deployments': [...ALL_WRITES, 'update'].sort(),
-  'gateway.networking.k8s.io/httproutes': ALL_WRITES,
-  'modelship.io/modeldeployments': ['get', 'list', 'watch'],
-  'modelship.io/modeldeployments/finalizers': ['update'],
-  'modelship.io/modeldeployments/status': ['patch'],
-  'modelship.io/modelversions': ['get', 'list', 'patch', 'watch'],
-  'modelship.io/modelversions/status': ['patch'],
-  'networking.istio.io/virtualservices': ALL_WRITES,
-};
 
 const clusterRole = only<K8sObject & { rules: PolicyRule[] }>('deploy/02-rbac.yaml', 'ClusterRole');
 const deployment = only<Deployment>('deploy/04-deployment.yaml', 'Deployment');

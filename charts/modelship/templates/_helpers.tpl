@@ -66,11 +66,11 @@ may not exist yet. No Secrets. Discovery (GET /apis/<group>/<version>) needs no 
 built-in system:discovery role allows it to every authenticated user.
 */}}
 {{- define "modelship.rules" -}}
-# The operator's input: informers list and watch ModelDeployments; it never writes their spec
-# or metadata.
+# The operator's input: informers list and watch ModelDeployments (no `get`: never read by
+# name); it never writes their spec or metadata.
 - apiGroups: [modelship.io]
   resources: [modeldeployments]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # Rollout state is written by server-side apply to the status subresource only.
 - apiGroups: [modelship.io]
   resources: [modeldeployments/status]
@@ -81,17 +81,18 @@ built-in system:discovery role allows it to every authenticated user.
 - apiGroups: [modelship.io]
   resources: [modeldeployments/finalizers]
   verbs: [update]
-# Read by informers; `patch` applies the in-use finalizer. No `create`: a finalizer apply racing
-# a deletion must fail, never bring a deleted ModelVersion back.
+# Read by informers (no `get`); `patch` applies the in-use finalizer. No `create`: a finalizer
+# apply racing a deletion must fail, never bring a deleted ModelVersion back.
 - apiGroups: [modelship.io]
   resources: [modelversions]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 # status.usedBy, phase and conditions of each ModelVersion.
 - apiGroups: [modelship.io]
   resources: [modelversions/status]
   verbs: [patch]
 # One Deployment per revision: server-side apply, resize by merge patch, replace (update) when
-# someone else changed its pod template, delete beyond the revision history limit.
+# someone else changed its pod template, delete beyond the revision history limit. `get` (on every
+# child kind): the live read of a name the spec claims (is the object there modelship's own?).
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch, delete, update]
@@ -99,10 +100,11 @@ built-in system:discovery role allows it to every authenticated user.
 - apiGroups: ['']
   resources: [services, configmaps]
   verbs: [get, list, watch, create, patch, delete]
-# Pod readiness, restarts and waiting reasons decide a revision's health; pods are only read.
+# Pod readiness, restarts and waiting reasons decide a revision's health; pods are only
+# watched, never read by name.
 - apiGroups: ['']
   resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # Rollout decisions are recorded as core/v1 Events on the ModelDeployment.
 - apiGroups: ['']
   resources: [events]
