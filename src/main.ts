@@ -48,6 +48,7 @@ async function main(): Promise<number> {
     concurrency: flags.concurrency,
     resyncMs: flags.resyncMs,
     unreadyGraceMs: flags.unreadyGraceMs,
+    settings: flags.settings,
     queueObserver: (q) => metrics.queueObserver(q),
     onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
     onGone: (namespace, name) => metrics.forget(namespace, name),

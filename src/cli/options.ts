@@ -1,6 +1,9 @@
 // The operator's command line: flags, each with an environment variable (for the Deployment), and
 // a clear error for anything it does not understand. Pure: argv and env in, options or an error out.
 import { parseDuration } from '../core/duration.js';
+import { DEFAULT_MODEL_STORE_SIZE_LIMIT } from '../runtimes/common/pod.js';
+import { DEFAULT_IMAGES, type ImageName } from '../runtimes/images.js';
+import type { RuntimeSettings } from '../runtimes/types.js';
 
 export interface OperatorFlags {
   kubeconfig: string | undefined;
@@ -14,6 +17,8 @@ export interface OperatorFlags {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
+  /** What the runtimes render with: the images and the model store's size limit. */
+  settings: RuntimeSettings;
   help: boolean;
 }
 
@@ -67,8 +72,51 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: 'modelship',
     help: 'name of the Lease',
   },
+  ...imageFlags(),
+  'model-store-size-limit': {
+    env: 'MODELSHIP_MODEL_STORE_SIZE_LIMIT',
+    default: DEFAULT_MODEL_STORE_SIZE_LIMIT,
+    help: "sizeLimit of the model pods' model store (emptyDir), e.g. 200Gi; --model-store-size-limit= sets none",
+  },
   help: { env: '', boolean: true, help: 'show this help' },
 };
+
+/** One flag per image modelship renders (src/runtimes/images.ts), e.g. --image-fetch-s3. */
+function imageFlags(): Record<string, FlagSpec> {
+  const what: Record<ImageName, string> = {
+    triton: 'Triton model server',
+    torchserve: 'TorchServe model server',
+    fetchS3: 'fetch-model init container for s3:// (needs sh, sha256sum, aws)',
+    fetchGs: 'fetch-model init container for gs:// (needs sh, sha256sum, gcloud)',
+    fetchHttps: 'fetch-model init container for https:// (needs sh, sha256sum, curl)',
+    fetchPvc: 'fetch-model init container for pvc:// (needs sh, sha256sum, cp)',
+    unpack: 'unpack-model init container for .tar.gz artifacts (needs sh, tar)',
+  };
+  return Object.fromEntries(
+    (Object.keys(DEFAULT_IMAGES) as ImageName[]).map((name) => [
+      imageFlag(name),
+      {
+        env: `MODELSHIP_IMAGE_${kebab(name).toUpperCase().replace(/-/g, '_')}`,
+        default: DEFAULT_IMAGES[name],
+        help: `image of the ${what[name]}`,
+      },
+    ]),
+  );
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function imageFlag(name: ImageName): string {
+  return `image-${kebab(name)}`;
+}
+
+// An image reference without whitespace, optionally pinned by a sha256 digest; the registry
+// decides the rest.
+const IMAGE_REF = /^[a-zA-Z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$/;
+// The usual forms of a Kubernetes quantity for a size: a number and a binary or decimal suffix.
+const SIZE = /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
 export class UsageError extends Error {}
 
@@ -81,7 +129,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
     if (!m || !FLAGS[m[1]!]) throw new UsageError(`unknown argument ${JSON.stringify(arg)}; see --help`);
     const name = m[1]!;
     if (FLAGS[name]!.boolean) {
@@ -116,6 +164,19 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
   const format = raw['log-format'];
   if (format !== 'json' && format !== 'text')
     throw new UsageError(`--log-format: ${JSON.stringify(format)}; use json or text`);
+  const image = (name: ImageName): string => {
+    const v = raw[imageFlag(name)]!;
+    if (!IMAGE_REF.test(v))
+      throw new UsageError(
+        `--${imageFlag(name)}: ${JSON.stringify(v)} is not an image reference (e.g. registry.example/busybox:1.37.0@sha256:<64 hex>)`,
+      );
+    return v;
+  };
+  const sizeLimit = raw['model-store-size-limit'] ?? '';
+  if (sizeLimit !== '' && (!SIZE.test(sizeLimit) || Number(SIZE.exec(sizeLimit)![1]) === 0))
+    throw new UsageError(
+      `--model-store-size-limit: ${JSON.stringify(sizeLimit)} is not a size (e.g. 50Gi, 200G); --model-store-size-limit= sets none`,
+    );
   const namespaces = raw.namespaces
     ?.split(',')
     .map((s) => s.trim())
@@ -132,6 +193,17 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     leaderElect: bool('leader-elect'),
     leaderElectionNamespace: raw['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'modelship-system',
     leaderElectionName: raw['leader-election-name']!,
+    settings: {
+      images: { triton: image('triton'), torchserve: image('torchserve') },
+      fetchImages: {
+        s3: image('fetchS3'),
+        gs: image('fetchGs'),
+        https: image('fetchHttps'),
+        pvc: image('fetchPvc'),
+      },
+      unpackImage: image('unpack'),
+      modelStoreSizeLimit: sizeLimit,
+    },
     help: bool('help'),
   };
 }

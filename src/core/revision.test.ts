@@ -1,5 +1,6 @@
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from '../api/index.js';
+import { DEFAULT_IMAGES } from '../runtimes/images.js';
 import type { RuntimeSettings } from '../runtimes/index.js';
 import {
   GPU_RESOURCE,
@@ -331,7 +332,7 @@ describe('renderRevision', () => {
       { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
     ]);
     // The init containers keep their own images and environment.
-    expect(r.podTemplate.spec?.initContainers?.[0]?.image).toBe('amazon/aws-cli:2.17.0');
+    expect(r.podTemplate.spec?.initContainers?.[0]?.image).toBe(DEFAULT_IMAGES.fetchS3);
   });
 
   test('probes are set on the server container', () => {

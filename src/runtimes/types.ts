@@ -9,6 +9,11 @@ export interface RuntimeSettings {
   fetchImages?: Partial<Record<'s3' | 'gs' | 'https' | 'pvc', string>>;
   /** Image of the init container that extracts .tar.gz/.tgz artifacts (needs sh and tar). */
   unpackImage?: string;
+  /**
+   * sizeLimit of the model store (emptyDir), a Kubernetes quantity such as 50Gi; '' for none;
+   * undefined for DEFAULT_MODEL_STORE_SIZE_LIMIT (src/runtimes/common/pod.ts).
+   */
+  modelStoreSizeLimit?: string;
 }
 
 /** One named port of the model server. */

@@ -187,7 +187,7 @@ describe('deploy/: the operator Deployment', () => {
     const namespaced = only<Deployment>('deploy/namespaced/02-deployment.yaml', 'Deployment');
     for (const d of [deployment, namespaced])
       for (const arg of d.spec.template.spec.containers[0]!.args ?? []) {
-        const name = /^--([a-z-]+)/.exec(arg)?.[1];
+        const name = /^--([a-z0-9-]+)/.exec(arg)?.[1];
         expect({ arg, known: !!name && name in FLAGS }).toEqual({ arg, known: true });
       }
   });

@@ -5,6 +5,7 @@
 // against the new revision.
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelVersion } from '../../api/index.js';
+import { DEFAULT_IMAGES } from '../images.js';
 import type { RuntimeSettings } from '../types.js';
 import { CONFIG_DIR, MODEL_ROOT, VOLUME_CONFIG, VOLUME_MODELS, VOLUME_TMP } from './pod.js';
 import { restrictedContainerSecurityContext, shQuote } from './security.js';
@@ -15,17 +16,17 @@ export const UNPACK_CONTAINER = 'unpack-model';
 
 /** One image per scheme, each with the one client it needs, and sh, sha256sum and cp. */
 export const DEFAULT_FETCH_IMAGES: Readonly<Record<StorageScheme, string>> = {
-  s3: 'amazon/aws-cli:2.17.0',
-  gs: 'google/cloud-sdk:slim',
-  https: 'curlimages/curl:8.10.1',
-  pvc: 'busybox:1.36',
+  s3: DEFAULT_IMAGES.fetchS3,
+  gs: DEFAULT_IMAGES.fetchGs,
+  https: DEFAULT_IMAGES.fetchHttps,
+  pvc: DEFAULT_IMAGES.fetchPvc,
 };
 
 /**
  * Extracts archives. A separate step so that no fetch image needs tar and gzip: amazon/aws-cli
  * (Amazon Linux 2, a minimal install) does not promise them; BusyBox has both.
  */
-export const DEFAULT_UNPACK_IMAGE = 'busybox:1.36';
+export const DEFAULT_UNPACK_IMAGE = DEFAULT_IMAGES.unpack;
 
 const SOURCE_VOLUME = 'model-source';
 const SOURCE_DIR = '/mnt/source';

@@ -16,11 +16,24 @@ export const VOLUME_MODELS = 'model-store';
 export const VOLUME_CONFIG = 'revision-config';
 export const VOLUME_TMP = 'tmp';
 
-/** The volumes of every model pod: the model store, the revision's generated files, and /tmp. */
-export function baseVolumes(configMapName: string): V1Volume[] {
+/**
+ * The model store's default size limit. Without one, a fetch that writes more than expected (a
+ * `gs://bucket/` meant as one model, a wrong archive) fills the node's disk and the kubelet evicts
+ * other tenants' pods under disk pressure; with it, the kubelet evicts this pod alone, and the
+ * rollout counts the failure against the new revision and reverts. 50 GiB holds the largest
+ * Triton and TorchServe models usually served (a .tar.gz needs its own size twice while it is
+ * extracted); larger models raise it operator-wide (--model-store-size-limit).
+ */
+export const DEFAULT_MODEL_STORE_SIZE_LIMIT = '50Gi';
+
+/**
+ * The volumes of every model pod: the model store, the revision's generated files, and /tmp.
+ * `modelStoreSizeLimit`: a quantity, '' for no limit, undefined for the default.
+ */
+export function baseVolumes(configMapName: string, modelStoreSizeLimit?: string): V1Volume[] {
+  const limit = modelStoreSizeLimit ?? DEFAULT_MODEL_STORE_SIZE_LIMIT;
   return [
-    // No sizeLimit: a model is as large as it is, and exceeding a limit evicts the pod mid-rollout.
-    { name: VOLUME_MODELS, emptyDir: {} },
+    { name: VOLUME_MODELS, emptyDir: limit ? { sizeLimit: limit } : {} },
     { name: VOLUME_CONFIG, configMap: { name: configMapName } },
     { name: VOLUME_TMP, emptyDir: {} },
   ];

@@ -27,6 +27,7 @@ import {
   type RuntimePort,
   type RuntimeSettings,
 } from '../types.js';
+import { DEFAULT_IMAGES } from '../images.js';
 import {
   INFERENCE_PORT,
   MANAGEMENT_PORT,
@@ -34,7 +35,7 @@ import {
   renderConfigProperties,
 } from './config-properties.js';
 
-export const TORCHSERVE_IMAGE = 'pytorch/torchserve:0.12.0-cpu';
+export const TORCHSERVE_IMAGE = DEFAULT_IMAGES.torchserve;
 
 /** The management port is not listed: it listens on loopback only (see config-properties.ts). */
 export const TORCHSERVE_PORTS: readonly RuntimePort[] = [
@@ -131,7 +132,11 @@ export const torchserve: ModelRuntime = {
         securityContext: restrictedContainerSecurityContext(),
       },
       initContainers: fetch.initContainers,
-      volumes: [...baseVolumes(configMapName), ...fetch.volumes, ...processing.volumes],
+      volumes: [
+        ...baseVolumes(configMapName, settings.modelStoreSizeLimit),
+        ...fetch.volumes,
+        ...processing.volumes,
+      ],
       files,
       servingPortName: 'http',
       ports: [...TORCHSERVE_PORTS],

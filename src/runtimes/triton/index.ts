@@ -25,9 +25,10 @@ import {
   type RuntimePort,
   type RuntimeSettings,
 } from '../types.js';
+import { DEFAULT_IMAGES } from '../images.js';
 import { renderConfigPbtxt } from './config-pbtxt.js';
 
-export const TRITON_IMAGE = 'nvcr.io/nvidia/tritonserver:24.08-py3';
+export const TRITON_IMAGE = DEFAULT_IMAGES.triton;
 
 export const TRITON_PORTS: readonly RuntimePort[] = [
   { name: 'http', port: 8000, appProtocol: 'http' },
@@ -121,7 +122,7 @@ export const triton: ModelRuntime = {
       },
       initContainers: fetch.initContainers,
       volumes: [
-        ...baseVolumes(configMapName),
+        ...baseVolumes(configMapName, settings.modelStoreSizeLimit),
         { name: 'dshm', emptyDir: { medium: 'Memory' } },
         ...fetch.volumes,
         ...processing.volumes,

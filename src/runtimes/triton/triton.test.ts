@@ -1,6 +1,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import type { ModelVersion, ModelVersionSpec } from '../../api/index.js';
 import { DEFAULT_FETCH_IMAGES } from '../common/fetch.js';
+import { DEFAULT_IMAGES } from '../images.js';
 import { InvalidModelVersionError, type RuntimeSettings } from '../types.js';
 import { renderConfigPbtxt, tritonDataType } from './config-pbtxt.js';
 import { TRITON_IMAGE, triton } from './index.js';
@@ -198,7 +199,7 @@ describe('model repository layout', () => {
     // config.pbtxt is put in place after the extraction, which starts from an empty directory.
     expect(script(unpack)).toContain("cp '/mnt/config/config.pbtxt' '/mnt/models/resnet50/config.pbtxt'");
     expect(script(pod.initContainers[0]!)).not.toContain('config.pbtxt');
-    expect(unpack.image).toBe('busybox:1.36');
+    expect(unpack.image).toBe(DEFAULT_IMAGES.unpack);
   });
 
   test('config.pbtxt is generated into files and copied next to the version directory', () => {
