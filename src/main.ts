@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     ...(flags.namespaces ? { namespaces: flags.namespaces } : {}),
     concurrency: flags.concurrency,
     resyncMs: flags.resyncMs,
+    discoveryIntervalMs: flags.routerDiscoveryMs,
     unreadyGraceMs: flags.unreadyGraceMs,
     settings: flags.settings,
     queueObserver: (q) => metrics.queueObserver(q),

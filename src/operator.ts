@@ -3,7 +3,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from './api/index.js';
 import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from './core/labels.js';
-import { BY_MODEL, Caches } from './controllers/caches.js';
+import { BY_MODEL, Caches, type KindCache } from './controllers/caches.js';
 import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
@@ -12,7 +12,7 @@ import { keyOf } from './k8s/informer.js';
 import { ApiError, KubeHttp } from './k8s/kube-http.js';
 import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
-import { allRoutedKinds } from './routers/index.js';
+import { allRoutedKinds, routerFor } from './routers/index.js';
 import type { RoutedKind } from './routers/types.js';
 import type { RuntimeSettings } from './runtimes/types.js';
 
@@ -23,6 +23,11 @@ export interface OperatorOptions {
   concurrency?: number;
   resyncMs?: number;
   unreadyGraceMs?: number;
+  /**
+   * How often the router CRDs are looked up again after the start (default 30 s; 0: never), so a
+   * Gateway API or Istio CRD installed (or removed) later is noticed without a restart.
+   */
+  discoveryIntervalMs?: number;
   settings?: RuntimeSettings;
   now?: () => number;
   queueObserver?: (queue: string) => WorkQueueObserver;
@@ -37,6 +42,8 @@ export class Operator {
   readonly mvQueue: WorkQueue;
   private caches: Caches | undefined;
   private readonly client: KubeClient;
+  /** Ends the periodic router discovery. */
+  private readonly discovery = new AbortController();
   readonly events: EventRecorder;
 
   constructor(private readonly opts: OperatorOptions) {
@@ -88,7 +95,9 @@ export class Operator {
    */
   async startCaches(signal?: AbortSignal): Promise<void> {
     const { log } = this.opts;
-    const routedKinds = await discoverKinds(new KubeHttp(this.opts.kc), allRoutedKinds(), log);
+    const http = new KubeHttp(this.opts.kc);
+    const served = await discoverKinds(http, allRoutedKinds(), log);
+    const routedKinds = allRoutedKinds().filter((k) => served.get(k.kind) === 'served');
     const caches = new Caches(this.opts.kc, {
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       resyncMs: this.opts.resyncMs ?? 5 * 60_000,
@@ -116,6 +125,79 @@ export class Operator {
       namespaces: this.opts.namespaces?.join(',') || 'all',
       routers: routedKinds.map((k) => k.kind).join(','),
     });
+    this.watchRouterKinds(http, caches);
+  }
+
+  /**
+   * Looks the router kinds up again every discoveryIntervalMs: a CRD installed after the start gets
+   * an informer (and the ModelDeployments that need it are reconciled once its cache has synced); a
+   * CRD deleted has its informer stopped (its ModelDeployments then report RouterUnavailable).
+   * Discovery (GET /apis/<group>/<version>) needs no RBAC rule, unlike a watch of
+   * CustomResourceDefinitions, which a namespaced install may not have.
+   */
+  private watchRouterKinds(http: KubeHttp, caches: Caches): void {
+    const interval = this.opts.discoveryIntervalMs ?? 30_000;
+    if (interval <= 0) return;
+    const { signal } = this.discovery;
+    const tick = async (): Promise<void> => {
+      // At debug level: a kind that stays absent would otherwise log every interval.
+      const served = await discoverKinds(http, allRoutedKinds(), this.opts.log, signal, 'debug');
+      for (const k of allRoutedKinds()) {
+        if (signal.aborted) return;
+        const state = served.get(k.kind);
+        const watched = caches.routes.has(k.kind) || caches.isRouteKindPending(k.kind);
+        if (state === 'served' && !watched) {
+          this.opts.log.info('router kind now served; watching it', {
+            kind: k.kind,
+            apiVersion: k.apiVersion,
+          });
+          void caches
+            .addRouteKind(k, (cache) => this.wireChild(cache))
+            .then((added) => {
+              if (!added) return;
+              this.opts.log.info('router kind available; reconciling the ModelDeployments that need it', {
+                kind: k.kind,
+              });
+              this.requeueRoutedBy(k.kind);
+            });
+        } else if (state === 'absent' && watched) {
+          // Only a definite answer (404, or a group version without the resource) stops the
+          // watch: a discovery call that failed says nothing about the CRD.
+          await caches.removeRouteKind(k.kind);
+          this.opts.log.warn('router kind no longer served; ModelDeployments that need it will say so', {
+            kind: k.kind,
+            apiVersion: k.apiVersion,
+          });
+          this.requeueRoutedBy(k.kind);
+        }
+      }
+    };
+    const schedule = (): void => {
+      if (signal.aborted) return;
+      const timer = setTimeout(() => {
+        tick()
+          .catch((err: unknown) =>
+            this.opts.log.warn('router discovery failed; trying again', { error: (err as Error).message }),
+          )
+          .finally(schedule);
+      }, interval);
+      timer.unref();
+      signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    };
+    schedule();
+  }
+
+  /** Queues every ModelDeployment whose router writes `kind`. */
+  private requeueRoutedBy(kind: string): void {
+    for (const md of this.caches?.modelDeployments.list() ?? []) {
+      let needs = false;
+      try {
+        needs = routerFor(md).kinds.some((k) => k.kind === kind);
+      } catch {
+        // An unknown router: its reconcile reports InvalidRouter, whatever the kinds.
+      }
+      if (needs) this.mdQueue.add(keyOf(md));
+    }
   }
 
   /** Starts reconciling (on the leader only, with leader election). */
@@ -146,6 +228,7 @@ export class Operator {
 
   /** Stops taking keys, lets the ones in flight finish, then stops the watches. */
   async stop(): Promise<void> {
+    this.discovery.abort();
     await Promise.all([this.mdQueue.shutdown(), this.mvQueue.shutdown()]);
     await this.events.drain();
     await this.caches?.stop();
@@ -181,8 +264,15 @@ export class Operator {
     c.modelVersions.on('delete', onMv);
     c.modelVersions.on('resync', mv);
 
-    // Children and pods only enqueue their ModelDeployment's key (and, for Deployments, the
-    // ModelVersion they were built from, whose usedBy may change with their size).
+    const children = [c.deployments, c.services, c.configMaps, c.pods, ...c.routes.values()];
+    for (const cache of children) this.wireChild(cache as unknown as KindCache<KubernetesObject>);
+  }
+
+  /**
+   * Children and pods only enqueue their ModelDeployment's key (and, for Deployments, the
+   * ModelVersion they were built from, whose usedBy may change with their size).
+   */
+  private wireChild(cache: KindCache<KubernetesObject>): void {
     const owner = (o: KubernetesObject) => {
       const name = o.metadata?.labels?.[LABEL_DEPLOYMENT];
       if (name && o.metadata?.namespace) this.mdQueue.add(`${o.metadata.namespace}/${name}`);
@@ -190,32 +280,43 @@ export class Operator {
       if (mvName && o.kind === 'Deployment' && o.metadata?.namespace)
         this.mvQueue.add(`${o.metadata.namespace}/${mvName}`);
     };
-    const children = [c.deployments, c.services, c.configMaps, c.pods, ...c.routes.values()] as Array<{
-      on: (e: 'add' | 'update' | 'delete', fn: (a: KubernetesObject, b?: KubernetesObject) => void) => void;
-    }>;
-    for (const cache of children) {
-      cache.on('add', owner);
-      cache.on('update', (_old, cur) => owner(cur ?? _old));
-      cache.on('delete', owner);
-    }
+    cache.on('add', owner);
+    cache.on('update', (_old, cur) => owner(cur ?? _old));
+    cache.on('delete', owner);
   }
 }
+
+/** What discovery says of a router kind: served, not served, or nothing (the call failed). */
+type KindState = 'served' | 'absent' | 'unknown';
 
 /**
  * Router CRDs (Gateway API, Istio) are optional: only the kinds the apiserver serves get informers;
  * a ModelDeployment asking for a missing one gets a RouterUnavailable condition instead of a crash.
+ * A 404 for the group version, or a list without the resource, is `absent`; any other failure
+ * (the apiserver restarting, an aggregated API down) is `unknown`, and changes nothing.
  */
-async function discoverKinds(http: KubeHttp, kinds: RoutedKind[], log: Logger): Promise<RoutedKind[]> {
-  const found: RoutedKind[] = [];
+async function discoverKinds(
+  http: KubeHttp,
+  kinds: RoutedKind[],
+  log: Logger,
+  signal?: AbortSignal,
+  level: 'info' | 'debug' = 'info',
+): Promise<Map<string, KindState>> {
+  const found = new Map<string, KindState>();
   for (const k of kinds) {
     try {
       const list = await http.request<{ resources?: Array<{ name: string }> }>(
         'GET',
         `/apis/${k.apiVersion}`,
+        {
+          ...(signal ? { signal } : {}),
+        },
       );
-      if (list?.resources?.some((r) => r.name === k.plural)) found.push(k);
+      found.set(k.kind, list?.resources?.some((r) => r.name === k.plural) ? 'served' : 'absent');
     } catch (err) {
-      log.info('router kind not served; ModelDeployments that need it will say so', {
+      const absent = err instanceof ApiError && err.code === 404;
+      found.set(k.kind, absent ? 'absent' : 'unknown');
+      log.log(level, 'router kind not served; ModelDeployments that need it will say so', {
         kind: k.kind,
         apiVersion: k.apiVersion,
         reason: (err as Error).message.slice(0, 200),

@@ -7,6 +7,7 @@ test('defaults, then environment, then flags', () => {
     concurrency: 4,
     unreadyGraceMs: 10_000,
     resyncMs: 300_000,
+    routerDiscoveryMs: 30_000,
     logFormat: 'json',
     namespaces: undefined,
   });
@@ -17,6 +18,7 @@ test('defaults, then environment, then flags', () => {
   expect(
     parseFlags(['--concurrency', '2', '--unready-grace=2s'], { MODELSHIP_CONCURRENCY: '8' }),
   ).toMatchObject({ concurrency: 2, unreadyGraceMs: 2000 });
+  expect(parseFlags(['--router-discovery-interval=0s'], {}).routerDiscoveryMs).toBe(0);
   expect(parseFlags(['--help'], {}).help).toBe(true);
 });
 

@@ -11,6 +11,7 @@ export interface OperatorFlags {
   concurrency: number;
   unreadyGraceMs: number;
   resyncMs: number;
+  routerDiscoveryMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'text';
   listen: string;
@@ -49,6 +50,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: 'MODELSHIP_RESYNC',
     default: '5m',
     help: 'period of the full resync of every cached object',
+  },
+  'router-discovery-interval': {
+    env: 'MODELSHIP_ROUTER_DISCOVERY_INTERVAL',
+    default: '30s',
+    help: 'how often to look for Gateway API and Istio CRDs installed or removed since the start; 0s: only at start',
   },
   'log-level': { env: 'MODELSHIP_LOG_LEVEL', default: 'info', help: 'error | warn | info | debug' },
   'log-format': { env: 'MODELSHIP_LOG_FORMAT', default: 'json', help: 'json (one line per decision) | text' },
@@ -187,6 +193,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     concurrency,
     unreadyGraceMs: duration('unready-grace'),
     resyncMs: duration('resync'),
+    routerDiscoveryMs: duration('router-discovery-interval'),
     logLevel: level as OperatorFlags['logLevel'],
     logFormat: format,
     listen: raw.listen ?? '',

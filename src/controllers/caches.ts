@@ -24,12 +24,19 @@ import {
   type InformerOptions,
 } from '../k8s/informer.js';
 
+/** A router's kind, by group/version/plural. */
+export interface RouteKind {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+}
+
 export interface CacheOptions {
   namespaces?: string[];
   resyncMs?: number;
   observer?: InformerObserver;
-  /** Router kinds whose CRDs are installed (discovered at start): group/version/plural. */
-  routedKinds: Array<{ apiVersion: string; kind: string; plural: string }>;
+  /** Router kinds whose CRDs are installed at start; later ones come and go by addRouteKind/removeRouteKind. */
+  routedKinds: RouteKind[];
 }
 
 /** One kind over the watched namespaces, read as a single cache. */
@@ -118,6 +125,8 @@ const API = 'modelship.io/v1alpha1';
 export const BY_MODEL = 'model';
 export const BY_MODEL_VERSION = 'modelVersion';
 const OWNED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+/** Children and pods: only what modelship made (label-selected), indexed by their ModelDeployment. */
+const OWNED_SHAPE = { labelSelector: OWNED, indexLabel: LABEL_DEPLOYMENT, transform: withoutManagedFields };
 
 export class Caches {
   readonly modelDeployments: KindCache<ModelDeployment>;
@@ -126,10 +135,22 @@ export class Caches {
   readonly services: KindCache<V1Service>;
   readonly configMaps: KindCache<V1ConfigMap>;
   readonly pods: KindCache<V1Pod>;
-  /** Router objects by kind (HTTPRoute, VirtualService), for the kinds whose CRDs exist. */
+  /**
+   * Router objects by kind (HTTPRoute, VirtualService), for the kinds whose CRDs exist and whose
+   * cache has synced: a reconcile that finds no entry for its router's kind reports
+   * RouterUnavailable, never reads an empty, unsynced cache as "no routing objects".
+   */
   readonly routes = new Map<string, KindCache<KubernetesObject>>();
+  /** Router kinds added after the start whose caches have not synced yet. */
+  private readonly pendingRoutes = new Map<
+    string,
+    { cache: KindCache<KubernetesObject>; abort: AbortController }
+  >();
 
-  constructor(kc: KubeConfig, opts: CacheOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: CacheOptions,
+  ) {
     const own = { transform: withoutManagedFields };
     this.modelDeployments = new KindCache<ModelDeployment>(kc, API, 'modeldeployments', opts, {
       ...own,
@@ -142,7 +163,7 @@ export class Caches {
     // Children and pods: only what modelship made (label-selected), never every Pod of the cluster;
     // indexed by the ModelDeployment they belong to, and cached without the fields no controller
     // reads (see cache-shape.ts).
-    const owned = { labelSelector: OWNED, indexLabel: LABEL_DEPLOYMENT, transform: withoutManagedFields };
+    const owned = OWNED_SHAPE;
     this.deployments = new KindCache<V1Deployment>(kc, 'apps/v1', 'deployments', opts, {
       ...owned,
       transform: slimDeployment,
@@ -167,12 +188,62 @@ export class Caches {
     ] as unknown as Array<KindCache<KubernetesObject>>;
   }
 
+  /**
+   * Watches a router kind whose CRD appeared after the start. `wire` registers the event handlers
+   * before the watch starts; the kind joins `routes` once its cache has synced. Resolves true then,
+   * false if the kind was already watched or was removed (or the caches stopped) before it synced.
+   * A cache that cannot list (RBAC) stays pending, retrying with back-off, and `routes` without it.
+   */
+  async addRouteKind(k: RouteKind, wire: (cache: KindCache<KubernetesObject>) => void): Promise<boolean> {
+    if (this.routes.has(k.kind) || this.pendingRoutes.has(k.kind)) return false;
+    const entry = {
+      cache: new KindCache<KubernetesObject>(this.kc, k.apiVersion, k.plural, this.opts, OWNED_SHAPE),
+      abort: new AbortController(),
+    };
+    this.pendingRoutes.set(k.kind, entry);
+    wire(entry.cache);
+    entry.cache.start();
+    try {
+      await entry.cache.waitForSync(entry.abort.signal);
+    } catch {
+      return false;
+    }
+    if (this.pendingRoutes.get(k.kind) !== entry) return false;
+    this.pendingRoutes.delete(k.kind);
+    this.routes.set(k.kind, entry.cache);
+    return true;
+  }
+
+  /** True while a kind added by addRouteKind has not synced. */
+  isRouteKindPending(kind: string): boolean {
+    return this.pendingRoutes.has(kind);
+  }
+
+  /** Stops watching a router kind whose CRD is gone; resolves true if it was watched or pending. */
+  async removeRouteKind(kind: string): Promise<boolean> {
+    const pending = this.pendingRoutes.get(kind);
+    if (pending) {
+      this.pendingRoutes.delete(kind);
+      pending.abort.abort(new Error(`${kind}: CRD removed`));
+      await pending.cache.stop();
+      return true;
+    }
+    const cache = this.routes.get(kind);
+    if (!cache) return false;
+    this.routes.delete(kind);
+    await cache.stop();
+    return true;
+  }
+
   start(): void {
     for (const c of this.all()) c.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.stop()));
+    const pending = [...this.pendingRoutes.values()];
+    this.pendingRoutes.clear();
+    for (const p of pending) p.abort.abort(new Error('caches stopped'));
+    await Promise.all([...this.all(), ...pending.map((p) => p.cache)].map((c) => c.stop()));
   }
 
   hasSynced(): boolean {
