@@ -389,6 +389,8 @@ export async function startOperator(
       '--kubeconfig',
       kubeconfig,
       `--listen=127.0.0.1:${port}`,
+      // The scraper reads /metrics over plain http on loopback, without a token.
+      '--metrics-auth=none',
       '--log-level',
       'warn',
       '--log-format',

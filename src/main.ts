@@ -3,6 +3,7 @@
 // operator, and a graceful stop on SIGTERM/SIGINT: stop taking keys, finish the ones in flight,
 // release the Lease, stop the watches, exit.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { parseFlags, usage, UsageError, type OperatorFlags } from './cli/options.js';
@@ -10,8 +11,10 @@ import { KubeHttp } from './k8s/kube-http.js';
 import { LeaderElector } from './k8s/leader.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { MetricsAuth } from './metrics-auth.js';
 import { Operator } from './operator.js';
-import { startServer } from './server.js';
+import { startServer, type ServerOptions } from './server.js';
+import { selfSignedCertificate } from './tls.js';
 
 async function main(): Promise<number> {
   let flags: OperatorFlags;
@@ -56,11 +59,20 @@ async function main(): Promise<number> {
     onEventLost: (why) => metrics.eventLost(why),
   });
   const server = flags.listen
-    ? await startServer({ listen: flags.listen, metrics, ready: () => operator.hasSynced() })
+    ? await startServer({
+        listen: flags.listen,
+        metrics,
+        ready: () => operator.hasSynced(),
+        ...metricsAccess(flags, kc, log),
+      })
     : undefined;
   const bound = server?.address();
   if (bound && typeof bound === 'object')
-    log.info('serving /healthz /readyz /metrics', { address: `${bound.address}:${bound.port}` });
+    log.info('serving /healthz /readyz /metrics', {
+      address: `${bound.address}:${bound.port}`,
+      scheme: flags.tlsCertFile || flags.metricsAuth === 'kubernetes' ? 'https' : 'http',
+      metricsAuth: flags.metricsAuth,
+    });
 
   // `stopping` ends the campaign and the cache sync; the Lease is released only after the
   // workers have drained, so the next leader never overlaps with our last writes.
@@ -103,6 +115,30 @@ async function main(): Promise<number> {
   server?.close();
   log.info('stopped');
   return 0;
+}
+
+/**
+ * HTTPS and who may read /metrics. With --metrics-auth=kubernetes the scrapers' tokens must not
+ * cross the network in clear: the given certificate, else a self-signed one made now.
+ */
+function metricsAccess(
+  flags: OperatorFlags,
+  kc: k8s.KubeConfig,
+  log: Logger,
+): Pick<ServerOptions, 'tls' | 'authorize' | 'onRefused'> {
+  const tls =
+    flags.tlsCertFile && flags.tlsKeyFile
+      ? { cert: readFileSync(flags.tlsCertFile, 'utf8'), key: readFileSync(flags.tlsKeyFile, 'utf8') }
+      : flags.metricsAuth === 'kubernetes'
+        ? selfSignedCertificate([hostname(), 'localhost', '127.0.0.1', '::1'], new Date())
+        : undefined;
+  if (flags.metricsAuth === 'none') return tls ? { tls } : {};
+  const auth = new MetricsAuth({ http: new KubeHttp(kc) });
+  return {
+    ...(tls ? { tls } : {}),
+    authorize: (header, path) => auth.authorize(header, path),
+    onRefused: (d) => log.debug('metrics request refused', { code: d.code, reason: d.reason }),
+  };
 }
 
 /** Campaigns for the Lease, reconciles while holding it. Returns true when the lease was lost. */

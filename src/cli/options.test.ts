@@ -8,6 +8,8 @@ test('defaults, then environment, then flags', () => {
     unreadyGraceMs: 10_000,
     resyncMs: 300_000,
     routerDiscoveryMs: 30_000,
+    metricsAuth: 'kubernetes',
+    tlsCertFile: undefined,
     logFormat: 'json',
     namespaces: undefined,
   });
@@ -32,6 +34,8 @@ test.each([
   [['--image-triton=nvcr.io/t@sha256:abc'], /--image-triton: .* is not an image reference/],
   [['--model-store-size-limit', 'lots'], /is not a size/],
   [['--model-store-size-limit', '0'], /is not a size/],
+  [['--metrics-auth', 'basic'], /use kubernetes or none/],
+  [['--tls-cert-file', '/tls/tls.crt'], /give both or neither/],
 ])('%j is refused with a clear message', (argv, msg) => {
   expect(() => parseFlags(argv, {})).toThrow(UsageError);
   expect(() => parseFlags(argv, {})).toThrow(msg);

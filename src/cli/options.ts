@@ -15,6 +15,10 @@ export interface OperatorFlags {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'text';
   listen: string;
+  /** kubernetes: /metrics needs a token the apiserver authorizes for get /metrics; none: open. */
+  metricsAuth: 'kubernetes' | 'none';
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
@@ -63,6 +67,16 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: ':8080',
     help: 'address of /healthz, /readyz and /metrics; --listen= turns it off',
   },
+  'metrics-auth': {
+    env: 'MODELSHIP_METRICS_AUTH',
+    default: 'kubernetes',
+    help: 'who may read /metrics: kubernetes (a bearer token the apiserver authorizes for get /metrics; served over https) | none (anyone who reaches --listen)',
+  },
+  'tls-cert-file': {
+    env: 'MODELSHIP_TLS_CERT_FILE',
+    help: 'PEM certificate of the https server; default with --metrics-auth=kubernetes: a self-signed one made at start',
+  },
+  'tls-key-file': { env: 'MODELSHIP_TLS_KEY_FILE', help: 'PEM private key of --tls-cert-file' },
   'leader-elect': {
     env: 'MODELSHIP_LEADER_ELECT',
     boolean: true,
@@ -183,6 +197,11 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     throw new UsageError(
       `--model-store-size-limit: ${JSON.stringify(sizeLimit)} is not a size (e.g. 50Gi, 200G); --model-store-size-limit= sets none`,
     );
+  const metricsAuth = raw['metrics-auth'];
+  if (metricsAuth !== 'kubernetes' && metricsAuth !== 'none')
+    throw new UsageError(`--metrics-auth: ${JSON.stringify(metricsAuth)}; use kubernetes or none`);
+  if (!raw['tls-cert-file'] !== !raw['tls-key-file'])
+    throw new UsageError('--tls-cert-file and --tls-key-file go together: give both or neither');
   const namespaces = raw.namespaces
     ?.split(',')
     .map((s) => s.trim())
@@ -197,6 +216,9 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     logLevel: level as OperatorFlags['logLevel'],
     logFormat: format,
     listen: raw.listen ?? '',
+    metricsAuth,
+    tlsCertFile: raw['tls-cert-file'] || undefined,
+    tlsKeyFile: raw['tls-key-file'] || undefined,
     leaderElect: bool('leader-elect'),
     leaderElectionNamespace: raw['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'modelship-system',
     leaderElectionName: raw['leader-election-name']!,

@@ -28,6 +28,9 @@ export function startOperator(args: string[] = [], env: NodeJS.ProcessEnv = {}):
       // Any free port: several operators may run at once (leader election, parallel test runs).
       '--listen',
       '127.0.0.1:0',
+      // Plain http, /metrics open to the test on loopback; test/e2e/metrics.test.ts turns the
+      // token review (the default) back on with a later --metrics-auth.
+      '--metrics-auth=none',
       ...args,
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

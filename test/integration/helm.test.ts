@@ -148,15 +148,31 @@ describe('the default rendering is deploy/, as a chart', () => {
   });
 
   test('the same ClusterRole rules and leader election rules', () => {
-    expect(find(objs, 'ClusterRole').rules).toEqual(find(deployDocs('02-rbac.yaml'), 'ClusterRole').rules);
+    // The release is named `modelship`, so the chart's names are deploy/'s.
+    for (const [file, name] of [
+      ['02-rbac.yaml', 'modelship'],
+      ['07-metrics-auth.yaml', 'modelship-metrics-auth'],
+      ['07-metrics-auth.yaml', 'modelship-metrics-reader'],
+    ] as const)
+      expect({ name, rules: find(objs, 'ClusterRole', name).rules }).toEqual({
+        name,
+        rules: find(deployDocs(file), 'ClusterRole', name).rules,
+      });
+    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(3);
     expect(find(objs, 'Role').rules).toEqual(find(deployDocs('03-leader-election.yaml'), 'Role').rules);
-    for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
-      const file = kind === 'RoleBinding' ? '03-leader-election.yaml' : '02-rbac.yaml';
-      const { subjects, roleRef } = find(objs, kind) as K8sObject & { subjects: unknown; roleRef: unknown };
+    for (const [kind, file, name] of [
+      ['ClusterRoleBinding', '02-rbac.yaml', 'modelship'],
+      ['ClusterRoleBinding', '07-metrics-auth.yaml', 'modelship-metrics-auth'],
+      ['RoleBinding', '03-leader-election.yaml', 'modelship-leader-election'],
+    ] as const) {
+      const { subjects, roleRef } = find(objs, kind, name) as K8sObject & {
+        subjects: unknown;
+        roleRef: unknown;
+      };
       expect({ kind, subjects, roleRef }).toEqual({
         kind,
-        subjects: (find(deployDocs(file), kind) as unknown as { subjects: unknown }).subjects,
-        roleRef: (find(deployDocs(file), kind) as unknown as { roleRef: unknown }).roleRef,
+        subjects: (find(deployDocs(file), kind, name) as unknown as { subjects: unknown }).subjects,
+        roleRef: (find(deployDocs(file), kind, name) as unknown as { roleRef: unknown }).roleRef,
       });
     }
   });
@@ -333,6 +349,9 @@ describe('helm install into the local cluster', () => {
       ['clusterrolebinding', full, false],
       ['validatingadmissionpolicy', `${full}-writes`, false],
       ['validatingadmissionpolicybinding', `${full}-writes`, false],
+      ['clusterrole', `${full}-metrics-auth`, false],
+      ['clusterrolebinding', `${full}-metrics-auth`, false],
+      ['clusterrole', `${full}-metrics-reader`, false],
     ] as const) {
       const r = await kubectl(['get', kind, name, ...(namespaced ? ['-n', ns.name] : []), '-o', 'name']);
       expect({ kind, name, found: r.code === 0 }).toEqual({ kind, name, found: true });
@@ -356,6 +375,10 @@ describe('helm install into the local cluster', () => {
     expect(await canI(sa, 'update', `leases.coordination.k8s.io/${full}`, '-n', ns.name)).toBe('yes');
     expect(await canI(sa, 'update', 'leases.coordination.k8s.io/someone-else', '-n', ns.name)).toBe('no');
     expect(await canI(sa, 'create', 'leases.coordination.k8s.io', '-n', 'default')).toBe('no');
+    // The reviews that guard /metrics, and nothing else cluster-scoped.
+    expect(await canI(sa, 'create', 'tokenreviews.authentication.k8s.io')).toBe('yes');
+    expect(await canI(sa, 'create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
+    expect(await canI(sa, 'get', '/metrics')).toBe('no');
   });
 
   test('with watchNamespaces, Roles in those namespaces and no cluster-wide rights', async () => {
@@ -430,10 +453,9 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
     await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
     await kubectl([
       'delete',
-      `clusterrole/${clusterName}`,
-      `clusterrolebinding/${clusterName}`,
-      `validatingadmissionpolicy/${clusterName}`,
-      `validatingadmissionpolicybinding/${clusterName}`,
+      'clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings',
+      '-l',
+      `modelship.test/deploy=${id}`,
       '--ignore-not-found',
     ]);
   });
@@ -447,7 +469,8 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
         parse(readFileSync(join(repoRoot, 'deploy', f), 'utf8').replaceAll('modelship-system', ns)),
       )
       .map((o) => {
-        // Cluster-scoped objects get names of their own; the policy's username already names `ns`.
+        // Cluster-scoped objects get names of their own (beside a real install's) and a label to remove
+        // them by; the policy's username already names `ns`.
         if (
           ![
             'ClusterRole',
@@ -457,12 +480,18 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
           ].includes(o.kind)
         )
           return o;
-        const renamed = { ...o, metadata: { ...o.metadata, name: clusterName } } as K8sObject & {
-          roleRef?: { name: string };
-          spec?: { policyName?: string };
-        };
-        if (renamed.roleRef) renamed.roleRef = { ...renamed.roleRef, name: clusterName };
-        if (renamed.spec?.policyName) renamed.spec = { ...renamed.spec, policyName: clusterName };
+        const rename = (n: string) => n.replace(/^modelship/, clusterName);
+        const renamed = {
+          ...o,
+          metadata: {
+            ...o.metadata,
+            name: rename(o.metadata.name),
+            labels: { ...o.metadata.labels, 'modelship.test/deploy': id },
+          },
+        } as K8sObject & { roleRef?: { name: string }; spec?: { policyName?: string } };
+        if (renamed.roleRef) renamed.roleRef = { ...renamed.roleRef, name: rename(renamed.roleRef.name) };
+        if (renamed.spec?.policyName)
+          renamed.spec = { ...renamed.spec, policyName: rename(renamed.spec.policyName) };
         return renamed;
       });
     expect(objs.map((o) => o.kind)).toEqual([
@@ -476,6 +505,9 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
       'Service',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ClusterRole',
     ]);
     const r = await kubectl(
       ['apply', '-f', '-'],
@@ -492,6 +524,7 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
     expect(await canI(sa, 'watch', 'modeldeployments.modelship.io', '--all-namespaces')).toBe('yes');
     expect(await canI(sa, 'get', 'secrets', '-n', ns)).toBe('no');
     expect(await canI(sa, 'update', 'leases.coordination.k8s.io/modelship', '-n', ns)).toBe('yes');
+    expect(await canI(sa, 'create', 'tokenreviews.authentication.k8s.io')).toBe('yes');
   });
 });
 

@@ -44,8 +44,8 @@ interface Container {
   args?: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
   ports?: Array<{ name: string; containerPort: number }>;
-  livenessProbe?: { httpGet?: { path: string; port: string | number } };
-  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number; scheme?: string } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number; scheme?: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
 }
@@ -173,8 +173,11 @@ describe('deploy/: the operator Deployment', () => {
     const listen = container.args!.find((a) => a.startsWith('--listen='));
     const port = Number(listen?.split(':').pop());
     expect(container.ports).toEqual([{ name: 'http', containerPort: port, protocol: 'TCP' }]);
-    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    // https: /metrics on the same port is served to authorized tokens only (--metrics-auth=kubernetes).
+    expect(container.args!.some((a) => a.startsWith('--metrics-auth='))).toBe(false);
+    expect(FLAGS['metrics-auth']!.default).toBe('kubernetes');
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTPS' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTPS' });
     const svc = only<K8sObject & { spec: { ports: object[]; selector: object } }>(
       'deploy/05-service.yaml',
       'Service',

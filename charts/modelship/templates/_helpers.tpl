@@ -118,3 +118,8 @@ built-in system:discovery role allows it to every authenticated user.
   resources: [virtualservices]
   verbs: [get, list, watch, create, patch, delete]
 {{- end }}
+
+{{/* Whether the operator serves https: with token review, or with a certificate of its own. */}}
+{{- define "modelship.https" -}}
+{{- if or (eq .Values.metrics.auth "kubernetes") .Values.metrics.tls.secretName }}true{{ end }}
+{{- end }}
