@@ -236,8 +236,11 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
       desired = {
         ok: false,
         reason: 'RouterUnavailable',
-        message: `traffic.router ${router.name} needs the ${missing.kind} CRD (${missing.apiVersion}), which is not installed in this cluster (or the operator cannot list it); install it and restart the operator, or choose another router`,
+        message: `traffic.router ${router.name} needs the ${missing.kind} CRD (${missing.apiVersion}), which is not installed in this cluster (or the operator cannot list it); install it (the operator notices it within --router-discovery-interval, 30s by default) or choose another router`,
       };
+      // Nothing of this router can be read or written while its kind is not served: no routing write
+      // (it would fail with 404 before the condition could be recorded), no deletion either.
+      router = undefined;
     }
   } catch (err) {
     desired = { ok: false, reason: 'InvalidRouter', message: (err as Error).message };

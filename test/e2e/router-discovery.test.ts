@@ -113,10 +113,9 @@ test(
   TEST_TIMEOUT_MS,
 );
 
-// FAILING until src/controllers/modeldeployment.ts stops applying routing while its router's kind is
-// missing (today it keeps writing the HTTPRoute of the stable revision, which 404s, so the reconcile
-// fails before it writes RouterUnavailable): the lead's file. Make it `test` once it does.
-test.failing(
+// Found with this test (fixed): while its router's kind was missing the reconcile kept writing the
+// HTTPRoute of the stable revision, which 404s, and failed before it could write RouterUnavailable.
+test(
   'the CRD deleted: RouterUnavailable, and what serves is left alone',
   async () => {
     const before = await revisions(ns.name, MD);
