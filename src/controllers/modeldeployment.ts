@@ -19,7 +19,7 @@ import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
 import type { Desired } from '../desired/types.js';
-import type { KubeClient } from '../k8s/client.js';
+import { isNotFound, type KubeClient } from '../k8s/client.js';
 import type { EventRecorder } from '../k8s/events.js';
 import { formatPath } from '../k8s/managed-fields.js';
 import { isNamespaceTerminating } from '../k8s/kube-http.js';
@@ -339,19 +339,30 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
     // changed since (a spec edit, or a status we wrote a moment ago that the cache has not seen yet)
     // fails with 409 and the key is reconciled again from fresh state, instead of overwriting newer
     // status with older decisions.
-    const written = await deps.client.apply(
-      {
-        apiVersion: API_VERSION,
-        kind: MODEL_DEPLOYMENT_KIND,
-        metadata: {
-          name: md.metadata!.name!,
-          namespace: md.metadata!.namespace!,
-          resourceVersion: md.metadata!.resourceVersion!,
-        },
-        status: plan.status,
-      } as KubernetesObject,
-      'status',
-    );
+    let written: KubernetesObject;
+    try {
+      written = await deps.client.apply(
+        {
+          apiVersion: API_VERSION,
+          kind: MODEL_DEPLOYMENT_KIND,
+          metadata: {
+            name: md.metadata!.name!,
+            namespace: md.metadata!.namespace!,
+            resourceVersion: md.metadata!.resourceVersion!,
+          },
+          status: plan.status,
+        } as KubernetesObject,
+        'status',
+      );
+    } catch (err) {
+      // Deleted while this reconcile ran (the cache had not seen it yet): nothing to record; its
+      // delete event brings the reconcile that lets it go.
+      if (isNotFound(err)) {
+        deps.log.debug('ModelDeployment gone before its status was written', { key });
+        return;
+      }
+      throw err;
+    }
     deps.caches.modelDeployments.observeWrite(written as ModelDeployment);
     if (before.phase !== plan.status.phase || before.stableRevision !== plan.status.stableRevision) {
       deps.log.info('rollout state', {
