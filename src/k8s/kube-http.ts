@@ -76,6 +76,12 @@ export interface WatchEvent {
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
+/**
+ * Settings of every KubeHttp in the process, set once by main before the first client is made (the
+ * informers' clients are made deep inside the controllers' caches).
+ */
+export const requestDefaults: { userAgent: string | undefined } = { userAgent: undefined };
+
 export class KubeHttp {
   /**
    * kc.applyToHTTPSOptions gives an agent without keep-alive (client-node 2.x caches one per cluster
@@ -200,6 +206,8 @@ export class KubeHttp {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const what = `${method} ${url.pathname}${url.search}`;
     const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
+    // The apiserver's audit log records it with every request: which replica wrote what.
+    if (requestDefaults.userAgent) headers['User-Agent'] = requestDefaults.userAgent;
     if (write?.body !== undefined) {
       headers['Content-Type'] = write.contentType;
       headers['Content-Length'] = Buffer.byteLength(write.body);
