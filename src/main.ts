@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   // apiserver's audit log gives each of its requests, so the writes of two replicas tell apart.
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   requestDefaults.userAgent = `modelship (${process.platform}/${process.arch}) ${identity}`;
+  requestDefaults.timeoutMs = flags.requestTimeoutMs;
   const kc = new k8s.KubeConfig();
   try {
     if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
@@ -48,7 +49,18 @@ async function main(): Promise<number> {
     return 1;
   }
   const metrics = new Metrics();
+  // With leader election, every write of the reconcilers goes through the elector's fence: it is
+  // open only while this replica leads and has renewed within the renew deadline.
+  const elector = flags.leaderElect
+    ? new LeaderElector(new KubeHttp(kc), {
+        namespace: flags.leaderElectionNamespace,
+        name: flags.leaderElectionName,
+        identity,
+        onError: (err) => log.warn('leader election', { identity, error: err.message }),
+      })
+    : undefined;
   const operator = new Operator({
+    ...(elector ? { fence: elector.fence } : {}),
     kc,
     log,
     ...(flags.namespaces ? { namespaces: flags.namespaces } : {}),
@@ -106,11 +118,11 @@ async function main(): Promise<number> {
   });
   try {
     await operator.startCaches(stopping.signal);
-    if (flags.leaderElect) {
+    if (elector) {
       const lost = await lead(
         flags,
+        elector,
         identity,
-        kc,
         log,
         metrics,
         operator,
@@ -158,19 +170,24 @@ function metricsAccess(
 /** Campaigns for the Lease, reconciles while holding it. Returns true when the lease was lost. */
 async function lead(
   flags: OperatorFlags,
+  elector: LeaderElector,
   identity: string,
-  kc: k8s.KubeConfig,
   log: Logger,
   metrics: Metrics,
   operator: Operator,
   stopping: AbortSignal,
   release: AbortSignal,
 ): Promise<boolean> {
-  const elector = new LeaderElector(new KubeHttp(kc), {
-    namespace: flags.leaderElectionNamespace,
-    name: flags.leaderElectionName,
-    identity,
-    onError: (err) => log.warn('leader election', { identity, error: err.message }),
+  // The instant the fence closes (renew deadline passed, or another holder in the record), not when
+  // the renew loop next looks: stop taking keys and exit. The reconciles in flight cannot write any
+  // more (their requests are refused or aborted by the fence), so nothing is left to wait for; as
+  // controller-runtime does on a lost election, exit without a graceful drain.
+  elector.onLost((reason) => {
+    metrics.setLeader(false);
+    void operator.mdQueue.shutdown();
+    void operator.mvQueue.shutdown();
+    log.error('leader election lost; exiting so that only one replica writes', { identity, reason });
+    process.exit(1);
   });
   metrics.setLeader(false);
   log.info('campaigning for the lease', {
@@ -183,11 +200,7 @@ async function lead(
   operator.startWorkers();
   const outcome = await elector.holdUntilLost(release);
   metrics.setLeader(false);
-  if (outcome === 'lost') {
-    // Another replica may already be reconciling: stop at once, as controller-runtime does.
-    log.error('leader election lost; exiting so that only one replica writes', { identity });
-    return true;
-  }
+  if (outcome === 'lost') return true; // onLost above has already exited
   log.info('lease released', { identity });
   return false;
 }

@@ -7,6 +7,7 @@ import { BY_MODEL, Caches, type KindCache } from './controllers/caches.js';
 import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
+import type { Fence } from './k8s/fence.js';
 import { EventRecorder } from './k8s/events.js';
 import { keyOf } from './k8s/informer.js';
 import { ApiError, KubeHttp } from './k8s/kube-http.js';
@@ -35,6 +36,8 @@ export interface OperatorOptions {
   onGone?: ReconcileDeps['onGone'];
   /** An Event could not be written (`failed`) or was dropped because too many were in flight. */
   onEventLost?: (why: 'failed' | 'dropped') => void;
+  /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
+  fence?: Fence;
 }
 
 export class Operator {
@@ -47,7 +50,7 @@ export class Operator {
   readonly events: EventRecorder;
 
   constructor(private readonly opts: OperatorOptions) {
-    this.client = new KubeClient(opts.kc);
+    this.client = new KubeClient(opts.kc, opts.fence ? { fence: opts.fence } : {});
     this.events = new EventRecorder(this.client, {
       onLost: (info) => {
         opts.onEventLost?.(info.why);

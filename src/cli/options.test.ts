@@ -10,6 +10,8 @@ test('defaults, then environment, then flags', () => {
     routerDiscoveryMs: 30_000,
     metricsAuth: 'kubernetes',
     tlsCertFile: undefined,
+    requestTimeoutMs: 30_000,
+    stallTimeoutMs: 180_000,
     logFormat: 'json',
     namespaces: undefined,
   });
@@ -29,6 +31,8 @@ test.each([
   [['--concurrency', '0'], /whole number from 1 to 256/],
   [['--unready-grace', 'soon'], /not a duration/],
   [['--log-format', 'xml'], /use json or text/],
+  [['--request-timeout', '0s'], /--request-timeout: "0s" must be longer than 0/],
+  [['--stall-timeout', 'never'], /not a duration/],
   [['--kubeconfig'], /needs a value/],
   [['--image-fetch-s3', 'mirror/aws cli:2'], /--image-fetch-s3: .* is not an image reference/],
   [['--image-triton=nvcr.io/t@sha256:abc'], /--image-triton: .* is not an image reference/],

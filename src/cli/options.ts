@@ -12,6 +12,8 @@ export interface OperatorFlags {
   unreadyGraceMs: number;
   resyncMs: number;
   routerDiscoveryMs: number;
+  requestTimeoutMs: number;
+  stallTimeoutMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'text';
   listen: string;
@@ -59,6 +61,16 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: 'MODELSHIP_ROUTER_DISCOVERY_INTERVAL',
     default: '30s',
     help: 'how often to look for Gateway API and Istio CRDs installed or removed since the start; 0s: only at start',
+  },
+  'request-timeout': {
+    env: 'MODELSHIP_REQUEST_TIMEOUT',
+    default: '30s',
+    help: 'limit of one API request (a watch: until it is answered); a request past it fails and is retried',
+  },
+  'stall-timeout': {
+    env: 'MODELSHIP_STALL_TIMEOUT',
+    default: '3m',
+    help: '/healthz fails when work is pending and no reconcile started or finished for this long',
   },
   'log-level': { env: 'MODELSHIP_LOG_LEVEL', default: 'info', help: 'error | warn | info | debug' },
   'log-format': { env: 'MODELSHIP_LOG_FORMAT', default: 'json', help: 'json (one line per decision) | text' },
@@ -172,6 +184,11 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
       throw new UsageError(`--${name}: ${JSON.stringify(raw[name])} is not a duration (e.g. 10s, 5m, 1h30m)`);
     return ms;
   };
+  const positive = (name: string): number => {
+    const ms = duration(name);
+    if (!(ms > 0)) throw new UsageError(`--${name}: ${JSON.stringify(raw[name])} must be longer than 0`);
+    return ms;
+  };
   const concurrency = Number(raw.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     throw new UsageError(
@@ -213,6 +230,8 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     unreadyGraceMs: duration('unready-grace'),
     resyncMs: duration('resync'),
     routerDiscoveryMs: duration('router-discovery-interval'),
+    requestTimeoutMs: positive('request-timeout'),
+    stallTimeoutMs: positive('stall-timeout'),
     logLevel: level as OperatorFlags['logLevel'],
     logFormat: format,
     listen: raw.listen ?? '',

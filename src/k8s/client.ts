@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../core/labels.js';
+import type { Fence } from './fence.js';
 import { ApiError, KubeHttp } from './kube-http.js';
 
 /** Kinds modelship reads or writes, by apiVersion/kind: their REST plural. */
@@ -59,8 +60,13 @@ export class KubeClient {
   readonly http: KubeHttp;
   private readonly instance = `${hostname()}-${process.pid}`;
 
-  constructor(kc: KubeConfig) {
-    this.http = new KubeHttp(kc);
+  /**
+   * With a `fence` (leader election), every request is checked against it just before it is sent
+   * and aborted when it closes: a replica that no longer leads cannot write, whatever reconcile is
+   * in flight.
+   */
+  constructor(kc: KubeConfig, opts: { fence?: Fence } = {}) {
+    this.http = new KubeHttp(kc, opts.fence ? { fence: opts.fence } : {});
   }
 
   /**

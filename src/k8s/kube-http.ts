@@ -15,7 +15,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
+import { TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { FencedError, type Fence } from './fence.js';
 
 /** The apiserver's error body (kind: Status), as sent for a failed request or in a watch ERROR event. */
 export interface ApiStatus {
@@ -80,7 +82,42 @@ export type Query = Record<string, string | number | boolean | undefined>;
  * Settings of every KubeHttp in the process, set once by main before the first client is made (the
  * informers' clients are made deep inside the controllers' caches).
  */
-export const requestDefaults: { userAgent: string | undefined } = { userAgent: undefined };
+export const requestDefaults: { userAgent: string | undefined; timeoutMs: number } = {
+  userAgent: undefined,
+  // Well under the apiserver's own limit for a request that is not a watch (its --request-timeout,
+  // 60 s): past this the connection is more likely dead (a peer gone without a FIN, a partition)
+  // than the apiserver slow, and a request with no limit would hold its reconcile, and the
+  // reconcile's key, for as long as the kernel keeps the socket.
+  timeoutMs: 30_000,
+};
+
+/** A request that got no complete answer in time. */
+export class RequestTimeoutError extends Error {
+  constructor(
+    what: string,
+    readonly timeoutMs: number,
+    phase: 'answer' | 'response headers',
+  ) {
+    super(`${what}: no ${phase} within ${timeoutMs / 1000} s (request timeout)`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+export interface KubeHttpOptions {
+  /** Default for every request of this client; else requestDefaults.timeoutMs. */
+  timeoutMs?: number;
+  /** Every request of this client is fenced by it (see fence.ts): the reconcilers' client. */
+  fence?: Fence;
+}
+
+/** Per request: who may cancel it, and how long it may take. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** For the whole exchange (headers and body); a watch uses it until its response headers. */
+  timeoutMs?: number;
+  /** Checked just before the request is sent; its closing aborts the request. */
+  fence?: Fence;
+}
 
 export class KubeHttp {
   /**
@@ -91,59 +128,78 @@ export class KubeHttp {
    */
   private sharedAgent: https.Agent | undefined;
 
-  constructor(private readonly kc: KubeConfig) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly opts: KubeHttpOptions = {},
+  ) {}
 
   /** GET `path` and parse the JSON body; a non-200 answer rejects with an ApiError. */
-  async getJson<R>(path: string, query: Query, signal: AbortSignal): Promise<R> {
-    const { res, what } = await this.open(path, query, signal);
-    const body = await readBody(res);
-    if (res.statusCode !== 200) throw errorFromBody(what, res.statusCode, body);
-    try {
-      return JSON.parse(body) as R;
-    } catch {
-      throw new Error(`${what}: the answer is not JSON: ${body.slice(0, 200)}`);
-    }
+  async getJson<R>(path: string, query: Query, signal?: AbortSignal, call: CallOptions = {}): Promise<R> {
+    const { what, url } = this.target('GET', path, query);
+    return this.bounded(what, 'answer', { ...call, ...(signal ? { signal } : {}) }, async (s, fence) => {
+      const res = await this.open(url, what, s, fence);
+      const body = await readBody(res);
+      if (res.statusCode !== 200) throw errorFromBody(what, res.statusCode, body);
+      try {
+        return JSON.parse(body) as R;
+      } catch {
+        throw new Error(`${what}: the answer is not JSON: ${body.slice(0, 200)}`);
+      }
+    });
   }
 
   /**
    * Any request with an optional JSON body (server-side apply, merge patch, create, delete): resolves
-   * with the parsed answer, or rejects with an ApiError carrying the apiserver's code and message.
+   * with the parsed answer, or rejects with an ApiError carrying the apiserver's code and message,
+   * a RequestTimeoutError, or a FencedError.
    */
   async request<R>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    opts: { query?: Query; body?: unknown; contentType?: string; signal?: AbortSignal } = {},
+    opts: { query?: Query; body?: unknown; contentType?: string } & CallOptions = {},
   ): Promise<R> {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const { res, what } = await this.open(path, opts.query ?? {}, opts.signal, {
-      method,
-      body,
-      contentType: opts.contentType ?? 'application/json',
+    const { what, url } = this.target(method, path, opts.query ?? {});
+    return this.bounded(what, 'answer', opts, async (signal, fence) => {
+      const res = await this.open(url, what, signal, fence, {
+        method,
+        body,
+        contentType: opts.contentType ?? 'application/json',
+      });
+      const text = await readBody(res);
+      if (!res.statusCode || res.statusCode < 200 || res.statusCode >= 300)
+        throw errorFromBody(what, res.statusCode, text);
+      if (text === '') return undefined as R;
+      try {
+        return JSON.parse(text) as R;
+      } catch {
+        throw new Error(`${what}: the answer is not JSON: ${text.slice(0, 200)}`);
+      }
     });
-    const text = await readBody(res);
-    if (!res.statusCode || res.statusCode < 200 || res.statusCode >= 300)
-      throw errorFromBody(what, res.statusCode, text);
-    if (text === '') return undefined as R;
-    try {
-      return JSON.parse(text) as R;
-    } catch {
-      throw new Error(`${what}: the answer is not JSON: ${text.slice(0, 200)}`);
-    }
   }
 
   /**
    * Streams a watch: calls `onEvent` for each JSON line and resolves when the apiserver ends the
    * response (its timeoutSeconds ran out, or it is shutting down). Rejects on a non-200 answer, a
    * broken connection, an abort, or an exception thrown by `onEvent` (which also closes the request).
+   *
+   * Only connecting is bounded by the request timeout (until the response headers): a watch on a
+   * quiet collection may rightly send nothing for minutes, and the apiserver ends it after the
+   * query's timeoutSeconds (the informer gives up on one still open well past that).
    */
   async watch(
     path: string,
     query: Query,
     signal: AbortSignal,
     onEvent: (e: WatchEvent) => void,
+    call: Omit<CallOptions, 'signal'> = {},
   ): Promise<void> {
-    const { res, what } = await this.open(path, query, signal);
-    if (res.statusCode !== 200) throw errorFromBody(what, res.statusCode, await readBody(res));
+    const { what, url } = this.target('GET', path, query);
+    const res = await this.bounded(what, 'response headers', { ...call, signal }, async (s, fence) => {
+      const r = await this.open(url, what, s, fence);
+      if (r.statusCode !== 200) throw errorFromBody(what, r.statusCode, await readBody(r));
+      return r;
+    });
     return new Promise<void>((resolve, reject) => {
       const decoder = new StringDecoder('utf8');
       let buffered = '';
@@ -193,18 +249,53 @@ export class KubeHttp {
     });
   }
 
-  private async open(
-    path: string,
-    query: Query,
-    signal: AbortSignal | undefined,
-    write?: { method: string; body: string | undefined; contentType: string },
-  ): Promise<{ res: http.IncomingMessage; what: string }> {
-    const method = write?.method ?? 'GET';
+  private target(method: string, path: string, query: Query): { url: URL; what: string } {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error(`${method} ${path}: the kubeconfig has no current cluster`);
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const what = `${method} ${url.pathname}${url.search}`;
+    return { url, what: `${method} ${url.pathname}${url.search}` };
+  }
+
+  /**
+   * Runs `fn` with one signal that aborts when the caller's signal does, when the fence closes, or
+   * when the timeout runs out, and turns the error of an abort into one that says why and names
+   * the request (Node's own is "The operation was aborted").
+   */
+  private async bounded<T>(
+    what: string,
+    phase: 'answer' | 'response headers',
+    call: CallOptions,
+    fn: (signal: AbortSignal, fence: Fence | undefined) => Promise<T>,
+  ): Promise<T> {
+    const fence = call.fence ?? this.opts.fence;
+    const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs ?? requestDefaults.timeoutMs;
+    // Node's timers run on the monotonic clock, like the fence's.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new RequestTimeoutError(what, timeoutMs, phase)), timeoutMs);
+    const signals = [timeout.signal, ...(call.signal ? [call.signal] : []), ...(fence ? [fence.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    try {
+      return await fn(signal, fence);
+    } catch (err) {
+      if (!signal.aborted || (err instanceof FencedError && err.request)) throw err;
+      const why: unknown = signal.reason;
+      if (why instanceof RequestTimeoutError) throw why;
+      if (why instanceof FencedError) throw new FencedError(`${what}: stopped: ${why.message}`, what);
+      throw err; // the caller's own abort: its signal says why
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async open(
+    url: URL,
+    what: string,
+    signal: AbortSignal,
+    fence: Fence | undefined,
+    write?: { method: string; body: string | undefined; contentType: string },
+  ): Promise<http.IncomingMessage> {
+    const method = write?.method ?? 'GET';
     const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
     // The apiserver's audit log records it with every request: which replica wrote what.
     if (requestDefaults.userAgent) headers['User-Agent'] = requestDefaults.userAgent;
@@ -213,7 +304,9 @@ export class KubeHttp {
       headers['Content-Length'] = Buffer.byteLength(write.body);
     }
     const opts: https.RequestOptions = { method, headers };
+    fence?.check(what);
     await this.kc.applyToHTTPSOptions(opts);
+    signal.throwIfAborted();
     if (write && url.protocol === 'https:' && opts.agent?.constructor === https.Agent) {
       // Only a plain agent is shared; a proxy agent (hpagent, socks) is used as client-node made it.
       const tls = (opts.agent as https.Agent).options;
@@ -221,14 +314,32 @@ export class KubeHttp {
       opts.agent = this.sharedAgent;
     }
     const request = url.protocol === 'http:' ? http.request : https.request;
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = request(url, signal ? { ...opts, signal } : opts, resolve);
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = request(url, { ...opts, signal }, resolve);
       req.on('error', reject);
-      // A watch can sit idle for minutes; keep-alive probes find a peer that vanished without a FIN.
-      req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
-      req.end(write?.body);
+      req.on('socket', (socket) => {
+        // A watch can sit idle for minutes; keep-alive probes find a peer that vanished without a FIN.
+        socket.setKeepAlive(true, 30_000);
+        if (!fence) return;
+        // Nothing is written before end(): check the fence at the last moment before the bytes go
+        // out. A new connection is first made (TCP, then TLS), and a process frozen meanwhile would
+        // otherwise send, when it wakes, a request it checked before it froze.
+        const send = (): void => {
+          try {
+            fence.check(what);
+          } catch (err) {
+            // Settle with this error before the fence's abort (which closing it fires) destroys req.
+            reject(err);
+            req.destroy();
+            return;
+          }
+          req.end(write?.body);
+        };
+        if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', send);
+        else send();
+      });
+      if (!fence) req.end(write?.body);
     });
-    return { res, what };
   }
 }
 
