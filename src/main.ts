@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { parseFlags, usage, UsageError, type OperatorFlags } from './cli/options.js';
 import { KubeHttp, requestDefaults } from './k8s/kube-http.js';
+import { realClock } from './k8s/clock.js';
+import { computeHealth } from './k8s/health.js';
 import { LeaderElector } from './k8s/leader.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -80,6 +82,18 @@ async function main(): Promise<number> {
         metrics,
         ready: () => operator.hasSynced(),
         ...metricsAccess(flags, kc, log),
+        health: () =>
+          computeHealth({
+            now: realClock.now(),
+            stallAfterMs: flags.stallTimeoutMs,
+            queues: [
+              { name: 'modeldeployment', ...operator.mdQueue.progress() },
+              { name: 'modelversion', ...operator.mvQueue.progress() },
+            ],
+            ...(elector
+              ? { leader: { state: elector.fence.state(), deadline: elector.renewDeadline() } }
+              : {}),
+          }),
       })
     : undefined;
   const bound = server?.address();

@@ -1,9 +1,10 @@
-// /healthz (the process serves requests), /readyz (caches synced, whatever the leader-election
-// role: a standby is ready to take over), /metrics (Prometheus text format; with `authorize`, only
-// for a caller the apiserver authenticates and authorizes, see metrics-auth.ts). Over HTTPS when
-// given a certificate: the probes and scrapers then use https.
+// /healthz (the process is alive and not stuck: src/k8s/health.ts), /readyz (caches synced,
+// whatever the leader-election role: a standby is ready to take over), /metrics (Prometheus text
+// format; with `authorize`, only for a caller the apiserver authenticates and authorizes, see
+// metrics-auth.ts). Over HTTPS when given a certificate: the probes and scrapers then use https.
 import http from 'node:http';
 import https from 'node:https';
+import type { Health } from './k8s/health.js';
 import type { Decision } from './metrics-auth.js';
 import type { Metrics } from './metrics.js';
 
@@ -17,6 +18,8 @@ export interface ServerOptions {
   authorize?: (authorization: string | undefined, path: string) => Promise<Decision>;
   /** A /metrics request that was refused (for a log line). */
   onRefused?: (d: Decision) => void;
+  /** The verdict of /healthz; without it, /healthz only shows that the event loop answers. */
+  health?: () => Health;
 }
 
 /** Parses `:8080`, `0.0.0.0:8080`, `127.0.0.1:0` into host and port. */
@@ -30,7 +33,10 @@ export async function startServer(opts: ServerOptions): Promise<http.Server> {
   const handler: http.RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      const h = opts.health?.() ?? { healthy: true, problems: [] };
+      res
+        .writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'text/plain' })
+        .end(h.healthy ? 'ok' : `stuck:\n${h.problems.join('\n')}\n`);
     } else if (path === '/readyz') {
       const ok = opts.ready();
       res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok' : 'caches not synced');

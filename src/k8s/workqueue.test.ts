@@ -522,3 +522,61 @@ describe('errors and observer', () => {
     expect(Math.max(...depths)).toBe(1);
   });
 });
+
+describe('progress (the /healthz signal)', () => {
+  test('keys queued before run() (a standby) are not a stall: inactive, and the clock starts at run()', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    q.add('ns/a');
+    await clock.advance(600_000);
+    expect(q.progress()).toEqual({
+      active: false,
+      waiting: 1,
+      processing: 0,
+      lastProgressAt: 0,
+      oldestStartedAt: undefined,
+    });
+    const h = gatedHandler(clock);
+    q.run(h.handler, { concurrency: 1 });
+    expect(q.progress()).toMatchObject({ active: true, lastProgressAt: 600_000 });
+    await settle();
+    expect(q.progress()).toMatchObject({ waiting: 0, processing: 1, oldestStartedAt: 600_000 });
+  });
+
+  test('taking and finishing keys is progress; a hung run keeps its start; an idle queue that gets work restarts the clock', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock });
+    const h = gatedHandler(clock);
+    q.run(h.handler, { concurrency: 2 });
+    q.add('ns/a');
+    await settle();
+    await clock.advance(1000);
+    q.add('ns/b');
+    await settle();
+    expect(q.progress()).toMatchObject({ processing: 2, lastProgressAt: 1000, oldestStartedAt: 0 });
+    await clock.advance(5000);
+    await h.release('ns/b');
+    // ns/a still hangs: its start is what /healthz sees; ns/b finishing was progress.
+    expect(q.progress()).toMatchObject({ processing: 1, lastProgressAt: 6000, oldestStartedAt: 0 });
+    await h.release('ns/a');
+    expect(q.progress()).toMatchObject({
+      waiting: 0,
+      processing: 0,
+      lastProgressAt: 6000,
+      oldestStartedAt: undefined,
+    });
+    await clock.advance(3_600_000);
+    q.add('ns/c');
+    expect(q.progress().lastProgressAt).toBe(3_606_000);
+    await settle();
+    await h.release('ns/c');
+  });
+
+  test('a queue shut down is no longer active', async () => {
+    const q = new WorkQueue(quiet);
+    q.run(async () => undefined);
+    expect(q.progress().active).toBe(true);
+    await q.shutdown();
+    expect(q.progress().active).toBe(false);
+  });
+});

@@ -40,6 +40,23 @@ export interface WorkQueueOptions {
   observer?: WorkQueueObserver;
 }
 
+/**
+ * What /healthz needs to tell a stuck queue from a busy or an idle one (src/k8s/health.ts). Times
+ * are on the queue's clock.
+ */
+export interface QueueProgress {
+  /** Workers take keys: run() was called and shutdown() was not. */
+  active: boolean;
+  /** Keys waiting for a worker. */
+  waiting: number;
+  /** Keys being processed. */
+  processing: number;
+  /** When a worker last took or finished a key, the workers started, or the queue went from idle to busy. */
+  lastProgressAt: number;
+  /** When the longest-running key in flight was taken; undefined when none is. */
+  oldestStartedAt: number | undefined;
+}
+
 export interface RunOptions {
   /** How many different keys may be processed at once; default 4. */
   concurrency?: number;
@@ -62,7 +79,8 @@ export class WorkQueue {
   private readonly waiting = new Fifo();
   /** Keys that need a run: waiting in the queue, or added again while they are processed. */
   private readonly dirty = new Set<string>();
-  private readonly processing = new Set<string>();
+  /** Keys being processed, with when each was taken. */
+  private readonly processing = new Map<string, number>();
   /** When each dirty key was added, for the observer's wait time. */
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, Delayed>();
@@ -74,6 +92,7 @@ export class WorkQueue {
   private shuttingDown = false;
   private drained: (() => void) | undefined;
   private drainedPromise: Promise<void> | undefined;
+  private lastProgressAt: number;
 
   constructor(opts: WorkQueueOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -81,13 +100,17 @@ export class WorkQueue {
     this.name = opts.name ?? 'workqueue';
     this.observer = opts.observer ?? {};
     this.onError = opts.onError ?? ((key, err) => this.logError(key, err));
+    this.lastProgressAt = this.clock.now();
   }
 
   /** Queues `key` unless it is already waiting; a key being processed runs once more afterwards. */
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    const now = this.clock.now();
+    // An idle queue that gets work starts its stall clock now, not at its last run hours ago.
+    if (this.waiting.length === 0 && this.processing.size === 0) this.lastProgressAt = now;
     this.dirty.add(key);
-    this.addedAt.set(key, this.clock.now());
+    this.addedAt.set(key, now);
     this.notify('onAdd', key);
     // Never two runs of one key at once: the end of the current run re-queues it (see finish).
     if (this.processing.has(key)) return;
@@ -140,6 +163,19 @@ export class WorkQueue {
     return this.waiting.length;
   }
 
+  /** Whether work moves: the progress signal behind /healthz. */
+  progress(): QueueProgress {
+    let oldest: number | undefined;
+    for (const at of this.processing.values()) if (oldest === undefined || at < oldest) oldest = at;
+    return {
+      active: this.handler !== undefined && !this.shuttingDown,
+      waiting: this.waiting.length,
+      processing: this.processing.size,
+      lastProgressAt: this.lastProgressAt,
+      oldestStartedAt: oldest,
+    };
+  }
+
   /**
    * Starts processing keys in FIFO order, up to `concurrency` different keys at once. A handler
    * that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
@@ -152,6 +188,8 @@ export class WorkQueue {
     }
     this.handler = handler;
     this.concurrency = concurrency;
+    // Keys queued while nobody ran them (a standby's) are not a stall: the clock starts now.
+    this.lastProgressAt = this.clock.now();
     this.schedulePump();
   }
 
@@ -199,8 +237,9 @@ export class WorkQueue {
 
   private async process(key: string, handler: ReconcileHandler): Promise<void> {
     this.dirty.delete(key);
-    this.processing.add(key);
     const start = this.clock.now();
+    this.processing.set(key, start);
+    this.lastProgressAt = start;
     this.notify('onStart', key, start - (this.addedAt.get(key) ?? start));
     this.addedAt.delete(key);
     let result: RunResult;
@@ -226,6 +265,7 @@ export class WorkQueue {
 
   private finish(key: string, start: number, result: RunResult): void {
     this.processing.delete(key);
+    this.lastProgressAt = this.clock.now();
     // Added while it ran: it goes to the back of the queue now, once, however many adds there were.
     if (this.dirty.has(key)) {
       this.waiting.push(key);
