@@ -170,6 +170,7 @@ test('three leaders SIGKILLed in a row, each just after it took the lease, durin
   await waitFor('canary at its first step, paused until promoted', atStep, { timeoutMs: 60_000 });
 
   const handovers: number[] = [];
+  const winners: string[] = [];
   let candidates = [standby];
   for (let k = 1; k <= 3; k++) {
     const before = await holder();
@@ -185,6 +186,7 @@ test('three leaders SIGKILLed in a row, each just after it took the lease, durin
     // comes next wins (the newer one did in a clean run: operator #7, 16.8 s after the kill).
     const next = await waitFor(`hand-over ${k}`, async () => candidates.find(leads), { timeoutMs: 30_000 });
     handovers.push(Date.now() - killedAt);
+    winners.push(candidates.indexOf(next) === 0 ? 'older' : 'newer');
     expect(await holder()).not.toBe(before);
     // One leader at a time: the other candidate still waits.
     expect(candidates.filter(leads).length).toBe(1);
@@ -209,5 +211,7 @@ test('three leaders SIGKILLed in a row, each just after it took the lease, durin
   await waitReady(ns.name, M);
   expect(decisions(leader)).toBeGreaterThan(0);
   expect((await revisions(ns.name, M)).map((r) => r.version).sort()).toEqual(['2.0.0', '2.1.0']);
-  process.stderr.write(`leader.test: three SIGKILL hand-overs in a row: ${handovers.join(', ')} ms\n`);
+  process.stderr.write(
+    `leader.test: three SIGKILL hand-overs in a row: ${handovers.join(', ')} ms, to the ${winners.join(', ')} candidate\n`,
+  );
 }, 240_000);
