@@ -13,8 +13,8 @@
  *    once, in the first turn of its event loop, before any answer about the Lease can reach it. It
  *    must exit without one more write: the apiserver received none from it after the takeover.
  * 2. The leader is frozen for longer than its renew deadline (10 s) but shorter than the lease
- *    (15 s): nobody has taken its place when it wakes, yet it has not renewed in time, so it must
- *    step down (client-go's rule) without a write, and the standby takes over.
+ *    (15 s): about 11 s. Nobody has taken its place when it wakes, yet it has not renewed in time,
+ *    so it must step down (client-go's rule) without a write, and the standby takes over.
  * 3. The leader is cut off from the apiserver (a proxy that drops every byte from then on, closing
  *    nothing): no request of its own fails fast, yet it must stop at its renew deadline, before the
  *    standby may take the Lease.
@@ -231,7 +231,10 @@ test('a leader frozen past its renew deadline, though nobody took its place, ste
   a.proc.kill('SIGSTOP');
   let thawedAt = 0;
   try {
-    await sleep(12_000);
+    // Longer than the renew deadline since its last renewal began (10 s), and short enough that the
+    // standby cannot have taken over when it wakes: the standby waits 15 s from when it saw that
+    // renewal, which began at most one retry period (2 s) before the freeze.
+    await sleep(10_500);
     // The Lease is still the frozen leader's: a standby waits a whole lease duration (15 s).
     expect(await holder()).toBe(idA);
     // Work waiting for it as it wakes: the canary is promoted.
@@ -259,7 +262,7 @@ test('a leader frozen past its renew deadline, though nobody took its place, ste
     (w) => w.receivedAt >= thawedAt,
   );
   expect(show(late)).toBe('');
-  process.stderr.write(`fencing.test: 12 s freeze: SIGCONT to the old leader's exit ${stopAfterThaw} ms\n`);
+  process.stderr.write(`fencing.test: 10.5 s freeze: SIGCONT to the old leader's exit ${stopAfterThaw} ms\n`);
 }, 180_000);
 
 test('a leader cut off from the apiserver stops at its renew deadline, before the standby may take over', async () => {
