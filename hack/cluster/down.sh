@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Stops every process of the local cluster (TERM, then KILL after 10 s) and removes its etcd
-# data. Logs stay in $RUN_DIR/logs for a post-mortem. Safe to run when nothing is running.
+# Stops every process of the local cluster (TERM, then KILL after 10 s), Traefik included
+# (hack/cluster/gateway.sh), and removes its etcd data and Traefik's token.
+# Logs stay in $RUN_DIR/logs for a post-mortem. Safe to run when nothing is running.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
 pids=()
-for c in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+for c in traefik kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   p="$(pid_of "$c")"
   if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; pids+=("$p"); fi
 done
@@ -17,11 +18,11 @@ while read -r p; do
   [ -n "$p" ] || continue
   case " ${pids[*]} " in *" $p "*) continue ;; esac
   kill -TERM "$p" 2>/dev/null || true; pids+=("$p")
-done < <(pgrep -f -- "$BIN_DIR/.*$RUN_DIR" || true)
+done < <(pgrep -f -- "$BIN_DIR/.*$RUN_DIR" || true; pgrep -f -- "/traefik .*--entrypoints.web.address=127.0.0.1:$GATEWAY_PORT( |$)" || true)
 deadline=$((SECONDS + 10))
 for p in "${pids[@]}"; do
   while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
   kill -KILL "$p" 2>/dev/null || true
 done
-rm -rf "$RUN_DIR/pids" "$RUN_DIR/etcd-data"
+rm -rf "$RUN_DIR/pids" "$RUN_DIR/etcd-data" "$RUN_DIR/gateway"
 say "stopped (${#pids[@]} processes)"

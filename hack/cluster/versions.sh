@@ -23,5 +23,7 @@ ETCD_PEER_PORT="$((ETCD_PORT + 1))"
 KCM_PORT="${MODELSHIP_KCM_PORT:-16444}"
 SCHEDULER_PORT="${MODELSHIP_SCHEDULER_PORT:-16445}"
 KWOK_PORT="${MODELSHIP_KWOK_PORT:-16446}"
+# Traefik's HTTP entry point, the local Gateway's listener (hack/cluster/gateway.sh).
+GATEWAY_PORT="${MODELSHIP_GATEWAY_PORT:-$((APISERVER_PORT + 5))}"
 # Fake nodes kwok manages (every second one advertises nvidia.com/gpu).
 NODE_COUNT="${MODELSHIP_NODES:-4}"
