@@ -9,7 +9,7 @@
 # `gateway.sh stop` stops Traefik alone.
 #
 # Traefik runs as the ServiceAccount modelship-gateway/traefik with a ClusterRole of exactly what
-# its Gateway API provider reads and writes (docs/decisions/0005-traefik-local-gateway.md), through a
+# its Gateway API provider reads and writes (docs/decisions/0006-traefik-local-gateway.md), through a
 # kubeconfig holding a TokenRequest token for it: the audit log names its writes, and it cannot touch
 # an HTTPRoute's spec, only its status.
 set -euo pipefail

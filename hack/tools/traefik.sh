@@ -4,7 +4,7 @@
 # downloads from URLs. Logs go to stderr; stdout is only the path.
 #
 # Why Traefik: it is the Gateway API implementation that builds here without a container image or
-# an Envoy binary (docs/decisions/0005-traefik-local-gateway.md). The tests run it against the
+# an Envoy binary (docs/decisions/0006-traefik-local-gateway.md). The tests run it against the
 # local apiserver so that requests really follow the HTTPRoutes modelship writes.
 #
 # Why a helper module: traefik's go.mod has replace lines (go-http-auth, mux and minheap point to
