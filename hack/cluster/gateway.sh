@@ -53,7 +53,16 @@ apiserver_ready || die "the local cluster is not running: start it with npm run 
 
 # A token lives 24 h; a Traefik started more than 12 h ago is restarted with a fresh one, so a
 # long-lived local cluster never ends up with a gateway that the apiserver no longer answers.
-if alive traefik && [ -f "$kc" ] && [ -z "$(find "$kc" -mmin +720)" ]; then
+# Also restarted: a Traefik older than a Gateway API CRD (a test deletes and re-installs the
+# HTTPRoute CRD). Its watches would come back by themselves, but only after client-go's back-off
+# (up to 30 s), longer than a test waits for a route to be accepted.
+crds_newer_than_traefik() {
+  local started newest
+  started="$(date -u -r "$RUN_DIR/pids/traefik.pid" +%Y-%m-%dT%H:%M:%SZ)"
+  newest="$(kubectl_ get crd -o jsonpath='{range .items[?(@.spec.group=="gateway.networking.k8s.io")]}{.metadata.creationTimestamp}{"\n"}{end}' | sort | tail -n 1)"
+  [[ "$newest" > "$started" ]]
+}
+if alive traefik && [ -f "$kc" ] && [ -z "$(find "$kc" -mmin +720)" ] && ! crds_newer_than_traefik; then
   print_env
   exit 0
 fi
