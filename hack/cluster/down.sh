@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Stops every process of the local cluster (TERM, then KILL after 10 s), Traefik included
-# (hack/cluster/gateway.sh), and removes its etcd data and Traefik's token.
-# Logs stay in $RUN_DIR/logs for a post-mortem. Safe to run when nothing is running.
+# (hack/cluster/gateway.sh) and the real data plane if one runs (hack/dataplane/down.sh), and
+# removes its etcd data and Traefik's token. Logs stay in $RUN_DIR/logs for a post-mortem. Safe to
+# run when nothing is running.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+
+# The real data plane first (hack/dataplane/): its pods' processes, namespaces and bridge.
+bash "$here/../dataplane/down.sh" || true
 
 pids=()
 for c in traefik kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
