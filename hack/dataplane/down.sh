@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the real data plane of this cluster's run directory and removes everything it made: the
-# agent (which stops its pods' processes first), the model store, every process still in one of
+# agent (which stops its pods' processes first), the model stores, every process still in one of
 # its network namespaces, the namespaces, the bridge, the pods' volumes. Logs stay in
 # $RUN_DIR/logs. Safe to run when nothing is running, and without root when nothing was made.
 set -euo pipefail
@@ -24,9 +24,11 @@ stop_pid() {
 }
 stop_pid "$(dp_pid agent)" 15
 stop_pid "$(dp_pid store)" 5
+stop_pid "$(dp_pid s3)" 5
 # Strays whose pid files were lost: only processes started with this data plane's own files.
 while read -r p; do stop_pid "$p" 5; done < <(pgrep -f -- "agent.js $DP_CONFIG" || true)
 while read -r p; do stop_pid "$p" 5; done < <(pgrep -f -- "model-store.py .* $DP_DIR/store " || true)
+while read -r p; do stop_pid "$p" 5; done < <(pgrep -f -- "versitygw .*posix $DP_DIR/s3\$" || true)
 
 if command -v ip >/dev/null 2>&1; then
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$DP_NETNS_PREFIX" || true); do

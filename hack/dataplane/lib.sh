@@ -7,6 +7,7 @@ DP_NODE="${MODELSHIP_DATAPLANE_NODE:-dataplane-0}"
 # Label and NoSchedule taint of the node; the tests' pods select and tolerate it.
 DP_NODE_LABEL="modelship.test/dataplane"
 DP_STORE_PORT=8443
+DP_S3_PORT=7070
 _dp_id="$(printf '%s' "$RUN_DIR" | sha1sum | cut -c1-4)"
 # Interface names have at most 15 characters: msbrXXXX, msvXXXX<n>, msvXXXXp<n>.
 DP_BRIDGE="msbr$_dp_id"

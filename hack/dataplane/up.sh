@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts the real data plane beside a running local cluster (hack/cluster/up.sh): a Node whose pods
-# run as real processes, in network namespaces on a bridge of their own, and an HTTPS model store
-# on that bridge. Needs root (network and mount namespaces) and Linux x86-64; installs Triton from
-# PyPI on first use (hack/tools/triton.sh). Prints the path of the data plane's config (JSON) on
+# run as real processes, in network namespaces on a bridge of their own, and two model stores on
+# that bridge (HTTPS, and S3 by versitygw). Needs root (network and mount namespaces) and Linux
+# x86-64; installs Triton and the AWS CLI from PyPI and builds versitygw on first use (hack/tools/). Prints the path of the data plane's config (JSON) on
 # stdout. Idempotent: on a running data plane it only prints the path. Stop it with
 # hack/dataplane/down.sh (hack/cluster/down.sh does too). How it works: docs/data-plane.md.
 set -euo pipefail
@@ -33,7 +33,7 @@ fi
 [ -z "$why" ] || dp_die "this machine cannot run the real data plane: $why"
 apiserver_ready || dp_die "the local cluster is not running: start it first (npm run cluster:up)"
 
-if dp_alive agent && dp_alive store && [ -f "$DP_CONFIG" ]; then
+if dp_alive agent && dp_alive store && dp_alive s3 && [ -f "$DP_CONFIG" ]; then
   dp_say "already running; config: $DP_CONFIG"
   echo "$DP_CONFIG"
   exit 0
@@ -46,6 +46,8 @@ chmod 700 "$DP_DIR/pki"
 
 # ---- Triton (cached in ~/.cache/modelship) and the agent (compiled when its sources changed)
 triton="$(bash "$root/hack/tools/triton.sh")" || dp_die "Triton could not be installed (see above)"
+awscli="$(bash "$root/hack/tools/awscli.sh")" || dp_die "the AWS CLI could not be installed (see above)"
+versitygw="$(bash "$root/hack/tools/versitygw.sh")" || dp_die "versitygw could not be built (see above)"
 agent_js="$root/dist-dataplane/test/harness/dataplane/agent.js"
 if [ ! -f "$agent_js" ] || [ -n "$(find "$root/test/harness/dataplane" "$root/src/k8s" -name '*.ts' -newer "$agent_js" 2>/dev/null | head -n 1)" ]; then
   dp_say "compiling the agent (tsconfig.dataplane.json)"
@@ -133,6 +135,22 @@ echo $! > "$DP_DIR/pids/store.pid"
 store_ready() { curl -fsS --cacert "$pki/ca.crt" -o /dev/null "$store_url/" 2>/dev/null; }
 wait_for "model store $store_url" 20 store_ready || { tail -n 20 "$RUN_DIR/logs/dataplane-store.log" >&2; bash "$here/down.sh" >/dev/null 2>&1; dp_die "the model store did not start"; }
 
+# ---- the S3 store: versitygw serving $DP_DIR/s3 (a bucket is a folder), plain HTTP on the bridge
+mkdir -p "$DP_DIR/s3"
+if [ ! -f "$DP_DIR/s3.env" ]; then
+  printf 'ROOT_ACCESS_KEY=modelship\nROOT_SECRET_KEY=%s\n' "$(openssl rand -hex 16)" > "$DP_DIR/s3.env"
+  chmod 600 "$DP_DIR/s3.env"
+fi
+# shellcheck disable=SC1091
+. "$DP_DIR/s3.env"
+s3_endpoint="http://$gateway:$DP_S3_PORT"
+ROOT_ACCESS_KEY="$ROOT_ACCESS_KEY" ROOT_SECRET_KEY="$ROOT_SECRET_KEY" setsid "$versitygw" --port "$gateway:$DP_S3_PORT" \
+  posix "$DP_DIR/s3" >"$RUN_DIR/logs/dataplane-s3.log" 2>&1 </dev/null &
+echo $! > "$DP_DIR/pids/s3.pid"
+# An unsigned request gets 403 from a live S3 endpoint.
+s3_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$s3_endpoint/" 2>/dev/null)" = 403 ]; }
+wait_for "S3 store $s3_endpoint" 20 s3_ready || { tail -n 20 "$RUN_DIR/logs/dataplane-s3.log" >&2; bash "$here/down.sh" >/dev/null 2>&1; dp_die "the S3 store did not start"; }
+
 # ---- the agent
 cat > "$DP_CONFIG" <<JSON
 {
@@ -146,13 +164,14 @@ cat > "$DP_CONFIG" <<JSON
   "prefixLength": 24,
   "netnsPrefix": "$DP_NETNS_PREFIX",
   "vethPrefix": "$DP_VETH_PREFIX",
-  "images": { "tritonDir": "$triton", "caBundle": "$DP_DIR/ca-bundle.pem", "filesDir": "$here/image-files" },
-  "store": { "url": "$store_url", "dir": "$DP_DIR/store", "caFile": "$pki/ca.crt" }
+  "images": { "tritonDir": "$triton", "caBundle": "$DP_DIR/ca-bundle.pem", "awscliDir": "$awscli", "filesDir": "$here/image-files" },
+  "store": { "url": "$store_url", "dir": "$DP_DIR/store", "caFile": "$pki/ca.crt" },
+  "s3": { "endpoint": "$s3_endpoint", "dir": "$DP_DIR/s3", "accessKey": "$ROOT_ACCESS_KEY", "secretKey": "$ROOT_SECRET_KEY" }
 }
 JSON
 setsid "$node_bin" --enable-source-maps "$agent_js" "$DP_CONFIG" >"$RUN_DIR/logs/dataplane-agent.log" 2>&1 </dev/null &
 echo $! > "$DP_DIR/pids/agent.pid"
 node_ready() { [ "$(kubectl_ get node "$DP_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 wait_for "node $DP_NODE" 30 node_ready || { tail -n 20 "$RUN_DIR/logs/dataplane-agent.log" >&2; bash "$here/down.sh" >/dev/null 2>&1; dp_die "the agent did not register its node"; }
-dp_say "up in ${SECONDS}s: node $DP_NODE, pods on $DP_BRIDGE $cidr, model store $store_url; config: $DP_CONFIG"
+dp_say "up in ${SECONDS}s: node $DP_NODE, pods on $DP_BRIDGE $cidr, model stores $store_url and $s3_endpoint (S3); config: $DP_CONFIG"
 echo "$DP_CONFIG"

@@ -7,7 +7,7 @@
  * that address is answered by the model. Then two versions that fail for real are reverted: one whose
  * model fails to load in Triton, one whose artifact does not match spec.digest.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../src/api/index.js';
 import {
   containerLogs,
@@ -17,7 +17,9 @@ import {
   infer,
   onDataPlane,
   publish,
+  publishS3,
   pythonModelVersion,
+  s3Env,
   type DataPlaneConfig,
 } from '../harness/dataplane.js';
 import {
@@ -29,13 +31,14 @@ import {
   current,
   endSuite,
   getMd,
+  getObject,
   listObjects,
   podReady,
   startE2EOperator,
   waiter,
   type Operator,
 } from '../harness/e2e.js';
-import { tempNamespace } from '../harness/kube.js';
+import { kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
 
 const MD = 'adder';
 const dp = dataPlane();
@@ -183,8 +186,12 @@ function suite(cfg: DataPlaneConfig): void {
       const ready = new Date(
         pod!.status!.conditions!.find((c) => c.type === 'Ready')!.lastTransitionTime as unknown as string,
       );
+      const fetched = new Date(fetch!.state!.terminated!.finishedAt as unknown as string);
+      const serverStarted = new Date(server!.state!.running!.startedAt as unknown as string);
+      // Second precision (the status's timestamps); the startup probe's 10 s period dominates.
       process.stderr.write(
-        `dataplane.test: 1.0.0 pod scheduled -> Ready in ${ready.getTime() - scheduled.getTime()} ms\n`,
+        `dataplane.test: 1.0.0 pod scheduled -> fetched ${fetched.getTime() - scheduled.getTime()} ms, ` +
+          `-> model-server started ${serverStarted.getTime() - scheduled.getTime()} ms, -> Ready ${ready.getTime() - scheduled.getTime()} ms\n`,
       );
 
       // The real kube-controller-manager's EndpointSlice for the revision's Service names the pod's
@@ -261,6 +268,59 @@ function suite(cfg: DataPlaneConfig): void {
 
       const r = await infer(stable.ip, stable.port, MD, [1, 1, 1, 1]);
       expect(r).toMatchObject({ status: 200, output: [2, 2, 2, 2], version: '1.0.0' });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    '1.3.0 from s3://: the fetch cannot be given the S3 endpoint and credentials (issue 15), fails for real and is reverted; with them added, the same pod serves it',
+    async () => {
+      expect(stable).toBeDefined();
+      const { uri, digest } = publishS3(cfg, 'models', `${ns.name}/${MD}/1.3.0/model.py`, addModel('1.3.0'));
+      await apply(ns.name, pythonModelVersion({ model: MD, version: '1.3.0', url: uri, digest }));
+      await apply(ns.name, adder('1.3.0'));
+
+      // modelship renders `aws s3 cp` with no endpoint and no credentials, and offers no field that
+      // reaches the fetch-model container: the AWS CLI finds none, and the version fails.
+      const md = await rolledBackFrom('1.3.0');
+      const failed = md.status!.lastRollback!.from!.revision!;
+      expect(md.status).toMatchObject({ stableRevision: stable.revision, stableVersion: '1.0.0' });
+      expect(logsOf(failed, 'fetch-model').join('\n')).toContain('Unable to locate credentials');
+      expect(everReady(failed)).toEqual([]);
+
+      // The revision's own pod template (kept at 0 replicas), run as a pod of its own with what
+      // issue 15 asks modelship to pass: the same rendered script then fetches from the S3 store,
+      // verifies the digest, and Triton serves the version.
+      const d = await getObject<V1Deployment>(ns.name, 'deployment', `${MD}-${failed}`);
+      expect(d?.spec?.replicas).toBe(0);
+      const template = structuredClone(d!.spec!.template);
+      const fetch = template.spec!.initContainers!.find((c) => c.name === 'fetch-model')!;
+      expect(fetch.command?.[2]).toContain('aws s3 cp --only-show-errors "$MODEL_URI" "$MODEL_FILE"');
+      fetch.env = [...(fetch.env ?? []), ...s3Env(cfg)];
+      const name = `${MD}-s3-with-credentials`;
+      await kubectlOk(
+        ['apply', '-n', ns.name, '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          // Not the revision's labels: its ReplicaSet (at 0) would adopt and delete the pod.
+          metadata: { name, labels: { test: 's3-with-credentials' } },
+          spec: template.spec,
+        }),
+      );
+      const pod = await waitFor(
+        'the pod with S3 credentials Ready',
+        async () => {
+          const p = await getObject<V1Pod>(ns.name, 'pod', name);
+          return p && podReady(p) && p;
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(containerLogs(cfg, ns.name, name, 'fetch-model').join('')).toContain(
+        `modelship: digest ${digest} verified`,
+      );
+      const r = await infer(pod.status!.podIP!, 8000, MD, [5, 6, 7, 8]);
+      expect(r).toMatchObject({ status: 200, output: [6, 7, 8, 9], version: '1.3.0' });
     },
     TEST_TIMEOUT_MS,
   );

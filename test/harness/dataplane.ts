@@ -95,6 +95,35 @@ export function publish(
   };
 }
 
+/** Puts an object into the S3 store's bucket (a folder of its directory); returns its s3:// URI and digest. */
+export function publishS3(
+  cfg: DataPlaneConfig,
+  bucket: string,
+  key: string,
+  content: string,
+): { uri: string; digest: string } {
+  const file = join(cfg.s3.dir, bucket, key);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+  return {
+    uri: `s3://${bucket}/${key}`,
+    digest: `sha256:${createHash('sha256').update(content).digest('hex')}`,
+  };
+}
+
+/**
+ * The environment the AWS CLI needs to fetch from the data plane's S3 store: its endpoint and
+ * credentials. modelship has no way to give these to its fetch-model container (issue 15).
+ */
+export function s3Env(cfg: DataPlaneConfig): Array<{ name: string; value: string }> {
+  return [
+    { name: 'AWS_ENDPOINT_URL', value: cfg.s3.endpoint },
+    { name: 'AWS_ACCESS_KEY_ID', value: cfg.s3.accessKey },
+    { name: 'AWS_SECRET_ACCESS_KEY', value: cfg.s3.secretKey },
+    { name: 'AWS_DEFAULT_REGION', value: 'us-east-1' },
+  ];
+}
+
 /** A ModelVersion of a Python-backend Triton model published at `url`. */
 export function pythonModelVersion(o: {
   model: string;

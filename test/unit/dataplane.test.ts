@@ -20,6 +20,7 @@ import {
 const host: ImageHost = {
   tritonDir: '/cache/triton',
   caBundle: '/dp/ca-bundle.pem',
+  awscliDir: '/cache/awscli',
   filesDir: '/repo/files',
 };
 
@@ -31,16 +32,17 @@ describe('image catalogue', () => {
     'docker.io/curlimages/curl:8.10.1',
     'busybox:1.36',
     'docker.io/library/busybox:1.36',
+    'amazon/aws-cli:2.17.0',
   ])('knows %s', (image) => {
     expect(resolveImage(image, host).ok).toBe(true);
   });
 
   test('an unknown image fails, naming the image and what the catalogue knows', () => {
-    const r = resolveImage('amazon/aws-cli:2.17.0', host);
+    const r = resolveImage('google/cloud-sdk:slim', host);
     expect(r).toEqual({
       ok: false,
       reason: expect.stringMatching(
-        /^image "amazon\/aws-cli:2.17.0" is not in the data plane's image catalogue .*curlimages\/curl:<tag>/,
+        /^image "google\/cloud-sdk:slim" is not in the data plane's image catalogue .*curlimages\/curl:<tag>/,
       ),
     });
     // A lookalike of a known repository is not that repository.

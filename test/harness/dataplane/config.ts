@@ -22,10 +22,13 @@ export interface DataPlaneConfig {
   images: {
     tritonDir?: string;
     caBundle?: string;
+    awscliDir?: string;
     filesDir: string;
   };
-  /** The model store: an HTTPS server on the bridge, serving storeDir. */
+  /** The model store: an HTTPS server on the bridge, serving `dir`. */
   store: { url: string; dir: string; caFile: string };
+  /** The S3 store (versitygw) on the bridge: buckets are the folders of `dir`. */
+  s3: { endpoint: string; dir: string; accessKey: string; secretKey: string };
 }
 
 export function readConfig(file: string): DataPlaneConfig {

@@ -13,6 +13,8 @@ export interface ImageHost {
   tritonDir?: string;
   /** The CA bundle the curl image trusts: the system's plus the data plane's model-store CA. */
   caBundle?: string;
+  /** PyPI's awscli installed for the system Python (hack/tools/awscli.sh), if installed. */
+  awscliDir?: string;
   /** hack/dataplane/image-files: small files the images have (Triton's entrypoint script). */
   filesDir: string;
 }
@@ -90,6 +92,28 @@ const CATALOGUE: Entry[] = [
               cmd: ['curl'],
               env: { PATH, CURL_CA_BUNDLE: '/cacert.pem' },
               paths: { '/cacert.pem': host.caBundle },
+            },
+          },
+  },
+  {
+    // The AWS CLI image: `aws` at /usr/local/bin/aws, also its entrypoint. AWS CLI v2 is not on
+    // PyPI; v1 (the same `aws s3 cp` and AWS_* environment) stands in.
+    pattern: 'amazon/aws-cli:<tag>',
+    match: new RegExp(`^(?:docker\\.io/|public\\.ecr\\.aws/)?amazon/aws-cli${TAG}$`),
+    resolve: (host) =>
+      host.awscliDir === undefined
+        ? {
+            ok: false,
+            reason: 'the AWS CLI is not installed on this data plane (bash hack/tools/awscli.sh installs it)',
+          }
+        : {
+            ok: true,
+            image: {
+              entry: 'amazon/aws-cli',
+              entrypoint: ['/usr/local/bin/aws'],
+              cmd: [],
+              env: { PATH },
+              paths: { '/usr/local/aws-cli': host.awscliDir, '/usr/local/bin/aws': `${host.filesDir}/aws` },
             },
           },
   },
