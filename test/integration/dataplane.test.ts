@@ -59,151 +59,200 @@ function suite(cfg: DataPlaneConfig): void {
       .map((l) => l.split(' ')[0]!)
       .filter((n) => n.startsWith(cfg.netnsPrefix));
 
-  test('an image the catalogue does not know: ErrImagePull, then ImagePullBackOff naming it', async () => {
-    await kubectlOk(
-      ['apply', '-n', ns.name, '-f', '-'],
-      pod('unknown', { image: 'example.invalid/server:1' }),
-    );
-    const seen = await waitFor('ImagePullBackOff', async () => {
-      const c = main(await get('unknown'));
-      return c?.state?.waiting?.reason === 'ImagePullBackOff' && c;
-    });
-    expect(seen.state!.waiting!.message).toContain(
-      '"example.invalid/server:1" is not in the data plane\'s image catalogue',
-    );
-    expect((await get('unknown'))?.status?.phase).toBe('Pending');
-  });
-
   test(
-    'a container that exits: terminated with its exit code and (FallbackToLogsOnError) its last lines, then CrashLoopBackOff',
+    'an image the catalogue does not know: ErrImagePull, then ImagePullBackOff naming it',
     async () => {
       await kubectlOk(
         ['apply', '-n', ns.name, '-f', '-'],
-        pod('crash', {
-          command: ['/bin/sh', '-c', 'echo starting; echo "cannot open /models/x: no such file" >&2; exit 3'],
-          terminationMessagePolicy: 'FallbackToLogsOnError',
-        }),
+        pod('unknown', { image: 'example.invalid/server:1' }),
       );
-      const c = await waitFor(
-        'CrashLoopBackOff',
-        async () => {
-          const s = main(await get('crash'));
-          return s?.state?.waiting?.reason === 'CrashLoopBackOff' && s;
-        },
-        { timeoutMs: 30_000 },
-      );
-      // The first exit restarts at once; the second waits 10 s, as a kubelet's back-off does.
-      expect(c.restartCount).toBe(1);
-      expect(c.state!.waiting!.message).toMatch(/^back-off 10s restarting failed container=main pod=crash_/);
-      expect(c.lastState?.terminated).toMatchObject({
-        exitCode: 3,
-        reason: 'Error',
-        message: 'starting\ncannot open /models/x: no such file',
+      const seen = await waitFor('ImagePullBackOff', async () => {
+        const c = main(await get('unknown'));
+        return c?.state?.waiting?.reason === 'ImagePullBackOff' && c;
       });
-      expect(c.ready).toBe(false);
-      const p = await get('crash');
-      expect(p?.status?.phase).toBe('Running');
-      expect(p?.status?.podIP).toMatch(
-        new RegExp(`^${cfg.gateway.replace(/\.1$/, '').replace(/\./g, '\\.')}\\.`),
+      expect(seen.state!.waiting!.message).toContain(
+        '"example.invalid/server:1" is not in the data plane\'s image catalogue',
       );
+      expect((await get('unknown'))?.status?.phase).toBe('Pending');
     },
     TEST_TIMEOUT_MS,
   );
 
-  test('a failing liveness probe kills and restarts the container', async () => {
-    await kubectlOk(
-      ['apply', '-n', ns.name, '-f', '-'],
-      pod('liveness', {
-        command: ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.2; done'],
-        livenessProbe: {
-          exec: { command: ['test', '-f', '/tmp/alive'] },
-          periodSeconds: 1,
-          failureThreshold: 2,
-        },
-      }),
-    );
-    const c = await waitFor(
-      'a restart after the liveness probe failed',
-      async () => {
-        const s = main(await get('liveness'));
-        return (s?.restartCount ?? 0) >= 1 && s;
-      },
-      { timeoutMs: 30_000 },
-    );
-    // SIGTERM from the kubelet, which the process traps: it exits 0.
-    expect(c.lastState?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    const events = await kubectlOk([
-      'get',
-      'events',
-      '-n',
-      ns.name,
-      '--field-selector',
-      'involvedObject.name=liveness',
-      '-o',
-      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
-    ]);
-    expect(events).toContain('Unhealthy: Liveness probe failed');
-    expect(events).toContain('Killing: Container main failed liveness probe, will be restarted');
-  });
-
-  test('readiness follows the probe: Ready, unready when it fails, Ready again', async () => {
-    const rec = await Recorder.start<V1Pod>(`/api/v1/namespaces/${ns.name}/pods`);
-    try {
-      await kubectlOk(
-        ['apply', '-n', ns.name, '-f', '-'],
-        pod(
-          'ready',
-          {
-            // Serves /ready for 3 s, then not for 3 s, then again.
+  test(
+    'a container that exits: terminated with its exit code and (FallbackToLogsOnError) its last lines, then CrashLoopBackOff',
+    async () => {
+      const rec = await Recorder.start<V1Pod>(`/api/v1/namespaces/${ns.name}/pods`);
+      try {
+        await kubectlOk(
+          ['apply', '-n', ns.name, '-f', '-'],
+          pod('crash', {
             command: [
               '/bin/sh',
               '-c',
-              'mkdir -p /tmp/w; cd /tmp/w; touch ready; python3 -m http.server 8080 & sleep 3; rm ready; sleep 3; touch ready; wait',
+              'echo starting; echo "cannot open /models/x: no such file" >&2; exit 3',
             ],
-            ports: [{ name: 'http', containerPort: 8080 }],
-            readinessProbe: {
-              httpGet: { path: '/ready', port: 'http' },
-              periodSeconds: 1,
-              failureThreshold: 1,
-            },
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-          },
-          { volumes: [{ name: 'tmp', emptyDir: {} }] },
-        ),
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          }),
+        );
+        // The first state in CrashLoopBackOff, as the watch saw it (a poll could see a later one).
+        const first = () =>
+          rec
+            .of('crash')
+            .map((e) => main(e.object))
+            .find((c) => c?.state?.waiting?.reason === 'CrashLoopBackOff');
+        const c = await waitFor('CrashLoopBackOff', async () => first(), { timeoutMs: 30_000 });
+        // The first exit restarts at once; the second waits 10 s, as a kubelet's back-off does.
+        expect(c.restartCount).toBe(1);
+        expect(c.state!.waiting!.message).toMatch(
+          /^back-off 10s restarting failed container=main pod=crash_/,
+        );
+        expect(c.lastState?.terminated).toMatchObject({
+          exitCode: 3,
+          reason: 'Error',
+          message: 'starting\ncannot open /models/x: no such file',
+        });
+        expect(c.ready).toBe(false);
+        const p = await get('crash');
+        expect(p?.status?.phase).toBe('Running');
+        const subnet = cfg.cidr.replace(/\.0\/24$/, '.');
+        expect(p?.status?.podIP?.startsWith(subnet)).toBe(true);
+      } finally {
+        await rec.stop();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'a command that does not exist: StartError, exit code 128, and the reason in the message',
+    async () => {
+      await kubectlOk(
+        ['apply', '-n', ns.name, '-f', '-'],
+        pod('nostart', { command: ['no-such-server', '--port=8000'] }),
       );
-      await waitFor(
-        'Ready, unready, Ready',
+      const c = await waitFor(
+        'a StartError',
         async () => {
-          const states = rec.of('ready').map((e) => podReady(e.object));
-          const changes = states.filter((s, i) => i === 0 || s !== states[i - 1]);
-          return changes.join(',').includes('true,false,true');
+          const s = main(await get('nostart'));
+          const t = s?.lastState?.terminated ?? s?.state?.terminated;
+          return t?.reason === 'StartError' && t;
         },
         { timeoutMs: 30_000 },
       );
-    } finally {
-      await rec.stop();
-    }
-  });
+      expect(c).toMatchObject({
+        exitCode: 128,
+        message: 'exec: "no-such-server": executable file not found in $PATH',
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  test('deletion: SIGTERM, the grace period, SIGKILL; the pod network goes with the pod', async () => {
-    await kubectlOk(
-      ['apply', '-n', ns.name, '-f', '-'],
-      pod(
-        'stubborn',
-        { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] },
-        { terminationGracePeriodSeconds: 2 },
-      ),
-    );
-    await waitFor('running', async () => main(await get('stubborn'))?.state?.running !== undefined);
-    const before = netnsList();
-    expect(before.length).toBeGreaterThan(0);
-    const t0 = Date.now();
-    await kubectlOk(['delete', 'pod', 'stubborn', '-n', ns.name, '--wait=true', '--timeout=30s']);
-    const took = Date.now() - t0;
-    // It ignored SIGTERM, so it went only at SIGKILL, after the 2 s grace period.
-    expect(took).toBeGreaterThanOrEqual(2000);
-    expect(netnsList()).toHaveLength(before.length - 1);
-  });
+  test(
+    'a failing liveness probe kills and restarts the container',
+    async () => {
+      await kubectlOk(
+        ['apply', '-n', ns.name, '-f', '-'],
+        pod('liveness', {
+          command: ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.2; done'],
+          livenessProbe: {
+            exec: { command: ['test', '-f', '/tmp/alive'] },
+            periodSeconds: 1,
+            failureThreshold: 2,
+          },
+        }),
+      );
+      const c = await waitFor(
+        'a restart after the liveness probe failed',
+        async () => {
+          const s = main(await get('liveness'));
+          return (s?.restartCount ?? 0) >= 1 && s;
+        },
+        { timeoutMs: 30_000 },
+      );
+      // SIGTERM from the kubelet, which the process traps: it exits 0.
+      expect(c.lastState?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+      const events = await kubectlOk([
+        'get',
+        'events',
+        '-n',
+        ns.name,
+        '--field-selector',
+        'involvedObject.name=liveness',
+        '-o',
+        'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+      ]);
+      expect(events).toContain('Unhealthy: Liveness probe failed');
+      expect(events).toContain('Killing: Container main failed liveness probe, will be restarted');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'readiness follows the probe: Ready, unready when it fails, Ready again',
+    async () => {
+      const rec = await Recorder.start<V1Pod>(`/api/v1/namespaces/${ns.name}/pods`);
+      try {
+        await kubectlOk(
+          ['apply', '-n', ns.name, '-f', '-'],
+          pod(
+            'ready',
+            {
+              // Serves /ready for 5 s, then not for 5 s, then again (probes every second).
+              command: [
+                '/bin/sh',
+                '-c',
+                'mkdir -p /tmp/w; cd /tmp/w; touch ready; python3 -m http.server 8080 & sleep 5; rm ready; sleep 5; touch ready; wait',
+              ],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: {
+                httpGet: { path: '/ready', port: 'http' },
+                periodSeconds: 1,
+                failureThreshold: 1,
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+            { volumes: [{ name: 'tmp', emptyDir: {} }] },
+          ),
+        );
+        await waitFor(
+          'Ready, unready, Ready',
+          async () => {
+            const states = rec.of('ready').map((e) => podReady(e.object));
+            const changes = states.filter((s, i) => i === 0 || s !== states[i - 1]);
+            return changes.join(',').includes('true,false,true');
+          },
+          { timeoutMs: 45_000 },
+        );
+      } finally {
+        await rec.stop();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'deletion: SIGTERM, the grace period, SIGKILL; the pod network goes with the pod',
+    async () => {
+      await kubectlOk(
+        ['apply', '-n', ns.name, '-f', '-'],
+        pod(
+          'stubborn',
+          { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] },
+          { terminationGracePeriodSeconds: 2 },
+        ),
+      );
+      await waitFor('running', async () => main(await get('stubborn'))?.state?.running !== undefined);
+      const before = netnsList();
+      expect(before.length).toBeGreaterThan(0);
+      const t0 = Date.now();
+      await kubectlOk(['delete', 'pod', 'stubborn', '-n', ns.name, '--wait=true', '--timeout=30s']);
+      const took = Date.now() - t0;
+      // It ignored SIGTERM, so it went only at SIGKILL, after the 2 s grace period.
+      expect(took).toBeGreaterThanOrEqual(2000);
+      expect(netnsList()).toHaveLength(before.length - 1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test(
     'hack/dataplane/down.sh stops every process, removes every namespace and the bridge; up.sh brings it back',
