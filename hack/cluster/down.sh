@@ -17,12 +17,13 @@ for c in traefik kwok kube-scheduler kube-controller-manager kube-apiserver etcd
   if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; pids+=("$p"); fi
 done
 # Also catch strays from a run whose pid files were lost: anything started from our bin dir
-# with our run dir on its command line.
+# with a path inside our run dir on its command line. The trailing slash matters: the default run
+# dir ~/.cache/modelship/run is a prefix of every other one (run-<name>), whose clusters must live on.
 while read -r p; do
   [ -n "$p" ] || continue
   case " ${pids[*]} " in *" $p "*) continue ;; esac
   kill -TERM "$p" 2>/dev/null || true; pids+=("$p")
-done < <(pgrep -f -- "$BIN_DIR/.*$RUN_DIR" || true; pgrep -f -- "/traefik .*--entrypoints.web.address=127.0.0.1:$GATEWAY_PORT( |$)" || true)
+done < <(pgrep -f -- "$BIN_DIR/.*$RUN_DIR/" || true; pgrep -f -- "/traefik .*--entrypoints.web.address=127.0.0.1:$GATEWAY_PORT( |$)" || true)
 deadline=$((SECONDS + 10))
 for p in "${pids[@]}"; do
   while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
