@@ -20,3 +20,5 @@ dp_pid() { cat "$DP_DIR/pids/$1.pid" 2>/dev/null || true; }
 dp_alive() { local p; p="$(dp_pid "$1")"; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 # The run directory written in the bridge's alias by up.sh.
 dp_bridge_owner() { ip -o link show "$DP_BRIDGE" 2>/dev/null | sed -n 's#.* alias modelship-dataplane:\(.*\)$#\1#p'; }
+# hack/cluster/lib.sh's wait_for reports through say: under the data plane's name here.
+say() { dp_say "$@"; }

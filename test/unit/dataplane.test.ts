@@ -1,7 +1,13 @@
 // The pure parts of the real data plane's kubelet (test/harness/dataplane/): the image catalogue,
 // the sandbox script, and the pod status it reports. Their behaviour against real processes is
 // tested in test/integration/dataplane.test.ts and test/e2e/dataplane.test.ts.
-import { containerArgv, resolveImage, type ImageHost } from '../harness/dataplane/images.js';
+import { containerRun, type ContainerContext } from '../harness/dataplane/container.js';
+import {
+  containerArgv,
+  resolveImage,
+  type ImageHost,
+  type ResolvedImage,
+} from '../harness/dataplane/images.js';
 import {
   sandboxScript,
   SandboxError,
@@ -269,5 +275,80 @@ describe('pod status', () => {
     expect(tail.split('\n')).toHaveLength(80);
     expect(tail.endsWith('line 99')).toBe(true);
     expect(terminationMessage('FallbackToLogsOnError', 0, '', log)).toBeUndefined();
+  });
+});
+
+describe('a container run from the pod spec', () => {
+  const image: ResolvedImage = {
+    entry: 'test',
+    entrypoint: ['/entry'],
+    cmd: [],
+    env: { PATH: '/usr/bin', HOME: '/home/image' },
+    paths: { '/opt/tool': '/cache/tool' },
+  };
+  const ctx = (over: { container?: object; pod?: object } = {}): ContainerContext => ({
+    pod: {
+      metadata: { name: 'p', namespace: 'ns', uid: 'u' },
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000 },
+        containers: [],
+        ...over.pod,
+      },
+    },
+    container: {
+      name: 'c',
+      args: ['serve'],
+      env: [
+        { name: 'A', value: 'a' },
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      ],
+      volumeMounts: [{ name: 'models', mountPath: '/mnt/models', readOnly: true }],
+      securityContext: { readOnlyRootFilesystem: true },
+      ...over.container,
+    },
+    image,
+    volumes: new Map([['models', '/state/v/models']]),
+    dir: '/state/c/0',
+    termLog: '/state/c/0/termination-log',
+    startErrorFile: '/state/c/0/start-error',
+    podIP: '10.250.0.7',
+    nodeName: 'dataplane-0',
+    hostIP: '10.250.0.1',
+    isDir: (path) => path === '/cache/tool',
+  });
+
+  test('mounts, user, environment and argv as the kubelet and the runtime build them', () => {
+    const r = containerRun(ctx());
+    expect(r.spec.mounts).toEqual([
+      { path: '/mnt/models', source: '/state/v/models', kind: 'dir', readOnly: true },
+      { path: '/opt/tool', source: '/cache/tool', kind: 'dir', readOnly: true },
+      { path: '/dev/termination-log', source: '/state/c/0/termination-log', kind: 'file', readOnly: false },
+    ]);
+    expect(r.user).toEqual({ uid: 1000, gid: 1000, groups: [2000] });
+    expect(Object.fromEntries(r.env)).toEqual({
+      PATH: '/usr/bin',
+      HOME: '/home/image',
+      HOSTNAME: 'p',
+      A: 'a',
+      POD_IP: '10.250.0.7',
+    });
+    expect(r.spec.argv).toEqual(['/entry', 'serve']);
+    expect(r.spec.readOnlyRootFilesystem).toBe(true);
+  });
+
+  test.each([
+    ['runAsNonRoot without a user', { pod: { securityContext: { runAsNonRoot: true } } }, /runAsNonRoot/],
+    [
+      'a subPath mount',
+      { container: { volumeMounts: [{ name: 'models', mountPath: '/m', subPath: 'x' }] } },
+      /subPath is not supported/,
+    ],
+    [
+      'an env value from a Secret',
+      { container: { env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } },
+      /supports value and fieldRef/,
+    ],
+  ])('refuses %s, naming it', (_what, over, message) => {
+    expect(() => containerRun(ctx(over))).toThrow(message);
   });
 });

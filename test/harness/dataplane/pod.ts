@@ -8,25 +8,26 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeHttp } from '../../../src/k8s/kube-http.js';
 import { log, type DataPlaneConfig } from './config.js';
-import { containerArgv, resolveImage, type ResolvedImage } from './images.js';
+import { containerRun } from './container.js';
+import { resolveImage, type ResolvedImage } from './images.js';
 import type { PodNet, PodNetwork } from './network.js';
-import { runProbe, type ProbeTarget } from './probe.js';
+import { startProbes, type ProbeTarget } from './probe.js';
 import { startContainerProcess, type ContainerProcess } from './process.js';
-import { sandboxScript, SandboxError, type HostRoot, type SandboxMount } from './sandbox.js';
+import { PodReporter } from './reporter.js';
+import { sandboxScript, type HostRoot } from './sandbox.js';
 import {
   backoffMessage,
-  computePodStatus,
   crashBackoffMs,
   pullBackoffMs,
   terminationMessage,
   type ContainerRecord,
   type PodRecord,
-  type PodStatusJson,
   type Terminated,
 } from './status.js';
+import { nowIso, wait } from './time.js';
 import { prepareVolumes } from './volumes.js';
 
 export interface WorkerDeps {
@@ -38,22 +39,6 @@ export interface WorkerDeps {
 
 /** A container that ran this long without failing starts its back-off afresh (kubelet: 10 min). */
 const BACKOFF_RESET_MS = 10 * 60_000;
-
-const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** Resolves after `ms`, or with false as soon as `signal` aborts. */
-function wait(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve(!signal.aborted);
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
-}
 
 interface Launched {
   proc: ContainerProcess;
@@ -74,9 +59,8 @@ export class PodWorker {
   private graceMs = 30_000;
   private run: Promise<void> = Promise.resolve();
   private ending: Promise<void> | undefined;
-  private lastWritten: PodStatusJson | undefined;
-  private dirty = false;
-  private writing: Promise<void> | undefined;
+  private readonly reporter: PodReporter;
+  /** The pod object was deleted for good (force-deleted): nothing to delete or write. */
   private gone = false;
   readonly uid: string;
   private readonly dir: string;
@@ -109,6 +93,7 @@ export class PodWorker {
         record(c, hasInit ? 'PodInitializing' : 'ContainerCreating'),
       ),
     };
+    this.reporter = new PodReporter(deps.http, deps.cfg.nodeName, () => this.pod, this.rec);
   }
 
   private get key(): string {
@@ -133,6 +118,7 @@ export class PodWorker {
   /** The pod object is gone (force-deleted): stop at once, nothing left to delete. */
   removed(): Promise<void> {
     this.gone = true;
+    this.reporter.stop();
     return this.end(0, false);
   }
 
@@ -258,7 +244,20 @@ export class PodWorker {
       r.ready = kind === 'main' && r.started && !c.readinessProbe;
       this.publish();
       this.event('Normal', 'Started', `Started container ${c.name}`, c.name);
-      const probes = kind === 'main' ? this.startProbes(c, r, run) : undefined;
+      const probes =
+        kind === 'main'
+          ? startProbes(
+              c,
+              r,
+              run.target,
+              {
+                publish: () => this.publish(),
+                event: (type, reason, message) => this.event(type, reason, message, c.name),
+                kill: (graceMs) => void run.proc.stop(graceMs),
+              },
+              this.pod.spec?.terminationGracePeriodSeconds ?? 30,
+            )
+          : undefined;
 
       const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
       await Promise.race([run.proc.exited, stopped]);
@@ -325,238 +324,56 @@ export class PodWorker {
   }
 
   /** Builds the container's sandbox and starts its process. Throws SandboxError for what cannot run here. */
-  private launch(c: V1Container, img: ResolvedImage, r: ContainerRecord): Launched {
-    const spec = this.pod.spec!;
-    const cdir = join(this.dir, 'containers', c.name, String(r.restartCount));
-    rmSync(cdir, { recursive: true, force: true });
-    mkdirSync(join(cdir, 'root'), { recursive: true });
-    const termLog = join(cdir, 'termination-log');
+  private launch(c: V1Container, image: ResolvedImage, r: ContainerRecord): Launched {
+    const dir = join(this.dir, 'containers', c.name, String(r.restartCount));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'root'), { recursive: true });
+    const termLog = join(dir, 'termination-log');
     writeFileSync(termLog, '');
     // The kubelet makes the file writable by any user: the container may run as anyone.
     chmodSync(termLog, 0o666);
-    const startErrorFile = join(cdir, 'start-error');
-
-    const mounts: SandboxMount[] = [];
-    for (const vm of c.volumeMounts ?? []) {
-      if (vm.subPath || vm.subPathExpr)
-        throw new SandboxError(`volume mount ${vm.name}: subPath is not supported by the data plane`);
-      const source = this.volumes.get(vm.name);
-      if (!source) throw new SandboxError(`volume mount ${vm.name}: the pod has no volume of that name`);
-      mounts.push({ path: vm.mountPath, source, kind: 'dir', readOnly: !!vm.readOnly });
-    }
-    for (const [path, source] of Object.entries(img.paths)) {
-      mounts.push({ path, source, kind: statSync(source).isDirectory() ? 'dir' : 'file', readOnly: true });
-    }
-    mounts.push({
-      path: c.terminationMessagePath || '/dev/termination-log',
-      source: termLog,
-      kind: 'file',
-      readOnly: false,
+    const startErrorFile = join(dir, 'start-error');
+    const run = containerRun({
+      pod: this.pod,
+      container: c,
+      image,
+      volumes: this.volumes,
+      dir,
+      termLog,
+      startErrorFile,
+      podIP: this.net!.ip,
+      nodeName: this.deps.cfg.nodeName,
+      hostIP: this.deps.cfg.gateway,
+      isDir: (path) => statSync(path).isDirectory(),
     });
-
-    const psc = spec.securityContext ?? {};
-    const csc = c.securityContext ?? {};
-    const uid = csc.runAsUser ?? psc.runAsUser;
-    const gid = csc.runAsGroup ?? psc.runAsGroup ?? 0;
-    if ((csc.runAsNonRoot ?? psc.runAsNonRoot) && (uid === undefined || uid === 0)) {
-      throw new SandboxError('container has runAsNonRoot and image will run as root');
-    }
-    const groups = [...(psc.fsGroup !== undefined ? [psc.fsGroup] : []), ...(psc.supplementalGroups ?? [])];
-    const user = uid === undefined || uid === 0 ? undefined : { uid, gid, groups };
-
-    const env = new Map<string, string>(Object.entries(img.env));
-    env.set('HOSTNAME', this.pod.metadata!.name!);
-    for (const e of c.env ?? []) env.set(e.name, this.envValue(e));
-    if (!env.has('HOME')) env.set('HOME', '/');
-    const envList = [...env.entries()];
-
-    const script = sandboxScript(
-      {
-        root: join(cdir, 'root'),
-        scratch: cdir,
-        hostname: this.pod.metadata!.name!,
-        mounts,
-        readOnlyRootFilesystem: !!csc.readOnlyRootFilesystem,
-        ...(user ? { user } : {}),
-        workingDir: c.workingDir || '/',
-        env: envList,
-        argv: containerArgv(img, c.command, c.args),
-        startErrorFile,
-      },
-      this.deps.hostRoot(),
+    const script = sandboxScript(run.spec, this.deps.hostRoot());
+    const proc = startContainerProcess(
+      this.net!.netns,
+      script,
+      join(this.logDir, c.name, `${r.restartCount}.log`),
     );
-    const logFile = join(this.logDir, c.name, `${r.restartCount}.log`);
-    const proc = startContainerProcess(this.net!.netns, script, logFile);
     return {
       proc,
       containerID: `dataplane://${randomBytes(16).toString('hex')}`,
       startedAt: nowIso(),
       termLog,
       startErrorFile,
-      target: { podIP: this.net!.ip, container: c, pid: proc.pid, env: envList, ...(user ? { user } : {}) },
+      target: {
+        podIP: this.net!.ip,
+        container: c,
+        pid: proc.pid,
+        env: run.env,
+        ...(run.user ? { user: run.user } : {}),
+      },
     };
   }
 
-  private envValue(e: NonNullable<V1Container['env']>[number]): string {
-    if (e.value !== undefined) return e.value;
-    const f = e.valueFrom?.fieldRef?.fieldPath;
-    const m = this.pod.metadata!;
-    const fields: Record<string, string | undefined> = {
-      'metadata.name': m.name,
-      'metadata.namespace': m.namespace,
-      'metadata.uid': m.uid,
-      'spec.nodeName': this.deps.cfg.nodeName,
-      'spec.serviceAccountName': this.pod.spec?.serviceAccountName,
-      'status.podIP': this.net?.ip,
-      'status.hostIP': this.deps.cfg.gateway,
-    };
-    if (f !== undefined && f in fields) return fields[f] ?? '';
-    if (e.valueFrom === undefined) return '';
-    throw new SandboxError(`env ${e.name}: the data plane supports value and fieldRef only`);
-  }
-
-  // ---- probes -------------------------------------------------------------------------------------
-
-  private startProbes(c: V1Container, r: ContainerRecord, run: Launched): AbortController {
-    const ac = new AbortController();
-    const loop = async (kind: 'startup' | 'readiness' | 'liveness', probe: V1Probe): Promise<void> => {
-      const s = ac.signal;
-      if (!(await wait((probe.initialDelaySeconds ?? 0) * 1000, s))) return;
-      const period = (probe.periodSeconds ?? 10) * 1000;
-      let ok = 0;
-      let failed = 0;
-      for (;;) {
-        if (kind === 'startup' && r.started) return;
-        if (kind === 'startup' || r.started) {
-          const res = await runProbe(probe, run.target);
-          if (s.aborted) return;
-          if (res.ok) {
-            ok++;
-            failed = 0;
-          } else {
-            failed++;
-            ok = 0;
-            const label = kind[0]!.toUpperCase() + kind.slice(1);
-            this.event('Warning', 'Unhealthy', `${label} probe failed: ${res.output}`, c.name);
-          }
-          if (kind === 'startup') {
-            if (res.ok) {
-              r.started = true;
-              if (!c.readinessProbe) r.ready = true;
-              this.publish();
-              return;
-            }
-          } else if (kind === 'readiness') {
-            // Ready after successThreshold successes in a row, unready after failureThreshold failures.
-            if (res.ok && !r.ready && ok >= (probe.successThreshold ?? 1)) {
-              r.ready = true;
-              this.publish();
-            } else if (!res.ok && r.ready && failed >= (probe.failureThreshold ?? 3)) {
-              r.ready = false;
-              this.publish();
-            }
-          }
-          if (kind !== 'readiness' && failed >= (probe.failureThreshold ?? 3)) {
-            const how = kind === 'startup' ? 'startup' : 'liveness';
-            this.event(
-              'Normal',
-              'Killing',
-              `Container ${c.name} failed ${how} probe, will be restarted`,
-              c.name,
-            );
-            const grace =
-              (probe.terminationGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30) *
-              1000;
-            void run.proc.stop(grace);
-            return;
-          }
-        }
-        if (!(await wait(period, s))) return;
-      }
-    };
-    if (c.startupProbe) void loop('startup', c.startupProbe);
-    if (c.readinessProbe) void loop('readiness', c.readinessProbe);
-    if (c.livenessProbe) void loop('liveness', c.livenessProbe);
-    return ac;
-  }
-
-  // ---- status and events --------------------------------------------------------------------------
-
-  /** Writes the status soon; several changes in a row make one write. */
   private publish(): void {
-    this.dirty = true;
-    this.writing ??= this.flush().finally(() => {
-      this.writing = undefined;
-      if (this.dirty && !this.gone) this.publish();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 20));
-    while (this.dirty && !this.gone) {
-      this.dirty = false;
-      const previous = [
-        ...(this.lastWritten?.conditions ?? []),
-        ...(this.pod.status?.conditions ?? []).filter((x) => x.type === 'PodScheduled'),
-      ];
-      const status = computePodStatus(this.rec, previous, nowIso());
-      if (this.lastWritten && JSON.stringify(status) === JSON.stringify(this.lastWritten)) continue;
-      const m = this.pod.metadata!;
-      // Strategic merge: conditions merge by type, so a condition that turns True must drop the
-      // reason and message it had (null deletes a field).
-      const patch = {
-        metadata: { uid: m.uid },
-        status: {
-          ...status,
-          conditions: status.conditions.map((x) => ({ reason: null, message: null, ...x })),
-        },
-      };
-      try {
-        await this.deps.http.request('PATCH', `/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`, {
-          body: patch,
-          contentType: 'application/strategic-merge-patch+json',
-        });
-        this.lastWritten = status;
-      } catch (e) {
-        if (e instanceof ApiError && (e.code === 404 || e.code === 422)) {
-          this.gone = true;
-          return;
-        }
-        log('warn', 'status write failed', { pod: this.key, error: String(e) });
-        this.dirty = true;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    this.reporter.publish();
   }
 
   private event(type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void {
-    const m = this.pod.metadata!;
-    const t = new Date().toISOString();
-    const body = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: `${m.name}.`, namespace: m.namespace },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        name: m.name,
-        namespace: m.namespace,
-        uid: m.uid,
-        ...(container ? { fieldPath: `spec.containers{${container}}` } : {}),
-      },
-      reason,
-      message,
-      type,
-      source: { component: 'kubelet', host: this.deps.cfg.nodeName },
-      reportingComponent: 'kubelet',
-      reportingInstance: this.deps.cfg.nodeName,
-      firstTimestamp: t,
-      lastTimestamp: t,
-      count: 1,
-    };
-    this.deps.http
-      .request('POST', `/api/v1/namespaces/${m.namespace}/events`, { body })
-      .catch(() => undefined);
+    this.reporter.event(type, reason, message, container);
   }
 }
 

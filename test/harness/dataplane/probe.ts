@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
+import { wait } from './time.js';
 
 export interface ProbeTarget {
   podIP: string;
@@ -142,4 +143,83 @@ function execProbe(command: string[], t: ProbeTarget, timeoutMs: number): Promis
       resolve({ ok: code === 0, output: code === 0 ? out : out || `command exited with ${code}` });
     });
   });
+}
+
+/** What the probe loops change and report on the pod. */
+export interface ProbeHooks {
+  publish(): void;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** Kills the container (SIGTERM, `graceMs`, SIGKILL); its exit restarts it. */
+  kill(graceMs: number): void;
+}
+
+/** The state the probes drive: the container's `started` and `ready`. */
+export interface ProbedContainer {
+  started: boolean;
+  ready: boolean;
+}
+
+/**
+ * The kubelet's probe workers for one run of a container: the startup probe until it succeeds
+ * (liveness and readiness wait for it), then readiness and liveness at their periods. Ready after
+ * successThreshold successes in a row, unready after failureThreshold failures; failureThreshold
+ * failures of the startup or liveness probe kill the container. Abort the returned controller when
+ * the run ends.
+ */
+export function startProbes(
+  c: V1Container,
+  r: ProbedContainer,
+  target: ProbeTarget,
+  hooks: ProbeHooks,
+  terminationGracePeriodSeconds: number,
+): AbortController {
+  const ac = new AbortController();
+  const s = ac.signal;
+  const loop = async (kind: 'startup' | 'readiness' | 'liveness', probe: V1Probe): Promise<void> => {
+    if (!(await wait((probe.initialDelaySeconds ?? 0) * 1000, s))) return;
+    const period = (probe.periodSeconds ?? 10) * 1000;
+    const failureThreshold = probe.failureThreshold ?? 3;
+    let ok = 0;
+    let failed = 0;
+    for (;;) {
+      if (kind === 'startup' && r.started) return;
+      if (kind === 'startup' || r.started) {
+        const res = await runProbe(probe, target);
+        if (s.aborted) return;
+        if (res.ok) {
+          ok++;
+          failed = 0;
+        } else {
+          failed++;
+          ok = 0;
+          const label = kind[0]!.toUpperCase() + kind.slice(1);
+          hooks.event('Warning', 'Unhealthy', `${label} probe failed: ${res.output}`);
+        }
+        if (kind === 'startup' && res.ok) {
+          r.started = true;
+          if (!c.readinessProbe) r.ready = true;
+          hooks.publish();
+          return;
+        }
+        if (kind === 'readiness') {
+          if (res.ok && !r.ready && ok >= (probe.successThreshold ?? 1)) {
+            r.ready = true;
+            hooks.publish();
+          } else if (!res.ok && r.ready && failed >= failureThreshold) {
+            r.ready = false;
+            hooks.publish();
+          }
+        } else if (failed >= failureThreshold) {
+          hooks.event('Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+          hooks.kill((probe.terminationGracePeriodSeconds ?? terminationGracePeriodSeconds) * 1000);
+          return;
+        }
+      }
+      if (!(await wait(period, s))) return;
+    }
+  };
+  if (c.startupProbe) void loop('startup', c.startupProbe);
+  if (c.readinessProbe) void loop('readiness', c.readinessProbe);
+  if (c.livenessProbe) void loop('liveness', c.livenessProbe);
+  return ac;
 }
