@@ -11,7 +11,6 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../src/api/index.js';
 import {
   containerLogs,
-  dataPlane,
   failingModel,
   addModel,
   infer,
@@ -20,6 +19,7 @@ import {
   publishS3,
   pythonModelVersion,
   s3Env,
+  withDataPlane,
   type DataPlaneConfig,
 } from '../harness/dataplane.js';
 import {
@@ -41,7 +41,6 @@ import {
 import { kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
 
 const MD = 'adder';
-const dp = dataPlane();
 
 interface EndpointSlice {
   metadata?: { name?: string; labels?: Record<string, string> };
@@ -49,18 +48,7 @@ interface EndpointSlice {
   ports?: Array<{ name?: string; port?: number }>;
 }
 
-if (!('cfg' in dp)) {
-  // CI runs as root on a machine that can run the data plane: there, a missing data plane fails.
-  if (process.env.CI) {
-    test('the real data plane runs', () => {
-      throw new Error(dp.unavailable);
-    });
-  } else {
-    test.skip(`real data plane tests skipped: ${dp.unavailable}`, () => undefined);
-  }
-} else {
-  suite(dp.cfg);
-}
+withDataPlane(suite);
 
 function suite(cfg: DataPlaneConfig): void {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;

@@ -13,16 +13,38 @@ import { GROUP_VERSION } from './objects.js';
 export type { DataPlaneConfig };
 
 /**
- * The running data plane, or why there is none. The jest global setup starts it where the platform
- * allows (MODELSHIP_DATAPLANE_STATE says why not, or what failed).
+ * The running data plane, or why there is none: the jest global setup starts it where the machine
+ * can run it and says in MODELSHIP_DATAPLANE_STATE `running`, why the machine cannot, or
+ * `failed: ...` when it should have started and did not.
  */
-export function dataPlane(): { cfg: DataPlaneConfig } | { unavailable: string } {
+export function dataPlane(): { cfg: DataPlaneConfig } | { unavailable: string; failed: boolean } {
   const state = process.env.MODELSHIP_DATAPLANE_STATE;
-  if (state && state !== 'running') return { unavailable: state };
+  if (state && state !== 'running') return { unavailable: state, failed: state.startsWith('failed:') };
   const file = join(clusterEnv().runDir, 'dataplane', 'config.json');
-  if (!existsSync(file))
-    return { unavailable: `no data plane is running (${file} does not exist): bash hack/dataplane/up.sh` };
+  if (!existsSync(file)) {
+    return {
+      unavailable: `no data plane is running (${file} does not exist): bash hack/dataplane/up.sh`,
+      failed: false,
+    };
+  }
   return { cfg: readConfig(file) };
+}
+
+/**
+ * Declares the tests of a file that needs the real data plane. Where the machine cannot run it, one
+ * skipped test names what is missing; where it failed to start, and in CI (which runs as root on a
+ * machine that can run it), one test fails with the reason instead.
+ */
+export function withDataPlane(suite: (cfg: DataPlaneConfig) => void): void {
+  const dp = dataPlane();
+  if ('cfg' in dp) return suite(dp.cfg);
+  if (dp.failed || process.env.CI) {
+    test('the real data plane runs', () => {
+      throw new Error(dp.unavailable);
+    });
+  } else {
+    test.skip(`real data plane tests skipped: ${dp.unavailable}`, () => undefined);
+  }
 }
 
 /** spec.pod fields that put a ModelDeployment's pods on the data plane's node, and only there. */

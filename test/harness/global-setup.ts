@@ -54,7 +54,7 @@ export default async function globalSetup(): Promise<void> {
 /**
  * The real data plane (hack/dataplane/, docs/data-plane.md): a node whose pods run as real
  * processes. Started once per run where the machine can run it; MODELSHIP_DATAPLANE_STATE tells the
- * tests `running`, or why not (they skip, naming it; CI, which must run them, fails instead).
+ * tests `running`, why the machine cannot (they skip, naming it; in CI they fail), or `failed: ...`.
  */
 function startDataPlane(): void {
   const up = join(root, 'hack', 'dataplane', 'up.sh');
@@ -81,6 +81,6 @@ function startDataPlane(): void {
     process.env.MODELSHIP_DATAPLANE_STATE = 'running';
     process.env.MODELSHIP_STARTED_DATAPLANE = wasRunning ? '' : '1';
   } catch {
-    process.env.MODELSHIP_DATAPLANE_STATE = 'hack/dataplane/up.sh failed (its output is above)';
+    process.env.MODELSHIP_DATAPLANE_STATE = 'failed: hack/dataplane/up.sh failed (its output is above)';
   }
 }

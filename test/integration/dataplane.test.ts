@@ -7,24 +7,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
-import { dataPlane, onDataPlane, type DataPlaneConfig } from '../harness/dataplane.js';
+import { onDataPlane, withDataPlane, type DataPlaneConfig } from '../harness/dataplane.js';
 import { Recorder, TEST_TIMEOUT_MS, podReady } from '../harness/e2e.js';
 import { repoRoot } from '../harness/env.js';
 import { kubectl, kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
 
-const dp = dataPlane();
-
-if (!('cfg' in dp)) {
-  if (process.env.CI) {
-    test('the real data plane runs', () => {
-      throw new Error(dp.unavailable);
-    });
-  } else {
-    test.skip(`real data plane tests skipped: ${dp.unavailable}`, () => undefined);
-  }
-} else {
-  suite(dp.cfg);
-}
+withDataPlane(suite);
 
 function suite(cfg: DataPlaneConfig): void {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;
