@@ -248,18 +248,35 @@ function suite(cfg: DataPlaneConfig): void {
 
   test(
     'hack/dataplane/down.sh stops every process, removes every namespace and the bridge; up.sh brings it back',
-    () => {
+    async () => {
       const script = (s: string) =>
-        execFileSync('bash', [`${repoRoot}/hack/dataplane/${s}`], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        spawnSync('bash', [`${repoRoot}/hack/dataplane/${s}`], { encoding: 'utf8' });
+      // One more pod, being deleted with a grace period of a minute that it sits out (it ignores
+      // SIGTERM): the agent, stopping, gives it its own shorter grace instead of waiting.
+      await kubectlOk(
+        ['apply', '-n', ns.name, '-f', '-'],
+        pod(
+          'slow',
+          { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] },
+          { terminationGracePeriodSeconds: 60 },
+        ),
+      );
+      await waitFor('slow running', async () => main(await get('slow'))?.state?.running !== undefined);
+      await kubectlOk(['delete', 'pod', 'slow', '-n', ns.name, '--wait=false']);
+      await waitFor(
+        'slow terminating',
+        async () => (await get('slow'))?.metadata?.deletionTimestamp !== undefined,
+      );
       // The processes of the pods above that still run (each in its pod's network namespace).
       const inPods = netnsList().flatMap((n) =>
         execFileSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).split('\n').filter(Boolean),
       );
       expect(inPods.length).toBeGreaterThan(0);
-      script('down.sh');
+      const down = script('down.sh');
+      expect(down.status).toBe(0);
+      // The agent stopped every pod's processes itself: down.sh stopped the agent and the two
+      // stores, and found nothing left to kill in the namespaces.
+      expect(down.stderr).toContain('[dataplane] stopped (3 processes)');
       const alive = (pid: string): boolean => {
         try {
           process.kill(Number(pid), 0);
@@ -274,7 +291,7 @@ function suite(cfg: DataPlaneConfig): void {
       expect(netnsList()).toEqual([]);
       expect(spawnSync('ip', ['link', 'show', cfg.bridge]).status).not.toBe(0);
       expect(existsSync(`${cfg.stateDir}/pods`)).toBe(false);
-      expect(script('up.sh').trim()).toBe(`${cfg.stateDir}/config.json`);
+      expect(script('up.sh').stdout.trim()).toBe(`${cfg.stateDir}/config.json`);
     },
     TEST_TIMEOUT_MS,
   );

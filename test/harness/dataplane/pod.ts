@@ -57,6 +57,8 @@ export class PodWorker {
   private net: PodNet | undefined;
   private volumes = new Map<string, string>();
   private graceMs = 30_000;
+  /** The containers' processes while they run. */
+  private readonly running = new Set<ContainerProcess>();
   private run: Promise<void> = Promise.resolve();
   private ending: Promise<void> | undefined;
   private readonly reporter: PodReporter;
@@ -128,6 +130,12 @@ export class PodWorker {
   }
 
   private end(graceMs: number, deleteObject: boolean): Promise<void> {
+    // Stopping already (a deletion with its grace period) and asked to be quicker (the agent
+    // stops): the processes get the shorter grace, as a kubelet shortens a pod's grace period.
+    if (this.ending && graceMs < this.graceMs) {
+      this.graceMs = graceMs;
+      for (const p of this.running) void p.stop(graceMs);
+    }
     this.ending ??= (async () => {
       this.graceMs = graceMs;
       log('info', 'stopping pod', { pod: this.key, graceMs, deleteObject });
@@ -260,9 +268,11 @@ export class PodWorker {
           : undefined;
 
       const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      this.running.add(run.proc);
       await Promise.race([run.proc.exited, stopped]);
       if (signal.aborted) this.event('Normal', 'Killing', `Stopping container ${c.name}`, c.name);
       const exit = signal.aborted ? await run.proc.stop(this.graceMs) : await run.proc.exited;
+      this.running.delete(run.proc);
       probes?.abort();
       const finishedAt = nowIso();
       const code = exit.code ?? 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
