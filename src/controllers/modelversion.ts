@@ -105,8 +105,11 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
   }
 
   let invalid: string | undefined;
+  let unmaintained: { since: string; message: string } | undefined;
   try {
-    getRuntime(mv.spec.runtime).renderPod(mv, deps.settings, 'validation');
+    const runtime = getRuntime(mv.spec.runtime);
+    unmaintained = runtime.unmaintained;
+    runtime.renderPod(mv, deps.settings, 'validation');
   } catch (err) {
     invalid = (err as Error).message;
   }
@@ -144,6 +147,17 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
                 reason: 'NotInUse',
                 message: 'no ModelDeployment uses this version',
               },
+        // A warning that changes nothing: the version stays Ready and servable.
+        ...(unmaintained
+          ? [
+              {
+                type: 'RuntimeMaintained',
+                status: 'False' as const,
+                reason: 'UpstreamArchived',
+                message: unmaintained.message,
+              },
+            ]
+          : []),
       ],
       mv.metadata?.generation,
       nowIso,

@@ -54,6 +54,11 @@ export interface ModelRuntime {
   readonly name: string;
   readonly defaultImage: string;
   /**
+   * Set when the server is no longer maintained upstream: every ModelVersion of the runtime gets the
+   * condition RuntimeMaintained=False (reason UpstreamArchived) with this message.
+   */
+  readonly unmaintained?: { since: string; message: string };
+  /**
    * Renders the runtime's part of the pod for one ModelVersion. Pure. `configMapName` is the
    * revision ConfigMap that will hold `files`. Throws InvalidModelVersionError for a version this
    * runtime cannot serve.

@@ -244,3 +244,31 @@ test(
   },
   TEST_TIMEOUT_MS,
 );
+
+test(
+  'a TorchServe version says its server is archived upstream, and stays Ready to serve',
+  async () => {
+    await apply(ns.name, {
+      apiVersion: 'modelship.io/v1alpha1',
+      kind: 'ModelVersion',
+      metadata: { name: 'reviews-1.0.0' },
+      spec: {
+        model: 'reviews',
+        version: '1.0.0',
+        runtime: 'torchserve',
+        format: 'mar',
+        storageUri: 's3://models/reviews/1.0.0/reviews.mar',
+      },
+    });
+    const status = await until('reviews-1.0.0 validated', async () => (await mv('reviews-1.0.0'))?.status);
+    const cond = (type: string) => status.conditions?.find((c) => c.type === type);
+    expect(cond('Ready')).toMatchObject({ status: 'True', reason: 'Valid' });
+    expect(cond('RuntimeMaintained')).toMatchObject({ status: 'False', reason: 'UpstreamArchived' });
+    expect(cond('RuntimeMaintained')?.message).toContain('archived upstream on 2025-08-07');
+    // A Triton version carries no such condition.
+    await apply(ns.name, modelVersion('plain', '1.0.0'));
+    const triton = await until('plain-1.0.0 validated', async () => (await mv('plain-1.0.0'))?.status);
+    expect(triton.conditions?.map((c) => c.type)).not.toContain('RuntimeMaintained');
+  },
+  TEST_TIMEOUT_MS,
+);

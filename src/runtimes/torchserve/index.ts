@@ -66,6 +66,13 @@ export function modelReadyCommand(model: string): string[] {
 export const torchserve: ModelRuntime = {
   name: 'torchserve',
   defaultImage: TORCHSERVE_IMAGE,
+  unmaintained: {
+    since: '2025-08-07',
+    message:
+      'TorchServe (pytorch/serve) was archived upstream on 2025-08-07: no more releases or security ' +
+      'fixes. modelship keeps serving it, but plan a move to a maintained server: Triton serves ' +
+      'PyTorch models exported to ONNX or TorchScript, or Python models (docs/runtimes.md)',
+  },
 
   renderPod(mv: ModelVersion, settings: RuntimeSettings, configMapName: string): RuntimePod {
     const { model, format } = mv.spec;
