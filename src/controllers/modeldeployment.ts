@@ -6,7 +6,7 @@ import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
 import { deepEqual } from '../core/equal.js';
-import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION } from '../core/labels.js';
+import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION, mdKey } from '../core/labels.js';
 import {
   controlledBy,
   describeController,
@@ -310,7 +310,7 @@ function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: 
 
 /** Someone changed a revision's spec: one Event and log line per restore, a log line when it cannot be. */
 function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired): void {
-  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  const key = mdKey(md);
   for (const d of desired.drift) {
     const fields = d.fields.join(', ');
     if (d.restored) {
@@ -332,7 +332,7 @@ function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired)
 
 /** Status (only when it changed), Events, and one log line per decision. */
 async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan): Promise<void> {
-  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  const key = mdKey(md);
   const before = md.status ?? {};
   if (!deepEqual(before, plan.status)) {
     // The resourceVersion makes the write conditional: a plan made from a ModelDeployment that has
