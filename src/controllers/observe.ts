@@ -6,6 +6,7 @@ import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/la
 import type { ObservedRevision, PodObservation } from '../core/observed.js';
 import { controlledBy } from '../core/ownership.js';
 import type { Resolution } from '../core/plan.js';
+import { parseTime } from '../core/time.js';
 
 /** Waiting reasons the core acts on; others (ContainerCreating, PodInitializing) are normal progress. */
 const NOTABLE_WAITING = /BackOff|Err|Invalid|CreateContainer|RunContainer/;
@@ -30,9 +31,9 @@ export function toPodObservation(pod: V1Pod): PodObservation {
     restarts,
     terminating: !!pod.metadata?.deletionTimestamp,
   };
-  const t = timeOf(ready?.lastTransitionTime);
+  const t = parseTime(ready?.lastTransitionTime);
   if (t !== undefined) obs.readyTransitionAt = t;
-  const started = timeOf(pod.status?.startTime);
+  const started = parseTime(pod.status?.startTime);
   if (started !== undefined) obs.startedAt = started;
   if (waitingReason) obs.waitingReason = waitingReason;
   if (waitingMessage) obs.waitingMessage = waitingMessage;
@@ -65,7 +66,7 @@ export function toObservedRevisions(
       version: d.metadata?.annotations?.[ANNOTATION_VERSION] ?? '',
       replicas: d.spec?.replicas ?? 0,
       pods: (byRevision.get(hash) ?? []).map(toPodObservation),
-      createdAt: timeOf(d.metadata?.creationTimestamp) ?? 0,
+      createdAt: parseTime(d.metadata?.creationTimestamp) ?? 0,
     });
   }
   return out.sort((a, b) => a.hash.localeCompare(b.hash));
@@ -129,10 +130,4 @@ export function resolveModelVersion(
     };
   }
   return { mv };
-}
-
-function timeOf(t: Date | string | undefined): number | undefined {
-  if (t === undefined) return undefined;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isNaN(ms) ? undefined : ms;
 }

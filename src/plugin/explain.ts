@@ -3,7 +3,7 @@
 // src/core/planner/, src/core/spec.ts). Pure.
 import type { ModelDeployment } from '../api/index.js';
 import { resolveSpec, weightBefore } from '../core/spec.js';
-import { parseTime } from './format.js';
+import { parseTime } from '../core/time.js';
 import type { RequestVerb } from './view/status.js';
 
 export const GITOPS_NOTE =

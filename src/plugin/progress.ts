@@ -4,7 +4,8 @@
 // with the clock as an argument.
 import type { ModelDeployment } from '../api/index.js';
 import { resolveSpec, weightBefore } from '../core/spec.js';
-import { formatRemaining, parseTime } from './format.js';
+import { parseTime } from '../core/time.js';
+import { formatRemaining } from './format.js';
 
 /**
  * One line about the rollout in progress, e.g. `step 2/4: paused 7s more at 25%`, or undefined

@@ -5,7 +5,7 @@ import type { ObservedRevision } from '../observed.js';
 import { weightBefore } from '../spec.js';
 import { endCanary } from './outcomes.js';
 import type { CanaryState, Planner } from './state.js';
-import { parseTime } from './state.js';
+import { parseTime } from '../time.js';
 
 /** spec.paused before the new version's rollout began: it does not begin. */
 export function pausedBeforeStart(pl: Planner, version: string): void {
