@@ -8,6 +8,7 @@ import type { ModelDeployment, ModelVersion } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND, MODEL_VERSION_KIND } from '../api/index.js';
 import { LABEL_DEPLOYMENT } from '../core/labels.js';
 import { resourcePath } from '../k8s/client.js';
+import { realClock, sleep } from '../k8s/clock.js';
 import { ApiError, KubeHttp, statusError, type ApiStatus, type WatchEvent } from '../k8s/kube-http.js';
 import type { Invocation } from './args.js';
 import { PluginError, errorCode, explainError } from './errors.js';
@@ -220,18 +221,9 @@ export class PluginClient {
         const line = explainError(err, { server: this.server, action: `watch ModelDeployment ${name}` });
         onTrouble(`${line ?? (err as Error).message}; retrying`);
         rv = undefined;
-        await sleep(1000, signal);
+        // An abort ends the wait at once (the loop then ends); it is not an error here.
+        await sleep(realClock, 1000, signal).catch(() => undefined);
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }
