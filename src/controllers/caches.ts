@@ -48,7 +48,7 @@ export class KindCache<T extends KubernetesObject> {
     apiVersion: string,
     plural: string,
     opts: CacheOptions,
-    shape: Pick<InformerOptions<T>, 'labelSelector' | 'transform' | 'indexLabel' | 'indexes'> = {},
+    shape: Pick<InformerOptions<T>, 'labelSelector' | 'transform' | 'indexes'> = {},
   ) {
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const namespaces = opts.namespaces?.length ? opts.namespaces : [''];
@@ -71,11 +71,6 @@ export class KindCache<T extends KubernetesObject> {
 
   get(namespace: string | undefined, name: string): T | undefined {
     return this.informerFor(namespace)?.get(namespace, name);
-  }
-
-  /** The objects of one namespace whose index label (see the constructor) has `value`. */
-  byLabel(namespace: string, value: string): T[] {
-    return this.informerFor(namespace)?.byLabel(namespace, value) ?? [];
   }
 
   /** The objects of one namespace whose named index (see the constructor) has `value`. */
@@ -117,16 +112,23 @@ export class KindCache<T extends KubernetesObject> {
 const API = 'modelship.io/v1alpha1';
 
 /**
- * The named indexes (KindCache.byIndex): ModelDeployments and ModelVersions by spec.model, revision
+ * The named indexes (KindCache.byIndex): children and pods by the ModelDeployment they belong to
+ * (label modelship.io/deployment), ModelDeployments and ModelVersions by spec.model, revision
  * Deployments by the ModelVersion they were built from. They keep the per-event and per-reconcile
- * lookups ("the versions of this model", "who runs this version") at the answer's size: with a
- * scan, a namespace of 1,000 ModelDeployments made each of them cost O(1,000).
+ * lookups ("the children of this ModelDeployment", "the versions of this model", "who runs this
+ * version") at the answer's size: with a scan, a namespace of 1,000 ModelDeployments made each of
+ * them cost O(1,000).
  */
+export const BY_DEPLOYMENT = 'deployment';
 export const BY_MODEL = 'model';
 export const BY_MODEL_VERSION = 'modelVersion';
 const OWNED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 /** Children and pods: only what modelship made (label-selected), indexed by their ModelDeployment. */
-const OWNED_SHAPE = { labelSelector: OWNED, indexLabel: LABEL_DEPLOYMENT, transform: withoutManagedFields };
+const OWNED_SHAPE = {
+  labelSelector: OWNED,
+  indexes: { [BY_DEPLOYMENT]: (o: KubernetesObject) => o.metadata?.labels?.[LABEL_DEPLOYMENT] || undefined },
+  transform: withoutManagedFields,
+};
 
 export class Caches {
   readonly modelDeployments: KindCache<ModelDeployment>;
@@ -167,13 +169,26 @@ export class Caches {
     this.deployments = new KindCache<V1Deployment>(kc, 'apps/v1', 'deployments', opts, {
       ...owned,
       transform: slimDeployment,
-      indexes: { [BY_MODEL_VERSION]: (o) => o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME] },
+      indexes: {
+        ...owned.indexes,
+        [BY_MODEL_VERSION]: (o) => o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME],
+      },
     });
     this.services = new KindCache(kc, 'v1', 'services', opts, owned);
     this.configMaps = new KindCache(kc, 'v1', 'configmaps', opts, owned);
     this.pods = new KindCache(kc, 'v1', 'pods', opts, { ...owned, transform: slimPod });
     for (const k of opts.routedKinds)
       this.routes.set(k.kind, new KindCache(kc, k.apiVersion, k.plural, opts, owned));
+  }
+
+  /** The cache of a child kind (Deployment, Service, ConfigMap, or a router's kind), if it is watched. */
+  ofKind(kind: string): KindCache<KubernetesObject> | undefined {
+    const children: Record<string, KindCache<KubernetesObject> | undefined> = {
+      Deployment: this.deployments as unknown as KindCache<KubernetesObject>,
+      Service: this.services as unknown as KindCache<KubernetesObject>,
+      ConfigMap: this.configMaps as unknown as KindCache<KubernetesObject>,
+    };
+    return Object.hasOwn(children, kind) ? children[kind] : this.routes.get(kind);
   }
 
   private all(): Array<KindCache<KubernetesObject>> {

@@ -19,35 +19,18 @@ import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
 import type { Desired } from '../desired/types.js';
-import { isNotFound, type KubeClient } from '../k8s/client.js';
-import type { EventRecorder } from '../k8s/events.js';
+import { isNotFound } from '../k8s/client.js';
 import { formatPath } from '../k8s/managed-fields.js';
 import { isNamespaceTerminating } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
-import type { Logger } from '../log.js';
 import { routerFor } from '../routers/index.js';
 import type { TrafficRouter } from '../routers/types.js';
-import type { RuntimeSettings } from '../runtimes/types.js';
 import { specDrift } from './cache-shape.js';
-import { BY_MODEL, type Caches } from './caches.js';
+import { BY_DEPLOYMENT, BY_MODEL } from './caches.js';
+import type { ReconcileDeps } from './deps.js';
 import { execute, NameConflictError, WriteError } from './execute.js';
 import { resolveModelVersion, toObservedRevisions } from './observe.js';
-
-export interface ReconcileDeps {
-  caches: Caches;
-  client: KubeClient;
-  /** Where Events go: written in the background, off the reconcile's critical path. */
-  events: Pick<EventRecorder, 'record'>;
-  log: Logger;
-  settings: RuntimeSettings;
-  unreadyGraceMs: number;
-  now: () => number;
-  /** Called when the ModelDeployment is gone (metrics forget its series). */
-  onGone?: (namespace: string, name: string) => void;
-  /** Called after a plan was applied (metrics); `startedAt` is when this reconcile began. */
-  onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status'], startedAt: number) => void;
-}
 
 /**
  * How often a ModelDeployment held by a name conflict looks again. The object in the way is often
@@ -148,7 +131,7 @@ async function observeClaims(
   const hash = world.desired.ok ? world.desired.revision.hash : undefined;
   const found = await Promise.all(
     claimedNames(md, hash, world.router).map(async (c) => {
-      const cached = lookupIn(deps.caches, c.kind, ns, c.name);
+      const cached = deps.caches.ofKind(c.kind)?.get(ns, c.name);
       if (cached && controlledBy(cached, md)) return undefined;
       const holder =
         cached ?? (await deps.client.get(c.apiVersion, c.kind, ns, c.name, { fromWatchCache: true }));
@@ -156,16 +139,6 @@ async function observeClaims(
     }),
   );
   return found.filter((c): c is NameConflict => c !== undefined);
-}
-
-function lookupIn(caches: Caches, kind: string, ns: string, name: string): KubernetesObject | undefined {
-  const byKind: Record<string, { get(ns: string, name: string): KubernetesObject | undefined } | undefined> =
-    {
-      Deployment: caches.deployments,
-      Service: caches.services,
-      ConfigMap: caches.configMaps,
-    };
-  return (byKind[kind] ?? caches.routes.get(kind))?.get(ns, name);
 }
 
 /**
@@ -220,11 +193,11 @@ function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   // The children of this ModelDeployment, by the caches' index on its label, and of those only the
   // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
   const mine = <T extends KubernetesObject>(objs: T[]): T[] => objs.filter((o) => controlledBy(o, md));
-  const deployments = mine(deps.caches.deployments.byLabel(ns, name));
-  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byLabel(ns, name));
+  const deployments = mine(deps.caches.deployments.byIndex(BY_DEPLOYMENT, ns, name));
+  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byIndex(BY_DEPLOYMENT, ns, name));
   const routeObjects: KubernetesObject[] = mine([
-    ...deps.caches.services.byLabel(ns, name),
-    ...[...deps.caches.routes.values()].flatMap((c) => c.byLabel(ns, name)),
+    ...deps.caches.services.byIndex(BY_DEPLOYMENT, ns, name),
+    ...[...deps.caches.routes.values()].flatMap((c) => c.byIndex(BY_DEPLOYMENT, ns, name)),
   ]);
 
   let router: TrafficRouter | undefined;
@@ -303,7 +276,7 @@ function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: 
     router: world.router,
     deployments: world.deployments,
     routeObjects: world.routeObjects,
-    lookup: (kind, name) => lookupIn(caches, kind, ns, name),
+    lookup: (kind, name) => caches.ofKind(kind)?.get(ns, name),
     driftOf: drift,
   });
 }
