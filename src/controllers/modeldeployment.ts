@@ -15,6 +15,8 @@ import {
 } from '../core/ownership.js';
 import type { Plan, Resolution } from '../core/plan.js';
 import { planRollout, readRequests } from '../core/plan.js';
+import { resolveModelVersion } from '../core/model-version.js';
+import { toObservedRevisions } from '../core/observed.js';
 import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
@@ -30,7 +32,6 @@ import { specDrift } from './cache-shape.js';
 import { BY_DEPLOYMENT, BY_MODEL } from './caches.js';
 import type { ReconcileDeps } from './deps.js';
 import { execute, NameConflictError, WriteError } from './execute.js';
-import { resolveModelVersion, toObservedRevisions } from './observe.js';
 
 /**
  * How often a ModelDeployment held by a name conflict looks again. The object in the way is often
@@ -48,7 +49,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   }
 
   const startedAt = deps.now();
-  const world = observe(deps, md, namespace);
+  const world = observeWorld(deps, md, namespace);
   let recheckMs: number | undefined;
   if (world.desired.ok) {
     const conflicts = await observeClaims(deps, md, namespace, world);
@@ -188,7 +189,12 @@ interface World {
   appliedWeights: Map<string, number> | undefined;
 }
 
-function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
+/**
+ * Reads what the reconcile decides on from the caches: this ModelDeployment's revisions with their
+ * pods, its routing objects and the weights they carry, its router, and the revision its spec asks
+ * for (rendered, or why it cannot be).
+ */
+function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   const name = md.metadata!.name!;
   // The children of this ModelDeployment, by the caches' index on its label, and of those only the
   // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
