@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'bench/results/', 'charts/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-bench/',
+      'dist-tools/',
+      'node_modules/',
+      'coverage/',
+      'bench/results/',
+      'charts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
