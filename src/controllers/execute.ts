@@ -4,6 +4,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
 import { controlledBy, describeController, type NameConflict } from '../core/ownership.js';
+import { refOf } from '../desired/desire.js';
 import type { Desired, Write } from '../desired/types.js';
 import { isUidMismatch, type KubeClient } from '../k8s/client.js';
 import { ApiError } from '../k8s/kube-http.js';
@@ -43,7 +44,7 @@ export async function execute(deps: ExecuteDeps, md: ModelDeployment, desired: D
 
 async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<void> {
   const { client } = deps;
-  const target = w.op === 'patch' || w.op === 'delete' ? w.ref : refOf(w.object);
+  const target = w.op === 'patch' || w.op === 'delete' ? w.ref : refOf(w.object, md.metadata!.namespace!);
   try {
     let written: KubernetesObject | undefined;
     switch (w.op) {
@@ -104,15 +105,6 @@ async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<vo
     if (err instanceof ApiError) throw new WriteError({ kind: target.kind, name: target.name }, err);
     throw err;
   }
-}
-
-function refOf(o: KubernetesObject): { apiVersion: string; kind: string; namespace: string; name: string } {
-  return {
-    apiVersion: o.apiVersion!,
-    kind: o.kind!,
-    namespace: o.metadata!.namespace!,
-    name: o.metadata!.name!,
-  };
 }
 
 /**

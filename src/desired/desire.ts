@@ -292,7 +292,8 @@ function withAnnotation<T extends KubernetesObject>(obj: T, key: string, value: 
   };
 }
 
-function refOf(o: KubernetesObject, namespace: string): ObjectRef {
+/** What a write names: the object's kind and name, in its namespace (or `namespace` when it has none). */
+export function refOf(o: KubernetesObject, namespace: string): ObjectRef {
   return {
     apiVersion: o.apiVersion!,
     kind: o.kind!,
