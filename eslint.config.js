@@ -7,6 +7,7 @@ export default tseslint.config(
       'dist/',
       'dist-bench/',
       'dist-tools/',
+      'dist-dataplane/',
       'node_modules/',
       'coverage/',
       'bench/results/',

@@ -2,7 +2,8 @@
 # Starts a local Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC, client-cert
 # auth, service-account token signing), kube-controller-manager, kube-scheduler, and kwok standing
 # in for kubelets on $NODE_COUNT fake nodes. Prints the admin kubeconfig path on stdout.
-# Idempotent: on a running cluster it only prints the kubeconfig path.
+# Idempotent: on a running cluster it only prints the kubeconfig path. MODELSHIP_DATAPLANE=1 also
+# starts the real data plane (hack/dataplane/up.sh).
 # MODELSHIP_APISERVER_PROFILING=true serves the apiserver's /debug/pprof (for profiling a benchmark).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,8 +11,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
 
 all_alive() { for c in "${COMPONENTS[@]}"; do alive "$c" || return 1; done; }
+# MODELSHIP_DATAPLANE=1 also starts the real data plane (hack/dataplane/up.sh, docs/data-plane.md).
+dataplane() { if [ "${MODELSHIP_DATAPLANE:-}" = 1 ]; then bash "$here/../dataplane/up.sh" >/dev/null; fi; }
 if all_alive && apiserver_ready; then
   say "already running; kubeconfig: $KUBECONFIG_PATH"
+  dataplane
   echo "$KUBECONFIG_PATH"
   exit 0
 fi
@@ -172,4 +176,5 @@ wait_for "$NODE_COUNT kwok nodes" 60 nodes_ready || fail_start kwok
 default_sa() { kubectl_ get serviceaccount default -n default >/dev/null 2>&1; }
 wait_for "kube-controller-manager (default ServiceAccount)" 60 default_sa || fail_start kube-controller-manager
 say "up in ${SECONDS}s; kubeconfig: $KUBECONFIG_PATH  (kubectl: $BIN_DIR/kubectl)"
+dataplane
 echo "$KUBECONFIG_PATH"

@@ -3,8 +3,10 @@
 K8S_VERSION="${K8S_VERSION:-1.34.4}"
 # kwok 0.7.0 declares `go 1.24.0` and has no replace lines: `go install` works as is.
 KWOK_VERSION="${KWOK_VERSION:-0.7.0}"
-# Gateway API standard channel and Istio networking CRDs come from the Go module cache.
-GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-1.3.0}"
+# Gateway API standard channel and Istio networking CRDs come from the Go module cache. Gateway API
+# v1.4.x: the version Traefik v3.6 implements (hack/tools/traefik.sh; it watches BackendTLSPolicy v1,
+# standard from v1.4); v1.4.1 is the newest v1.4 patch the Go module proxy serves.
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-1.4.1}"
 ISTIO_API_VERSION="${ISTIO_API_VERSION:-1.31.4}"
 
 MODELSHIP_CACHE="${MODELSHIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modelship}"
@@ -21,5 +23,7 @@ ETCD_PEER_PORT="$((ETCD_PORT + 1))"
 KCM_PORT="${MODELSHIP_KCM_PORT:-16444}"
 SCHEDULER_PORT="${MODELSHIP_SCHEDULER_PORT:-16445}"
 KWOK_PORT="${MODELSHIP_KWOK_PORT:-16446}"
+# Traefik's HTTP entry point, the local Gateway's listener (hack/cluster/gateway.sh).
+GATEWAY_PORT="${MODELSHIP_GATEWAY_PORT:-$((APISERVER_PORT + 5))}"
 # Fake nodes kwok manages (every second one advertises nvidia.com/gpu).
 NODE_COUNT="${MODELSHIP_NODES:-4}"

@@ -27,3 +27,35 @@ describe('runtime registry', () => {
     );
   });
 });
+
+describe('what every runtime renders', () => {
+  const mv = (runtime: 'triton' | 'torchserve', storageUri: string) =>
+    ({
+      apiVersion: 'modelship.io/v1alpha1',
+      kind: 'ModelVersion',
+      metadata: { name: 'm-1.0.0', namespace: 'ns' },
+      spec: {
+        model: 'm',
+        version: '1.0.0',
+        runtime,
+        format: runtime === 'triton' ? 'onnx' : 'mar',
+        storageUri,
+      },
+    }) as unknown as Parameters<typeof triton.renderPod>[0];
+
+  test.each([
+    ['triton', triton, 's3://b/m/model.onnx'],
+    ['triton', triton, 'https://h/m.tar.gz'],
+    ['torchserve', torchserve, 'gs://b/m.mar'],
+  ] as const)(
+    "%s (%s): every container's exit names its cause (termination message from its logs)",
+    (name, runtime, uri) => {
+      const pod = runtime.renderPod(mv(name, uri), {}, 'cm');
+      for (const c of [pod.container, ...(pod.initContainers ?? [])])
+        expect({ container: c.name, policy: c.terminationMessagePolicy }).toEqual({
+          container: c.name,
+          policy: 'FallbackToLogsOnError',
+        });
+    },
+  );
+});

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +40,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.MODELSHIP_STARTED_CLUSTER = wasRunning ? '' : '1';
   process.env.KUBECONFIG = process.env.MODELSHIP_KUBECONFIG;
   sh('install-crds.sh', '--routers');
+  startDataPlane();
   // End-to-end tests run the operator as the image would: the compiled dist/main.js.
   execFileSync(
     process.execPath,
@@ -47,4 +49,38 @@ export default async function globalSetup(): Promise<void> {
       stdio: 'inherit',
     },
   );
+}
+
+/**
+ * The real data plane (hack/dataplane/, docs/data-plane.md): a node whose pods run as real
+ * processes. Started once per run where the machine can run it; MODELSHIP_DATAPLANE_STATE tells the
+ * tests `running`, why the machine cannot (they skip, naming it; in CI they fail), or `failed: ...`.
+ */
+function startDataPlane(): void {
+  const up = join(root, 'hack', 'dataplane', 'up.sh');
+  try {
+    execFileSync('bash', [up, '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  } catch (e) {
+    const why = String((e as { stdout?: string }).stdout ?? '').trim() || String(e);
+    process.env.MODELSHIP_DATAPLANE_STATE = `this machine cannot run the real data plane: ${why}`;
+    process.stderr.write(`[dataplane] ${process.env.MODELSHIP_DATAPLANE_STATE}\n`);
+    return;
+  }
+  let wasRunning: boolean;
+  try {
+    const pid = Number(
+      readFileSync(join(process.env.MODELSHIP_RUN_DIR!, 'dataplane', 'pids', 'agent.pid'), 'utf8'),
+    );
+    process.kill(pid, 0);
+    wasRunning = true;
+  } catch {
+    wasRunning = false;
+  }
+  try {
+    execFileSync('bash', [up], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.env.MODELSHIP_DATAPLANE_STATE = 'running';
+    process.env.MODELSHIP_STARTED_DATAPLANE = wasRunning ? '' : '1';
+  } catch {
+    process.env.MODELSHIP_DATAPLANE_STATE = 'failed: hack/dataplane/up.sh failed (its output is above)';
+  }
 }

@@ -3,8 +3,8 @@
  * scheduled and become Ready through kube-scheduler + kube-controller-manager + kwok, RBAC must be
  * enforced, and the test-only faults must look to a reader of Pod status like the real thing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterEnv, clusterScripts } from '../harness/env.js';
@@ -192,4 +192,31 @@ test('a second cluster on other ports starts, and cluster:down leaves no process
   }
   expect(procs()).toBe('');
   rmSync(runDir, { recursive: true, force: true });
+});
+
+test("cluster:down's sweep of stray processes spares another cluster whose run directory starts the same", async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'modelship-run-'));
+  // A process whose command line looks like an etcd of the cluster in `${runDir}-other`, as
+  // ~/.cache/modelship/run-dataplane looks to the default run directory ~/.cache/modelship/run.
+  const decoy = spawn('bash', [
+    '-c',
+    `exec -a "${clusterEnv().binDir}/etcd --data-dir=${runDir}-other/etcd-data" sleep 60`,
+  ]);
+  try {
+    await waitFor(
+      'the decoy',
+      async () =>
+        spawnSync('pgrep', ['-f', '--', `${runDir}-other/`], { encoding: 'utf8' }).stdout.trim() !== '',
+    );
+    execFileSync('bash', [join(clusterScripts, 'down.sh')], {
+      env: { ...process.env, MODELSHIP_RUN_DIR: runDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Still running: not gone, and not a zombie waiting for us to reap it.
+    const state = readFileSync(`/proc/${decoy.pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    expect(state).not.toBe('Z');
+  } finally {
+    decoy.kill('SIGKILL');
+    rmSync(runDir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,5 @@
 /**
- * The routers' objects on a real kube-apiserver with the real router CRDs (Gateway API v1.3.0
+ * The routers' objects on a real kube-apiserver with the real router CRDs (Gateway API v1.4.1
  * standard channel, Istio networking): every rendered object must be accepted by server-side apply
  * under the modelship field manager with nothing pruned, and readWeights must read the stored objects
  * back as the table. The tables are applied in sequence to the same objects, so SSA must also shrink

@@ -8,7 +8,7 @@ import type { ModelVersion } from '../../api/index.js';
 import { DEFAULT_IMAGES } from '../images.js';
 import type { RuntimeSettings } from '../types.js';
 import { CONFIG_DIR, MODEL_ROOT, VOLUME_CONFIG, VOLUME_MODELS, VOLUME_TMP } from './pod.js';
-import { restrictedContainerSecurityContext, shQuote } from './security.js';
+import { restrictedContainerSecurityContext, shQuote, TERMINATION_MESSAGE_POLICY } from './security.js';
 import type { ArtifactKind, StorageScheme, StorageSource } from './storage.js';
 
 export const FETCH_CONTAINER = 'fetch-model';
@@ -125,6 +125,7 @@ export function renderFetch(
     volumeMounts: !unpack && copies.length > 0 ? [...mounts, configMount] : mounts,
     resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
     securityContext: restrictedContainerSecurityContext(),
+    terminationMessagePolicy: TERMINATION_MESSAGE_POLICY,
   };
   if (!unpack) return { initContainers: [fetch], volumes };
 
@@ -144,6 +145,7 @@ export function renderFetch(
     ],
     resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: restrictedContainerSecurityContext(),
+    terminationMessagePolicy: TERMINATION_MESSAGE_POLICY,
   };
   return { initContainers: [fetch, unpackContainer], volumes };
 }

@@ -41,3 +41,12 @@ export function restrictedContainerSecurityContext(): V1SecurityContext {
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * Every container's exit explains itself: with FallbackToLogsOnError a container that fails without
+ * writing /dev/termination-log gets the tail of its own output as its termination message, so the
+ * server's load error or the fetch script's "digest mismatch" reaches the pod's status, and from
+ * there the rollback's reason, instead of only "back-off restarting failed container" (found on the
+ * real data plane, docs/data-plane.md).
+ */
+export const TERMINATION_MESSAGE_POLICY = 'FallbackToLogsOnError';

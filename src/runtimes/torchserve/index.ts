@@ -17,7 +17,7 @@ import {
   serverBaseMounts,
 } from '../common/pod.js';
 import { renderProcessing } from '../common/processing.js';
-import { restrictedContainerSecurityContext } from '../common/security.js';
+import { restrictedContainerSecurityContext, TERMINATION_MESSAGE_POLICY } from '../common/security.js';
 import { artifactKind, checkFetchable, parseStorageUri } from '../common/storage.js';
 import {
   InvalidModelVersionError,
@@ -130,6 +130,7 @@ export const torchserve: ModelRuntime = {
         ],
         resources: defaultServerResources(),
         securityContext: restrictedContainerSecurityContext(),
+        terminationMessagePolicy: TERMINATION_MESSAGE_POLICY,
       },
       initContainers: fetch.initContainers,
       volumes: [
@@ -151,7 +152,8 @@ export const torchserve: ModelRuntime = {
       },
       // Until a worker has loaded the model (up to 10 minutes), liveness waits: /ping reports
       // Unhealthy while workers start, and a slow model load must not be restarted.
-      startupProbe: { ...modelReady, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+      // A 2 s period (10 min budget, as before): a loaded model is seen Ready within 2 s, not 10.
+      startupProbe: { ...modelReady, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 300 },
     };
   },
 };

@@ -15,7 +15,7 @@ import {
   serverBaseMounts,
 } from '../common/pod.js';
 import { renderProcessing } from '../common/processing.js';
-import { restrictedContainerSecurityContext } from '../common/security.js';
+import { restrictedContainerSecurityContext, TERMINATION_MESSAGE_POLICY } from '../common/security.js';
 import { artifactKind, checkFetchable, parseStorageUri } from '../common/storage.js';
 import {
   InvalidModelVersionError,
@@ -119,6 +119,7 @@ export const triton: ModelRuntime = {
         ],
         resources: defaultServerResources(),
         securityContext: restrictedContainerSecurityContext(),
+        terminationMessagePolicy: TERMINATION_MESSAGE_POLICY,
       },
       initContainers: fetch.initContainers,
       volumes: [
@@ -142,7 +143,8 @@ export const triton: ModelRuntime = {
       // Triton loads the model before it listens; large models take minutes. Up to 10 minutes here
       // (the rollout's progressDeadlineSeconds decides failure; this only keeps liveness from
       // killing a pod that is still loading).
-      startupProbe: { httpGet: modelReady, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 60 },
+      // A 2 s period (10 min budget, as before): a loaded model is seen Ready within 2 s, not 10.
+      startupProbe: { httpGet: modelReady, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 300 },
     };
   },
 };
