@@ -6,6 +6,7 @@ export default tseslint.config(
     ignores: [
       'dist/',
       'dist-bench/',
+      'dist-tools/',
       'dist-dataplane/',
       'node_modules/',
       'coverage/',

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { dump, loadAll } from 'js-yaml';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,8 @@ export class Kube {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
+
 /** Wall-clock milliseconds with sub-millisecond resolution. */
 export const now = (): number => performance.timeOrigin + performance.now();
 

@@ -1,16 +1,18 @@
 // Wires the operator: informer caches feed two keyed work queues (ModelDeployments, ModelVersions);
 // every watch only enqueues the owner's key, and the reconcilers read state from the caches.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import type { ModelDeployment, ModelVersion } from './api/index.js';
-import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT } from './core/labels.js';
+import { API_KINDS, type ModelDeployment, type ModelVersion } from './api/index.js';
+import { ANNOTATION_MODEL_VERSION_NAME, FIELD_MANAGER, LABEL_DEPLOYMENT } from './core/labels.js';
 import { BY_MODEL, Caches, type KindCache } from './controllers/caches.js';
-import { reconcileModelDeployment, type ReconcileDeps } from './controllers/modeldeployment.js';
+import type { ReconcileDeps } from './controllers/deps.js';
+import { reconcileModelDeployment } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
 import { KubeClient } from './k8s/client.js';
 import type { Fence } from './k8s/fence.js';
 import { EventRecorder } from './k8s/events.js';
 import { keyOf } from './k8s/informer.js';
 import { ApiError, KubeHttp } from './k8s/kube-http.js';
+import { apiPath } from './k8s/resources.js';
 import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
 import { allRoutedKinds, routerFor } from './routers/index.js';
@@ -50,7 +52,12 @@ export class Operator {
   readonly events: EventRecorder;
 
   constructor(private readonly opts: OperatorOptions) {
-    this.client = new KubeClient(opts.kc, opts.fence ? { fence: opts.fence } : {});
+    this.client = new KubeClient(opts.kc, {
+      fieldManager: FIELD_MANAGER,
+      // The kinds the reconciles write besides Kubernetes' own: the API's and every router's.
+      kinds: [...API_KINDS, ...allRoutedKinds()],
+      ...(opts.fence ? { fence: opts.fence } : {}),
+    });
     this.events = new EventRecorder(this.client, {
       onLost: (info) => {
         opts.onEventLost?.(info.why);
@@ -308,13 +315,9 @@ async function discoverKinds(
   const found = new Map<string, KindState>();
   for (const k of kinds) {
     try {
-      const list = await http.request<{ resources?: Array<{ name: string }> }>(
-        'GET',
-        `/apis/${k.apiVersion}`,
-        {
-          ...(signal ? { signal } : {}),
-        },
-      );
+      const list = await http.request<{ resources?: Array<{ name: string }> }>('GET', apiPath(k.apiVersion), {
+        ...(signal ? { signal } : {}),
+      });
       found.set(k.kind, list?.resources?.some((r) => r.name === k.plural) ? 'served' : 'absent');
     } catch (err) {
       const absent = err instanceof ApiError && err.code === 404;

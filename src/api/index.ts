@@ -10,3 +10,16 @@ export const MODEL_VERSION_KIND = 'ModelVersion';
 export const MODEL_VERSION_PLURAL = 'modelversions';
 export const MODEL_DEPLOYMENT_KIND = 'ModelDeployment';
 export const MODEL_DEPLOYMENT_PLURAL = 'modeldeployments';
+
+/** The API's kinds with the plurals of their REST paths, for the clients and caches that name them. */
+export const MODEL_VERSION_RESOURCE = {
+  apiVersion: API_VERSION,
+  kind: MODEL_VERSION_KIND,
+  plural: MODEL_VERSION_PLURAL,
+} as const;
+export const MODEL_DEPLOYMENT_RESOURCE = {
+  apiVersion: API_VERSION,
+  kind: MODEL_DEPLOYMENT_KIND,
+  plural: MODEL_DEPLOYMENT_PLURAL,
+} as const;
+export const API_KINDS = [MODEL_DEPLOYMENT_RESOURCE, MODEL_VERSION_RESOURCE] as const;

@@ -1,4 +1,4 @@
-// Code generated from crds/*.yaml by src/api/codegen.ts. DO NOT EDIT.
+// Code generated from crds/*.yaml by tools/api/codegen.ts. DO NOT EDIT.
 // Change the CRDs, then refresh this file with: npm run gen:api
 
 import type { V1ObjectMeta } from '@kubernetes/client-node';

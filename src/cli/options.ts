@@ -4,6 +4,7 @@ import { parseDuration } from '../core/duration.js';
 import { DEFAULT_MODEL_STORE_SIZE_LIMIT } from '../runtimes/common/pod.js';
 import { DEFAULT_IMAGES, type ImageName } from '../runtimes/images.js';
 import type { RuntimeSettings } from '../runtimes/types.js';
+import { scanArgs, UsageError } from './argv.js';
 
 export interface OperatorFlags {
   kubeconfig: string | undefined;
@@ -150,7 +151,7 @@ const IMAGE_REF = /^[a-zA-Z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$/;
 // The usual forms of a Kubernetes quantity for a size: a number and a binary or decimal suffix.
 const SIZE = /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export function parseFlags(argv: string[], env: Record<string, string | undefined>): OperatorFlags {
   const raw: Record<string, string> = {};
@@ -159,18 +160,17 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     if (fromEnv !== undefined && fromEnv !== '') raw[name] = fromEnv;
     else if (spec.default !== undefined) raw[name] = spec.default;
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !FLAGS[m[1]!]) throw new UsageError(`unknown argument ${JSON.stringify(arg)}; see --help`);
-    const name = m[1]!;
-    if (FLAGS[name]!.boolean) {
-      raw[name] = m[2] ?? 'true';
+  const syntax = Object.fromEntries(
+    Object.entries(FLAGS).map(([name, s]) => [name, { takesValue: !s.boolean }]),
+  );
+  for (const t of scanArgs(argv, syntax)) {
+    if (t.kind !== 'flag') throw new UsageError(`unknown argument ${JSON.stringify(t.arg)}; see --help`);
+    if (FLAGS[t.name]!.boolean) {
+      raw[t.name] = t.value ?? 'true';
       continue;
     }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    raw[name] = value;
+    if (t.value === undefined) throw new UsageError(`--${t.name} needs a value`);
+    raw[t.name] = t.value;
   }
   const bool = (name: string): boolean => {
     const v = raw[name] ?? 'false';

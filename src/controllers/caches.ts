@@ -9,7 +9,12 @@ import type {
   V1Pod,
   V1Service,
 } from '@kubernetes/client-node';
-import type { ModelDeployment, ModelVersion } from '../api/index.js';
+import {
+  MODEL_DEPLOYMENT_RESOURCE,
+  MODEL_VERSION_RESOURCE,
+  type ModelDeployment,
+  type ModelVersion,
+} from '../api/index.js';
 import {
   ANNOTATION_MODEL_VERSION_NAME,
   LABEL_DEPLOYMENT,
@@ -23,20 +28,15 @@ import {
   type InformerObserver,
   type InformerOptions,
 } from '../k8s/informer.js';
-
-/** A router's kind, by group/version/plural. */
-export interface RouteKind {
-  apiVersion: string;
-  kind: string;
-  plural: string;
-}
+import { CONFIG_MAP, DEPLOYMENT, POD, resourcePath, SERVICE, type ResourceKind } from '../k8s/resources.js';
+import type { RoutedKind } from '../routers/types.js';
 
 export interface CacheOptions {
   namespaces?: string[];
   resyncMs?: number;
   observer?: InformerObserver;
   /** Router kinds whose CRDs are installed at start; later ones come and go by addRouteKind/removeRouteKind. */
-  routedKinds: RouteKind[];
+  routedKinds: RoutedKind[];
 }
 
 /** One kind over the watched namespaces, read as a single cache. */
@@ -45,18 +45,16 @@ export class KindCache<T extends KubernetesObject> {
 
   constructor(
     kc: KubeConfig,
-    apiVersion: string,
-    plural: string,
+    kind: ResourceKind,
     opts: CacheOptions,
-    shape: Pick<InformerOptions<T>, 'labelSelector' | 'transform' | 'indexLabel' | 'indexes'> = {},
+    shape: Pick<InformerOptions<T>, 'labelSelector' | 'transform' | 'indexes'> = {},
   ) {
-    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const namespaces = opts.namespaces?.length ? opts.namespaces : [''];
     this.informers = new Map(
       namespaces.map((ns) => [
         ns,
         new Informer<T>(kc, {
-          path: ns ? `${base}/namespaces/${ns}/${plural}` : `${base}/${plural}`,
+          path: resourcePath(kind, ns),
           ...shape,
           ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
           ...(opts.observer ? { observer: opts.observer } : {}),
@@ -71,11 +69,6 @@ export class KindCache<T extends KubernetesObject> {
 
   get(namespace: string | undefined, name: string): T | undefined {
     return this.informerFor(namespace)?.get(namespace, name);
-  }
-
-  /** The objects of one namespace whose index label (see the constructor) has `value`. */
-  byLabel(namespace: string, value: string): T[] {
-    return this.informerFor(namespace)?.byLabel(namespace, value) ?? [];
   }
 
   /** The objects of one namespace whose named index (see the constructor) has `value`. */
@@ -114,19 +107,24 @@ export class KindCache<T extends KubernetesObject> {
   }
 }
 
-const API = 'modelship.io/v1alpha1';
-
 /**
- * The named indexes (KindCache.byIndex): ModelDeployments and ModelVersions by spec.model, revision
+ * The named indexes (KindCache.byIndex): children and pods by the ModelDeployment they belong to
+ * (label modelship.io/deployment), ModelDeployments and ModelVersions by spec.model, revision
  * Deployments by the ModelVersion they were built from. They keep the per-event and per-reconcile
- * lookups ("the versions of this model", "who runs this version") at the answer's size: with a
- * scan, a namespace of 1,000 ModelDeployments made each of them cost O(1,000).
+ * lookups ("the children of this ModelDeployment", "the versions of this model", "who runs this
+ * version") at the answer's size: with a scan, a namespace of 1,000 ModelDeployments made each of
+ * them cost O(1,000).
  */
+export const BY_DEPLOYMENT = 'deployment';
 export const BY_MODEL = 'model';
 export const BY_MODEL_VERSION = 'modelVersion';
 const OWNED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 /** Children and pods: only what modelship made (label-selected), indexed by their ModelDeployment. */
-const OWNED_SHAPE = { labelSelector: OWNED, indexLabel: LABEL_DEPLOYMENT, transform: withoutManagedFields };
+const OWNED_SHAPE = {
+  labelSelector: OWNED,
+  indexes: { [BY_DEPLOYMENT]: (o: KubernetesObject) => o.metadata?.labels?.[LABEL_DEPLOYMENT] || undefined },
+  transform: withoutManagedFields,
+};
 
 export class Caches {
   readonly modelDeployments: KindCache<ModelDeployment>;
@@ -152,11 +150,11 @@ export class Caches {
     private readonly opts: CacheOptions,
   ) {
     const own = { transform: withoutManagedFields };
-    this.modelDeployments = new KindCache<ModelDeployment>(kc, API, 'modeldeployments', opts, {
+    this.modelDeployments = new KindCache<ModelDeployment>(kc, MODEL_DEPLOYMENT_RESOURCE, opts, {
       ...own,
       indexes: { [BY_MODEL]: (o) => o.spec?.model },
     });
-    this.modelVersions = new KindCache<ModelVersion>(kc, API, 'modelversions', opts, {
+    this.modelVersions = new KindCache<ModelVersion>(kc, MODEL_VERSION_RESOURCE, opts, {
       ...own,
       indexes: { [BY_MODEL]: (o) => o.spec?.model },
     });
@@ -164,16 +162,28 @@ export class Caches {
     // indexed by the ModelDeployment they belong to, and cached without the fields no controller
     // reads (see cache-shape.ts).
     const owned = OWNED_SHAPE;
-    this.deployments = new KindCache<V1Deployment>(kc, 'apps/v1', 'deployments', opts, {
+    this.deployments = new KindCache<V1Deployment>(kc, DEPLOYMENT, opts, {
       ...owned,
       transform: slimDeployment,
-      indexes: { [BY_MODEL_VERSION]: (o) => o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME] },
+      indexes: {
+        ...owned.indexes,
+        [BY_MODEL_VERSION]: (o) => o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME],
+      },
     });
-    this.services = new KindCache(kc, 'v1', 'services', opts, owned);
-    this.configMaps = new KindCache(kc, 'v1', 'configmaps', opts, owned);
-    this.pods = new KindCache(kc, 'v1', 'pods', opts, { ...owned, transform: slimPod });
-    for (const k of opts.routedKinds)
-      this.routes.set(k.kind, new KindCache(kc, k.apiVersion, k.plural, opts, owned));
+    this.services = new KindCache(kc, SERVICE, opts, owned);
+    this.configMaps = new KindCache(kc, CONFIG_MAP, opts, owned);
+    this.pods = new KindCache(kc, POD, opts, { ...owned, transform: slimPod });
+    for (const k of opts.routedKinds) this.routes.set(k.kind, new KindCache(kc, k, opts, owned));
+  }
+
+  /** The cache of a child kind (Deployment, Service, ConfigMap, or a router's kind), if it is watched. */
+  ofKind(kind: string): KindCache<KubernetesObject> | undefined {
+    const children: Record<string, KindCache<KubernetesObject> | undefined> = {
+      Deployment: this.deployments as unknown as KindCache<KubernetesObject>,
+      Service: this.services as unknown as KindCache<KubernetesObject>,
+      ConfigMap: this.configMaps as unknown as KindCache<KubernetesObject>,
+    };
+    return Object.hasOwn(children, kind) ? children[kind] : this.routes.get(kind);
   }
 
   private all(): Array<KindCache<KubernetesObject>> {
@@ -194,10 +204,10 @@ export class Caches {
    * false if the kind was already watched or was removed (or the caches stopped) before it synced.
    * A cache that cannot list (RBAC) stays pending, retrying with back-off, and `routes` without it.
    */
-  async addRouteKind(k: RouteKind, wire: (cache: KindCache<KubernetesObject>) => void): Promise<boolean> {
+  async addRouteKind(k: RoutedKind, wire: (cache: KindCache<KubernetesObject>) => void): Promise<boolean> {
     if (this.routes.has(k.kind) || this.pendingRoutes.has(k.kind)) return false;
     const entry = {
-      cache: new KindCache<KubernetesObject>(this.kc, k.apiVersion, k.plural, this.opts, OWNED_SHAPE),
+      cache: new KindCache<KubernetesObject>(this.kc, k, this.opts, OWNED_SHAPE),
       abort: new AbortController(),
     };
     this.pendingRoutes.set(k.kind, entry);

@@ -4,10 +4,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
 import { controlledBy, describeController, type NameConflict } from '../core/ownership.js';
+import { refOf } from '../desired/desire.js';
 import type { Desired, Write } from '../desired/types.js';
 import { isUidMismatch, type KubeClient } from '../k8s/client.js';
 import { ApiError } from '../k8s/kube-http.js';
-import type { Caches, KindCache } from './caches.js';
+import type { Caches } from './caches.js';
 
 /** A create found its name held by an object this ModelDeployment does not control. */
 export class NameConflictError extends Error {
@@ -43,7 +44,7 @@ export async function execute(deps: ExecuteDeps, md: ModelDeployment, desired: D
 
 async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<void> {
   const { client } = deps;
-  const target = w.op === 'patch' || w.op === 'delete' ? w.ref : refOf(w.object);
+  const target = w.op === 'patch' || w.op === 'delete' ? w.ref : refOf(w.object, md.metadata!.namespace!);
   try {
     let written: KubernetesObject | undefined;
     switch (w.op) {
@@ -70,7 +71,7 @@ async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<vo
         await client.delete(w.ref.apiVersion, w.ref.kind, w.ref.namespace, w.ref.name, w.uid);
         return;
     }
-    if (written) cacheOf(deps.caches, target.kind)?.observeWrite(written);
+    if (written) deps.caches.ofKind(target.kind)?.observeWrite(written);
   } catch (err) {
     if (w.op === 'create' && err instanceof ApiError && err.code === 409) {
       // The name is taken. By an object of ours the cache has not seen yet (a create of the last
@@ -85,7 +86,7 @@ async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<vo
           holder: describeController(live),
         });
       }
-      if (live) cacheOf(deps.caches, target.kind)?.observeWrite(live);
+      if (live) deps.caches.ofKind(target.kind)?.observeWrite(live);
       throw err;
     }
     if (w.op === 'delete' && isUidMismatch(err)) {
@@ -104,27 +105,6 @@ async function run(deps: ExecuteDeps, md: ModelDeployment, w: Write): Promise<vo
     if (err instanceof ApiError) throw new WriteError({ kind: target.kind, name: target.name }, err);
     throw err;
   }
-}
-
-function refOf(o: KubernetesObject): { apiVersion: string; kind: string; namespace: string; name: string } {
-  return {
-    apiVersion: o.apiVersion!,
-    kind: o.kind!,
-    namespace: o.metadata!.namespace!,
-    name: o.metadata!.name!,
-  };
-}
-
-function cacheOf(caches: Caches, kind: string): KindCache<KubernetesObject> | undefined {
-  const c =
-    kind === 'Deployment'
-      ? caches.deployments
-      : kind === 'Service'
-        ? caches.services
-        : kind === 'ConfigMap'
-          ? caches.configMaps
-          : caches.routes.get(kind);
-  return c as unknown as KindCache<KubernetesObject> | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
 import { deepEqual } from '../core/equal.js';
-import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION } from '../core/labels.js';
+import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION, mdKey } from '../core/labels.js';
 import {
   controlledBy,
   describeController,
@@ -15,39 +15,23 @@ import {
 } from '../core/ownership.js';
 import type { Plan, Resolution } from '../core/plan.js';
 import { planRollout, readRequests } from '../core/plan.js';
+import { resolveModelVersion } from '../core/model-version.js';
+import { toObservedRevisions } from '../core/observed.js';
 import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
 import type { Desired } from '../desired/types.js';
-import { isNotFound, type KubeClient } from '../k8s/client.js';
-import type { EventRecorder } from '../k8s/events.js';
+import { isNotFound } from '../k8s/client.js';
 import { formatPath } from '../k8s/managed-fields.js';
 import { isNamespaceTerminating } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
-import type { Logger } from '../log.js';
 import { routerFor } from '../routers/index.js';
 import type { TrafficRouter } from '../routers/types.js';
-import type { RuntimeSettings } from '../runtimes/types.js';
 import { specDrift } from './cache-shape.js';
-import { BY_MODEL, type Caches } from './caches.js';
+import { BY_DEPLOYMENT, BY_MODEL } from './caches.js';
+import type { ReconcileDeps } from './deps.js';
 import { execute, NameConflictError, WriteError } from './execute.js';
-import { resolveModelVersion, toObservedRevisions } from './observe.js';
-
-export interface ReconcileDeps {
-  caches: Caches;
-  client: KubeClient;
-  /** Where Events go: written in the background, off the reconcile's critical path. */
-  events: Pick<EventRecorder, 'record'>;
-  log: Logger;
-  settings: RuntimeSettings;
-  unreadyGraceMs: number;
-  now: () => number;
-  /** Called when the ModelDeployment is gone (metrics forget its series). */
-  onGone?: (namespace: string, name: string) => void;
-  /** Called after a plan was applied (metrics); `startedAt` is when this reconcile began. */
-  onPlan?: (md: ModelDeployment, plan: Plan, previous: ModelDeployment['status'], startedAt: number) => void;
-}
 
 /**
  * How often a ModelDeployment held by a name conflict looks again. The object in the way is often
@@ -65,7 +49,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   }
 
   const startedAt = deps.now();
-  const world = observe(deps, md, namespace);
+  const world = observeWorld(deps, md, namespace);
   let recheckMs: number | undefined;
   if (world.desired.ok) {
     const conflicts = await observeClaims(deps, md, namespace, world);
@@ -148,7 +132,7 @@ async function observeClaims(
   const hash = world.desired.ok ? world.desired.revision.hash : undefined;
   const found = await Promise.all(
     claimedNames(md, hash, world.router).map(async (c) => {
-      const cached = lookupIn(deps.caches, c.kind, ns, c.name);
+      const cached = deps.caches.ofKind(c.kind)?.get(ns, c.name);
       if (cached && controlledBy(cached, md)) return undefined;
       const holder =
         cached ?? (await deps.client.get(c.apiVersion, c.kind, ns, c.name, { fromWatchCache: true }));
@@ -156,16 +140,6 @@ async function observeClaims(
     }),
   );
   return found.filter((c): c is NameConflict => c !== undefined);
-}
-
-function lookupIn(caches: Caches, kind: string, ns: string, name: string): KubernetesObject | undefined {
-  const byKind: Record<string, { get(ns: string, name: string): KubernetesObject | undefined } | undefined> =
-    {
-      Deployment: caches.deployments,
-      Service: caches.services,
-      ConfigMap: caches.configMaps,
-    };
-  return (byKind[kind] ?? caches.routes.get(kind))?.get(ns, name);
 }
 
 /**
@@ -215,16 +189,21 @@ interface World {
   appliedWeights: Map<string, number> | undefined;
 }
 
-function observe(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
+/**
+ * Reads what the reconcile decides on from the caches: this ModelDeployment's revisions with their
+ * pods, its routing objects and the weights they carry, its router, and the revision its spec asks
+ * for (rendered, or why it cannot be).
+ */
+function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
   const name = md.metadata!.name!;
   // The children of this ModelDeployment, by the caches' index on its label, and of those only the
   // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
   const mine = <T extends KubernetesObject>(objs: T[]): T[] => objs.filter((o) => controlledBy(o, md));
-  const deployments = mine(deps.caches.deployments.byLabel(ns, name));
-  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byLabel(ns, name));
+  const deployments = mine(deps.caches.deployments.byIndex(BY_DEPLOYMENT, ns, name));
+  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byIndex(BY_DEPLOYMENT, ns, name));
   const routeObjects: KubernetesObject[] = mine([
-    ...deps.caches.services.byLabel(ns, name),
-    ...[...deps.caches.routes.values()].flatMap((c) => c.byLabel(ns, name)),
+    ...deps.caches.services.byIndex(BY_DEPLOYMENT, ns, name),
+    ...[...deps.caches.routes.values()].flatMap((c) => c.byIndex(BY_DEPLOYMENT, ns, name)),
   ]);
 
   let router: TrafficRouter | undefined;
@@ -303,14 +282,14 @@ function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: 
     router: world.router,
     deployments: world.deployments,
     routeObjects: world.routeObjects,
-    lookup: (kind, name) => lookupIn(caches, kind, ns, name),
+    lookup: (kind, name) => caches.ofKind(kind)?.get(ns, name),
     driftOf: drift,
   });
 }
 
 /** Someone changed a revision's spec: one Event and log line per restore, a log line when it cannot be. */
 function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired): void {
-  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  const key = mdKey(md);
   for (const d of desired.drift) {
     const fields = d.fields.join(', ');
     if (d.restored) {
@@ -332,7 +311,7 @@ function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired)
 
 /** Status (only when it changed), Events, and one log line per decision. */
 async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan): Promise<void> {
-  const key = `${md.metadata!.namespace}/${md.metadata!.name}`;
+  const key = mdKey(md);
   const before = md.status ?? {};
   if (!deepEqual(before, plan.status)) {
     // The resourceVersion makes the write conditional: a plan made from a ModelDeployment that has

@@ -1,8 +1,8 @@
 // The ModelVersion status the controller writes must fit the CRD's own bounds whatever the number
 // of users: the limits are read from crds/, so a schema change that the code does not follow fails
 // here. (That the apiserver accepts the status is tested on a real one: test/e2e/modelversion-users.test.ts.)
-import { readCrds } from '../api/crd-files.js';
-import type { JSONSchemaProps } from '../api/codegen.js';
+import { readCrds } from '../../tools/api/crd-files.js';
+import type { JSONSchemaProps } from '../../tools/api/codegen.js';
 import { summarizeUsers, USED_BY_LIMIT } from './modelversion.js';
 
 type Schema = JSONSchemaProps & {

@@ -10,7 +10,7 @@ import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import { getRuntime } from '../runtimes/index.js';
 import { BY_MODEL, BY_MODEL_VERSION } from './caches.js';
-import type { ReconcileDeps } from './modeldeployment.js';
+import type { ReconcileDeps } from './deps.js';
 
 export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
 

@@ -1,4 +1,5 @@
 // Names every modelship child carries. Labels select; annotations explain.
+import type { ModelDeployment } from '../api/index.js';
 
 export const FIELD_MANAGER = 'modelship';
 
@@ -40,4 +41,22 @@ export function labelSafeVersion(version: string): string {
 /** Name of the child objects of one revision: `<deployment>-<hash>`. */
 export function revisionObjectName(deploymentName: string, hash: string): string {
   return `${deploymentName}-${hash}`;
+}
+
+/** `namespace/name` of the ModelDeployment, the key every error and log line names. */
+export function mdKey(md: ModelDeployment): string {
+  return `${md.metadata?.namespace ?? ''}/${md.metadata?.name ?? ''}`;
+}
+
+/** The ModelDeployment's name, which every child and routed object is named after. */
+export function mdName(md: ModelDeployment): string {
+  const name = md.metadata?.name;
+  if (!name)
+    throw new Error(`ModelDeployment ${mdKey(md)} has no metadata.name; its children are named after it`);
+  return name;
+}
+
+/** Selects the pods of one revision of a ModelDeployment. */
+export function revisionSelector(mdName: string, hash: string): Record<string, string> {
+  return { [LABEL_DEPLOYMENT]: mdName, [LABEL_REVISION]: hash };
 }

@@ -1,5 +1,11 @@
-// What the reconcile observes of the world, reduced to what the pure core decides on. The I/O
-// shell builds these from informer caches (src/controllers/observe.ts); tests build them directly.
+// What the reconcile observes of the world, reduced to what the pure core decides on: the I/O shell
+// reads the objects from its informer caches and turns them into these here (toObservedRevisions);
+// tests build them directly. Pure.
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ModelDeployment } from '../api/index.js';
+import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION } from './labels.js';
+import { controlledBy } from './ownership.js';
+import { parseTime } from './time.js';
 
 export interface PodObservation {
   name: string;
@@ -37,4 +43,68 @@ export function livePods(r: ObservedRevision): PodObservation[] {
 
 export function readyCount(r: ObservedRevision | undefined): number {
   return r ? livePods(r).filter((p) => p.ready).length : 0;
+}
+
+/** Waiting reasons the core acts on; others (ContainerCreating, PodInitializing) are normal progress. */
+const NOTABLE_WAITING = /BackOff|Err|Invalid|CreateContainer|RunContainer/;
+
+export function toPodObservation(pod: V1Pod): PodObservation {
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  let restarts = 0;
+  let waitingReason: string | undefined;
+  let waitingMessage: string | undefined;
+  for (const cs of statuses) {
+    restarts = Math.max(restarts, cs.restartCount ?? 0);
+    const w = cs.state?.waiting;
+    if (!waitingReason && w?.reason && NOTABLE_WAITING.test(w.reason)) {
+      waitingReason = w.reason;
+      waitingMessage = w.message;
+    }
+  }
+  const obs: PodObservation = {
+    name: pod.metadata?.name ?? '',
+    ready: ready?.status === 'True',
+    restarts,
+    terminating: !!pod.metadata?.deletionTimestamp,
+  };
+  const t = parseTime(ready?.lastTransitionTime);
+  if (t !== undefined) obs.readyTransitionAt = t;
+  const started = parseTime(pod.status?.startTime);
+  if (started !== undefined) obs.startedAt = started;
+  if (waitingReason) obs.waitingReason = waitingReason;
+  if (waitingMessage) obs.waitingMessage = waitingMessage;
+  return obs;
+}
+
+/** The revisions of one ModelDeployment: its Deployments labelled with a revision, with their pods. */
+export function toObservedRevisions(
+  md: ModelDeployment,
+  deployments: V1Deployment[],
+  pods: V1Pod[],
+): ObservedRevision[] {
+  const name = md.metadata?.name;
+  const byRevision = new Map<string, V1Pod[]>();
+  for (const p of pods) {
+    const l = p.metadata?.labels ?? {};
+    if (l[LABEL_DEPLOYMENT] !== name || !l[LABEL_REVISION]) continue;
+    const list = byRevision.get(l[LABEL_REVISION]) ?? [];
+    list.push(p);
+    byRevision.set(l[LABEL_REVISION], list);
+  }
+  const out: ObservedRevision[] = [];
+  for (const d of deployments) {
+    const l = d.metadata?.labels ?? {};
+    const hash = l[LABEL_REVISION];
+    if (l[LABEL_DEPLOYMENT] !== name || !hash) continue;
+    if (!controlledBy(d, md)) continue;
+    out.push({
+      hash,
+      version: d.metadata?.annotations?.[ANNOTATION_VERSION] ?? '',
+      replicas: d.spec?.replicas ?? 0,
+      pods: (byRevision.get(hash) ?? []).map(toPodObservation),
+      createdAt: parseTime(d.metadata?.creationTimestamp) ?? 0,
+    });
+  }
+  return out.sort((a, b) => a.hash.localeCompare(b.hash));
 }

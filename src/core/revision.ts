@@ -43,7 +43,10 @@ import {
   LABEL_VERSION,
   MANAGED_BY,
   labelSafeVersion,
+  mdKey,
+  mdName,
   revisionObjectName,
+  revisionSelector,
 } from './labels.js';
 import { resolveSpec } from './spec.js';
 
@@ -188,11 +191,6 @@ export function revisionLabels(md: ModelDeployment, mv: ModelVersion, hash?: str
     [LABEL_MODEL_VERSION]: version,
     ...(hash !== undefined ? { [LABEL_REVISION]: hash } : {}),
   };
-}
-
-/** Selects the pods of one revision. */
-export function revisionSelector(mdName: string, hash: string): Record<string, string> {
-  return { [LABEL_DEPLOYMENT]: mdName, [LABEL_REVISION]: hash };
 }
 
 /** The controller owner reference every child of the ModelDeployment carries. */
@@ -357,15 +355,4 @@ function servicePorts(pod: RuntimePod, trafficPort: number): V1ServicePort[] {
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-function mdName(md: ModelDeployment): string {
-  const name = md.metadata?.name;
-  if (!name) throw new Error('ModelDeployment has no metadata.name: cannot name its revisions');
-  return name;
-}
-
-function mdKey(md: ModelDeployment): string {
-  const { namespace, name } = md.metadata ?? {};
-  return namespace ? `${namespace}/${name ?? '?'}` : (name ?? '?');
 }

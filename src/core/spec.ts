@@ -23,7 +23,8 @@ export interface ResolvedSpec {
   paused: boolean;
 }
 
-export type ResolvedStep = { setWeight: number } | { pauseMs: number | undefined };
+/** A canary step; a timed pause keeps its duration as written, for messages. */
+export type ResolvedStep = { setWeight: number } | { pauseMs: number | undefined; duration?: string };
 
 export function resolveSpec(md: ModelDeployment): ResolvedSpec {
   const s = md.spec;
@@ -53,8 +54,15 @@ export function resolveSpec(md: ModelDeployment): ResolvedSpec {
   };
 }
 
-function resolveStep(step: ModelDeploymentSpecStrategyCanaryStep): ResolvedStep {
+export function resolveStep(step: ModelDeploymentSpecStrategyCanaryStep): ResolvedStep {
   if (step.setWeight !== undefined) return { setWeight: step.setWeight };
   const d = step.pause?.duration;
-  return { pauseMs: d === undefined ? undefined : (parseDuration(d) ?? 0) };
+  return d === undefined ? { pauseMs: undefined } : { pauseMs: parseDuration(d) ?? 0, duration: d };
+}
+
+/** The canary's weight once steps[0..index-1] are done: the last setWeight among them. */
+export function weightBefore(steps: readonly ResolvedStep[], index: number): number {
+  let w = 0;
+  for (const s of steps.slice(0, index)) if ('setWeight' in s) w = s.setWeight;
+  return w;
 }

@@ -6,8 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import type { ModelDeployment, ModelDeploymentStatus } from '../api/index.js';
-import { KubeClient, isNotFound } from '../k8s/client.js';
+import {
+  API_KINDS,
+  API_VERSION,
+  MODEL_DEPLOYMENT_KIND,
+  type ModelDeployment,
+  type ModelDeploymentStatus,
+} from '../api/index.js';
+import { KubeClient } from '../k8s/client.js';
 import { createLogger } from '../log.js';
 import { Operator } from '../operator.js';
 
@@ -105,7 +111,8 @@ async function main(): Promise<number> {
 
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(env.MODELSHIP_KUBECONFIG!);
-  const client = new KubeClient(kc);
+  // The demo is a user: its own field manager, never the operator's.
+  const client = new KubeClient(kc, { fieldManager: 'modelship-demo', kinds: API_KINDS });
   kubectl('delete', 'namespace', NS, '--wait=true', '--timeout=60s');
   kubectl('create', 'namespace', NS);
 
@@ -134,21 +141,10 @@ async function main(): Promise<number> {
   const apply = async (obj: object) => {
     const o = obj as k8s.KubernetesObject;
     o.metadata = { ...o.metadata, namespace: NS };
-    // The demo is a user: its own field manager, never the operator's.
-    await client.apply(o, undefined, 'modelship-demo');
+    await client.apply(o);
   };
-  const status = async (): Promise<ModelDeploymentStatus | undefined> => {
-    try {
-      const md = await client.http.request<ModelDeployment>(
-        'GET',
-        `/apis/modelship.io/v1alpha1/namespaces/${NS}/modeldeployments/resnet50`,
-      );
-      return md.status;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  };
+  const status = async (): Promise<ModelDeploymentStatus | undefined> =>
+    (await client.get<ModelDeployment>(API_VERSION, MODEL_DEPLOYMENT_KIND, NS, 'resnet50'))?.status;
   let last = '';
   const watchUntil = async (done: (s: ModelDeploymentStatus) => boolean, limitMs = 120_000) => {
     const deadline = Date.now() + limitMs;

@@ -23,6 +23,7 @@ import {
   LABEL_REVISION,
   MANAGED_BY,
   revisionObjectName,
+  revisionSelector,
 } from '../core/labels.js';
 import { controlledBy, describeController, type NameConflict } from '../core/ownership.js';
 import type { Plan } from '../core/plan.js';
@@ -249,7 +250,7 @@ class Desirer {
       },
       spec: {
         type: 'ClusterIP',
-        selector: { [LABEL_DEPLOYMENT]: this.name, [LABEL_REVISION]: plan.previewRevision },
+        selector: revisionSelector(this.name, plan.previewRevision),
         ports: [{ name: 'http', port: this.port, targetPort: 'http' as unknown as number }],
       },
     };
@@ -291,7 +292,8 @@ function withAnnotation<T extends KubernetesObject>(obj: T, key: string, value: 
   };
 }
 
-function refOf(o: KubernetesObject, namespace: string): ObjectRef {
+/** What a write names: the object's kind and name, in its namespace (or `namespace` when it has none). */
+export function refOf(o: KubernetesObject, namespace: string): ObjectRef {
   return {
     apiVersion: o.apiVersion!,
     kind: o.kind!,

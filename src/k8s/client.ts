@@ -1,38 +1,20 @@
-// The operator's writes. Every object modelship writes goes through server-side apply under one
-// field manager, so the apiserver merges our fields with anyone else's and the operator never
-// needs a read-modify-write of a whole object (and never touches a user's spec).
+// The operator's writes. Every object it writes goes through server-side apply under one field
+// manager, so the apiserver merges its fields with anyone else's and the operator never needs a
+// read-modify-write of a whole object (and never touches a user's spec).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../core/labels.js';
 import type { Fence } from './fence.js';
 import { ApiError, KubeHttp } from './kube-http.js';
+import { BUILTIN_KINDS, EVENT, KindTable, resourcePath, type ResourceKind } from './resources.js';
 
-/** Kinds modelship reads or writes, by apiVersion/kind: their REST plural. */
-const PLURALS: Record<string, string> = {
-  'v1/Service': 'services',
-  'v1/ConfigMap': 'configmaps',
-  'v1/Pod': 'pods',
-  'v1/Event': 'events',
-  'apps/v1/Deployment': 'deployments',
-  'gateway.networking.k8s.io/v1/HTTPRoute': 'httproutes',
-  'networking.istio.io/v1/VirtualService': 'virtualservices',
-  'modelship.io/v1alpha1/ModelDeployment': 'modeldeployments',
-  'modelship.io/v1alpha1/ModelVersion': 'modelversions',
-  'coordination.k8s.io/v1/Lease': 'leases',
-};
-
-export function resourcePath(
-  apiVersion: string,
-  kind: string,
-  namespace: string | undefined,
-  name?: string,
-): string {
-  const plural = PLURALS[`${apiVersion}/${kind}`];
-  if (!plural) throw new Error(`modelship does not know the REST path of ${apiVersion} ${kind}`);
-  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const ns = namespace ? `/namespaces/${namespace}` : '';
-  return `${base}${ns}/${plural}${name ? `/${name}` : ''}`;
+export interface KubeClientOptions {
+  /** The manager of every write (and the component the Events report). */
+  fieldManager: string;
+  /** The kinds besides Kubernetes' own (k8s/resources.ts) that the client names by apiVersion and kind. */
+  kinds: Iterable<ResourceKind>;
+  /** Leader election's fence (see the constructor). */
+  fence?: Fence;
 }
 
 /**
@@ -59,33 +41,36 @@ export function isUidMismatch(err: unknown): boolean {
 export class KubeClient {
   readonly http: KubeHttp;
   private readonly instance = `${hostname()}-${process.pid}`;
+  private readonly kinds: KindTable;
+  private readonly fieldManager: string;
 
   /**
    * With a `fence` (leader election), every request is checked against it just before it is sent
    * and aborted when it closes: a replica that no longer leads cannot write, whatever reconcile is
    * in flight.
    */
-  constructor(kc: KubeConfig, opts: { fence?: Fence } = {}) {
+  constructor(kc: KubeConfig, opts: KubeClientOptions) {
     this.http = new KubeHttp(kc, opts.fence ? { fence: opts.fence } : {});
+    this.kinds = new KindTable([...BUILTIN_KINDS, ...opts.kinds]);
+    this.fieldManager = opts.fieldManager;
+  }
+
+  private path(apiVersion: string, kind: string, namespace: string | undefined, name?: string): string {
+    return this.kinds.path(apiVersion, kind, namespace, name);
   }
 
   /**
-   * Server-side apply with force: modelship's manager takes the fields it sets, fields it no longer
-   * sets are removed (they were ours), and fields of other managers are left alone.
+   * Server-side apply with force: the client's field manager takes the fields it sets, fields it no
+   * longer sets are removed (they were ours), and fields of other managers are left alone.
    */
-  async apply<T extends KubernetesObject>(
-    obj: T,
-    subresource?: 'status',
-    fieldManager = FIELD_MANAGER,
-  ): Promise<T> {
+  async apply<T extends KubernetesObject>(obj: T, subresource?: 'status'): Promise<T> {
     const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name)
       throw new Error('apply needs apiVersion, kind and metadata.name');
     const path =
-      resourcePath(apiVersion, kind, metadata.namespace, metadata.name) +
-      (subresource ? `/${subresource}` : '');
+      this.path(apiVersion, kind, metadata.namespace, metadata.name) + (subresource ? `/${subresource}` : '');
     return this.http.request<T>('PATCH', path, {
-      query: { fieldManager, force: true },
+      query: { fieldManager: this.fieldManager, force: true },
       body: obj,
       contentType: 'application/apply-patch+yaml',
     });
@@ -124,8 +109,8 @@ export class KubeClient {
     uid?: string,
   ): Promise<T> {
     const body = uid ? { ...patch, metadata: { ...(patch.metadata as object | undefined), uid } } : patch;
-    return this.http.request<T>('PATCH', resourcePath(apiVersion, kind, namespace, name), {
-      query: { fieldManager: FIELD_MANAGER },
+    return this.http.request<T>('PATCH', this.path(apiVersion, kind, namespace, name), {
+      query: { fieldManager: this.fieldManager },
       body,
       contentType: 'application/merge-patch+json',
     });
@@ -139,8 +124,8 @@ export class KubeClient {
     const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name || !metadata.resourceVersion || !metadata.uid)
       throw new Error('replace needs apiVersion, kind, metadata.name, resourceVersion and uid');
-    return this.http.request<T>('PUT', resourcePath(apiVersion, kind, metadata.namespace, metadata.name), {
-      query: { fieldManager: FIELD_MANAGER },
+    return this.http.request<T>('PUT', this.path(apiVersion, kind, metadata.namespace, metadata.name), {
+      query: { fieldManager: this.fieldManager },
       body: obj,
     });
   }
@@ -158,7 +143,7 @@ export class KubeClient {
     opts: { fromWatchCache?: boolean } = {},
   ): Promise<T | undefined> {
     try {
-      return await this.http.request<T>('GET', resourcePath(apiVersion, kind, namespace, name), {
+      return await this.http.request<T>('GET', this.path(apiVersion, kind, namespace, name), {
         ...(opts.fromWatchCache ? { query: { resourceVersion: '0' } } : {}),
       });
     } catch (err) {
@@ -179,7 +164,7 @@ export class KubeClient {
     uid?: string,
   ): Promise<void> {
     try {
-      await this.http.request('DELETE', resourcePath(apiVersion, kind, namespace, name), {
+      await this.http.request('DELETE', this.path(apiVersion, kind, namespace, name), {
         body: {
           kind: 'DeleteOptions',
           apiVersion: 'v1',
@@ -201,7 +186,7 @@ export class KubeClient {
   ): Promise<void> {
     const ns = about.metadata?.namespace ?? 'default';
     const now = new Date().toISOString();
-    await this.http.request('POST', resourcePath('v1', 'Event', ns), {
+    await this.http.request('POST', resourcePath(EVENT, ns), {
       body: {
         apiVersion: 'v1',
         kind: 'Event',
@@ -217,8 +202,8 @@ export class KubeClient {
         type,
         reason,
         message: message.slice(0, 1024),
-        source: { component: FIELD_MANAGER },
-        reportingComponent: FIELD_MANAGER,
+        source: { component: this.fieldManager },
+        reportingComponent: this.fieldManager,
         reportingInstance: this.instance.slice(0, 128),
         firstTimestamp: now,
         lastTimestamp: now,

@@ -344,7 +344,7 @@ test('resync calls the resync handlers for every cached object, and stops with t
   expect(resynced.length).toBe(after);
 });
 
-describe('transform and label index', () => {
+describe('transform and an index by label', () => {
   const owned = (name: string, rv: string, owner: string | undefined): KubernetesObject => ({
     metadata: {
       name,
@@ -363,9 +363,11 @@ describe('transform and label index', () => {
     const { managedFields: _m, ...metadata } = o.metadata ?? {};
     return { ...o, metadata };
   };
+  // The index the operator keeps of its children by their ModelDeployment's label, in small.
+  const ownerIndex = { owner: (o: KubernetesObject) => o.metadata?.labels?.owner || undefined };
   const byOwner = (inf: Informer<KubernetesObject>, owner: string): string[] =>
     inf
-      .byLabel('ns', owner)
+      .byIndex('owner', 'ns', owner)
       .map((o) => o.metadata!.name!)
       .sort();
 
@@ -382,7 +384,7 @@ describe('transform and label index', () => {
       ]),
       status(410, 'too old resource version: 13 (35)', 'Expired'),
     );
-    const { inf, lists } = informer({ transform: strip, indexLabel: 'owner' });
+    const { inf, lists } = informer({ transform: strip, indexes: ownerIndex });
     inf.start();
     await until('list, three events, then the relist', () => lists.length === 2);
     // After the relist: a1 moved to b, a2 and b1 are gone, b9 is new.
@@ -396,7 +398,7 @@ describe('transform and label index', () => {
     expect(inf.get('ns', 'w')?.metadata?.managedFields).toBeUndefined();
     expect(byOwner(inf, 'b')).toEqual(['a1', 'b9']);
     // Another namespace's value is another bucket.
-    expect(inf.byLabel('other', 'b')).toEqual([]);
+    expect(inf.byIndex('owner', 'other', 'b')).toEqual([]);
   });
 
   test('the index as seen between the watch events, before the relist', async () => {
@@ -404,16 +406,16 @@ describe('transform and label index', () => {
     api.watches.push(
       watch([ev('ADDED', owned('b1', '11', 'b')), ev('MODIFIED', owned('a2', '12', 'b'))], 'hang'),
     );
-    const { inf } = informer({ transform: strip, indexLabel: 'owner' });
+    const { inf } = informer({ transform: strip, indexes: ownerIndex });
     inf.start();
     await until('a2 relabelled', () => inf.get('ns', 'a2')?.metadata?.resourceVersion === '12');
     expect(byOwner(inf, 'a')).toEqual(['a1']);
     expect(byOwner(inf, 'b')).toEqual(['a2', 'b1']);
   });
 
-  test('byLabel without an index label is a programming error, said so', () => {
+  test('a lookup in an index the informer was not given is a programming error, said so', () => {
     const { inf } = informer();
-    expect(() => inf.byLabel('ns', 'x')).toThrow(/needs opts.indexLabel/);
+    expect(() => inf.byIndex('owner', 'ns', 'x')).toThrow(/no index owner in opts.indexes/);
   });
 
   test('named indexes and list(namespace) follow adds, changed values and deletes, per namespace', async () => {

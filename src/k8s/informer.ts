@@ -74,8 +74,6 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
    * operator's memory. client-go's SetTransform. Must not mutate its argument.
    */
   transform?: (obj: T) => T;
-  /** A label whose value indexes the cache per namespace, for byLabel(). */
-  indexLabel?: string;
   /**
    * Named indexes (client-go's Indexers): name → the object's value for it, undefined for none;
    * looked up per namespace with byIndex(), so a controller's "which objects of this namespace have
@@ -84,9 +82,7 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   indexes?: Record<string, (obj: T) => string | undefined>;
 }
 
-/** The index behind byLabel(), among opts.indexes (a name no caller can pass: it starts with NUL). */
-const LABEL_INDEX = '\0label';
-/** Every informer indexes by namespace (list(namespace)). */
+/** Every informer indexes by namespace, for list(namespace) (a name no caller can pass: it starts with NUL). */
 const NAMESPACE_INDEX = '\0namespace';
 
 export interface StartOptions {
@@ -123,7 +119,7 @@ export class Informer<T extends KubernetesObject> {
   };
 
   private cache = new Map<string, T>();
-  /** The index functions: opts.indexes, the label index (opts.indexLabel) and the namespace. */
+  /** The index functions: opts.indexes and the namespace. */
   private readonly indexers: Map<string, (obj: T) => string | undefined>;
   /** Per index: `${namespace}\0${value}` → cache key → object. */
   private indexed = new Map<string, Map<string, Map<string, T>>>();
@@ -144,12 +140,7 @@ export class Informer<T extends KubernetesObject> {
     this.clock = opts.clock ?? realClock;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.observer = opts.observer ?? { onError: (err, info) => logError(err, info) };
-    const label = opts.indexLabel;
-    this.indexers = new Map([
-      ...Object.entries(opts.indexes ?? {}),
-      ...(label ? ([[LABEL_INDEX, (o: T) => o.metadata?.labels?.[label] || undefined]] as const) : []),
-      [NAMESPACE_INDEX, () => ''],
-    ]);
+    this.indexers = new Map([...Object.entries(opts.indexes ?? {}), [NAMESPACE_INDEX, () => '']]);
   }
 
   /** Registers a handler; returns its removal. Register before start() to see the initial adds. */
@@ -161,12 +152,6 @@ export class Informer<T extends KubernetesObject> {
 
   get(namespace: string | undefined, name: string): T | undefined {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
-  }
-
-  /** Cached objects of one namespace whose opts.indexLabel has `value` (an index lookup). */
-  byLabel(namespace: string | undefined, value: string): T[] {
-    if (!this.opts.indexLabel) throw new Error(`informer ${this.opts.path}: byLabel() needs opts.indexLabel`);
-    return this.lookup(LABEL_INDEX, namespace, value);
   }
 
   /** Cached objects of one namespace whose opts.indexes[index] is `value` (an index lookup). */

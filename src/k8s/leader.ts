@@ -20,6 +20,7 @@
 // last success) and relies on the 15 s lease covering 2 + 10 s; timing from the last successful
 // renewal's start gives the same behaviour with the margin stated outright.
 import { realClock, sleep, type Clock } from './clock.js';
+import { LEASE, resourcePath } from './resources.js';
 import { Fence, isFenced } from './fence.js';
 import { ApiError, requestDefaults, type KubeHttp } from './kube-http.js';
 
@@ -179,7 +180,7 @@ export class LeaderElector {
   }
 
   private path(name?: string): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases${name ? `/${name}` : ''}`;
+    return resourcePath(LEASE, this.opts.namespace, name);
   }
 
   /** A Lease request that takes longer than the renew deadline is of no use to anyone. */

@@ -1,9 +1,10 @@
 // The plugin's command line: `kubectl modelship <command> <args> [flags]`, flags anywhere, in the
-// forms kubectl accepts (-n ns, -n=ns, --namespace ns, --namespace=ns). Pure: argv in, an
-// invocation or a UsageError out.
+// forms kubectl accepts (-n ns, -n=ns, --namespace ns, --namespace=ns; scanned by cli/argv.ts, as the
+// operator's flags are). Pure: argv in, an invocation or a UsageError out.
+import { scanArgs, UsageError, type FlagSyntax } from '../cli/argv.js';
 import { parseDuration } from '../core/duration.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 interface CommandSpec {
   args: string[];
@@ -64,6 +65,13 @@ const FLAGS: Record<string, FlagSpec> = {
   help: { short: 'h', help: 'show this help' },
 };
 
+const SYNTAX: Record<string, FlagSyntax> = Object.fromEntries(
+  Object.entries(FLAGS).map(([name, f]) => [
+    name,
+    { takesValue: !!f.value, ...(f.short ? { short: f.short } : {}) },
+  ]),
+);
+
 const GLOBAL = ['namespace', 'kubeconfig', 'context', 'help'];
 
 export interface Invocation {
@@ -84,27 +92,22 @@ const HINT = 'see kubectl modelship --help';
 export function parseArgs(argv: readonly string[]): Invocation {
   const values: Record<string, string> = {};
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
+  for (const t of scanArgs(argv, SYNTAX)) {
+    if (t.kind === 'terminator') continue;
+    if (t.kind === 'positional') {
+      positionals.push(t.arg);
       continue;
     }
-    const m = /^(?:--([a-z][a-z-]*)|-([a-zA-Z]))(?:=(.*))?$/.exec(arg);
-    const name = m && (m[1] ?? Object.keys(FLAGS).find((k) => FLAGS[k]!.short === m[2]));
-    if (!m || !name || !FLAGS[name]) throw new UsageError(`unknown flag ${JSON.stringify(arg)}; ${HINT}`);
-    if (FLAGS[name]!.value) {
-      const v = m[3] ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`flag ${arg} needs a ${FLAGS[name]!.value}`);
-      values[name] = v;
+    if (t.kind === 'unknown') throw new UsageError(`unknown flag ${JSON.stringify(t.arg)}; ${HINT}`);
+    const { name, value } = t;
+    const needs = FLAGS[name]!.value;
+    if (needs) {
+      if (value === undefined || value === '') throw new UsageError(`flag ${t.arg} needs a ${needs}`);
+      values[name] = value;
     } else {
-      if (m[3] !== undefined && m[3] !== 'true' && m[3] !== 'false')
+      if (value !== undefined && value !== 'true' && value !== 'false')
         throw new UsageError(`flag --${name} takes no value (or =true/=false)`);
-      values[name] = m[3] ?? 'true';
+      values[name] = value ?? 'true';
     }
   }
 

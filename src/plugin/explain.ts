@@ -1,8 +1,9 @@
 // What a steering command will do, said before it is done: read from the spec and the status the
-// operator wrote, with the same rules as the planner (src/core/plan.ts, src/core/planner/). Pure.
+// operator wrote, with the same rules and spec defaults as the planner (src/core/plan.ts,
+// src/core/planner/, src/core/spec.ts). Pure.
 import type { ModelDeployment } from '../api/index.js';
-import { parseTime } from './format.js';
-import { weightBefore } from './progress.js';
+import { resolveSpec, weightBefore } from '../core/spec.js';
+import { parseTime } from '../core/time.js';
 import type { RequestVerb } from './view/status.js';
 
 export const GITOPS_NOTE =
@@ -32,15 +33,16 @@ function explainPromote(md: ModelDeployment): Explanation {
       error: `ModelDeployment ${JSON.stringify(name)} has no rollout in progress (phase ${s.phase ?? 'unknown'}, serving ${s.stableVersion ?? 'nothing yet'}): nothing to promote`,
     };
   }
-  if (md.spec.strategy?.type === 'BlueGreen') {
+  const spec = resolveSpec(md);
+  if (spec.strategy === 'BlueGreen') {
     return {
       ok: true,
       text: `all traffic switches from ${s.stableVersion} to ${s.canaryVersion}${(s.currentStepIndex ?? 0) === 0 ? ' once the preview is Ready' : ''}`,
     };
   }
-  const steps = md.spec.strategy?.canary?.steps ?? [];
+  const steps = spec.steps;
   const index = s.currentStepIndex ?? 0;
-  const next = steps.findIndex((st, i) => i >= index && st.pause !== undefined);
+  const next = steps.findIndex((st, i) => i >= index && 'pauseMs' in st);
   if (next < 0) {
     return {
       ok: false,
@@ -48,7 +50,8 @@ function explainPromote(md: ModelDeployment): Explanation {
     };
   }
   const at = `step ${next + 1}/${steps.length}`;
-  const pause = steps[next]!.pause!.duration ? `pause of ${steps[next]!.pause!.duration}` : 'pause';
+  const step = steps[next]!;
+  const pause = 'duration' in step && step.duration ? `pause of ${step.duration}` : 'pause';
   if (next === index)
     return {
       ok: true,
@@ -112,7 +115,8 @@ export function explainRequest(verb: RequestVerb, md: ModelDeployment): Explanat
 export function explainPause(md: ModelDeployment, paused: boolean): Explanation {
   const s = md.status ?? {};
   const name = md.metadata?.name ?? '';
-  if ((md.spec.paused ?? false) === paused)
+  const spec = resolveSpec(md);
+  if (spec.paused === paused)
     return { ok: true, text: `spec.paused is already ${paused}: nothing to change` };
   if (!paused)
     return {
@@ -122,10 +126,10 @@ export function explainPause(md: ModelDeployment, paused: boolean): Explanation 
         : `a new spec.version starts rolling out again`,
     };
   if (inProgress(md)) {
-    const steps = md.spec.strategy?.canary?.steps ?? [];
+    const steps = spec.steps;
     const index = s.currentStepIndex ?? 0;
     const where =
-      md.spec.strategy?.type === 'BlueGreen'
+      spec.strategy === 'BlueGreen'
         ? 'before the switch'
         : `at step ${Math.min(index + 1, steps.length)}/${steps.length}, ${s.canaryWeight ?? 0}% of traffic`;
     return {
@@ -148,7 +152,7 @@ export function explainRollback(md: ModelDeployment, version: string): Explanati
       ok: true,
       text: `${version} already serves as the stable version: the rollout of ${md.spec.version} ends and ${version} keeps all traffic`,
     };
-  const strategy = md.spec.strategy?.type ?? 'Canary';
+  const strategy = resolveSpec(md).strategy;
   const bad = [...(s.history ?? [])].reverse().find((h) => h.version === version);
   const warning =
     bad && (bad.result === 'RolledBack' || bad.result === 'Failed')

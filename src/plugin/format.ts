@@ -1,5 +1,6 @@
 // Text building blocks of the plugin's output, shaped like kubectl's: upper-case headers, columns
 // three spaces apart, ages as 7s / 5m30s / 2d3h. Pure: time is an argument.
+import { parseTime } from '../core/time.js';
 
 /** Columns padded to their widest cell, three spaces apart; no trailing spaces. */
 export function renderTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
@@ -57,12 +58,6 @@ export function isoOf(t: unknown): string | undefined {
   if (typeof t === 'string') return t;
   if (t instanceof Date) return t.toISOString();
   return undefined;
-}
-
-export function parseTime(iso: string | undefined): number | undefined {
-  if (!iso) return undefined;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? undefined : t;
 }
 
 /** How long ago `iso` was, or '-' when unknown. */

@@ -5,10 +5,16 @@
 import * as k8s from '@kubernetes/client-node';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelVersion } from '../api/index.js';
-import { API_VERSION, MODEL_DEPLOYMENT_KIND, MODEL_VERSION_KIND } from '../api/index.js';
+import {
+  MODEL_DEPLOYMENT_KIND,
+  MODEL_DEPLOYMENT_RESOURCE,
+  MODEL_VERSION_KIND,
+  MODEL_VERSION_RESOURCE,
+} from '../api/index.js';
 import { LABEL_DEPLOYMENT } from '../core/labels.js';
-import { resourcePath } from '../k8s/client.js';
+import { realClock, sleep } from '../k8s/clock.js';
 import { ApiError, KubeHttp, statusError, type ApiStatus, type WatchEvent } from '../k8s/kube-http.js';
+import { DEPLOYMENT, resourcePath } from '../k8s/resources.js';
 import type { Invocation } from './args.js';
 import { PluginError, errorCode, explainError } from './errors.js';
 
@@ -20,6 +26,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 type Kind = typeof MODEL_DEPLOYMENT_KIND | typeof MODEL_VERSION_KIND;
 const SHORT: Record<Kind, string> = { ModelDeployment: 'md', ModelVersion: 'mv' };
+const RESOURCE = { ModelDeployment: MODEL_DEPLOYMENT_RESOURCE, ModelVersion: MODEL_VERSION_RESOURCE };
 
 export function loadKubeConfig(inv: Pick<Invocation, 'kubeconfig' | 'context' | 'namespace'>): {
   kc: k8s.KubeConfig;
@@ -82,7 +89,7 @@ export class PluginClient {
   }
 
   path(kind: Kind, name?: string): string {
-    return resourcePath(API_VERSION, kind, this.namespace, name);
+    return resourcePath(RESOURCE[kind], this.namespace, name);
   }
 
   /** The object, or undefined when it does not exist. */
@@ -133,7 +140,7 @@ export class PluginClient {
   async listRevisions(md: string): Promise<V1Deployment[]> {
     const list = await this.call(`list the Deployments of ModelDeployment ${JSON.stringify(md)}`, (signal) =>
       this.http.getJson<{ items: V1Deployment[] }>(
-        resourcePath('apps/v1', 'Deployment', this.namespace),
+        resourcePath(DEPLOYMENT, this.namespace),
         { labelSelector: `${LABEL_DEPLOYMENT}=${md}` },
         signal,
       ),
@@ -220,18 +227,9 @@ export class PluginClient {
         const line = explainError(err, { server: this.server, action: `watch ModelDeployment ${name}` });
         onTrouble(`${line ?? (err as Error).message}; retrying`);
         rv = undefined;
-        await sleep(1000, signal);
+        // An abort ends the wait at once (the loop then ends); it is not an error here.
+        await sleep(realClock, 1000, signal).catch(() => undefined);
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }

@@ -1,5 +1,10 @@
-import type { ModelDeployment, ModelDeploymentStatus } from '../api/index.js';
-import { describeProgress, weightBefore, type Step } from './progress.js';
+import type {
+  ModelDeployment,
+  ModelDeploymentSpecStrategyCanaryStep as Step,
+  ModelDeploymentStatus,
+} from '../api/index.js';
+import { resolveStep, weightBefore } from '../core/spec.js';
+import { describeProgress } from './progress.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const STEPS: Step[] = [{ setWeight: 25 }, { pause: { duration: '10s' } }, { setWeight: 50 }, { pause: {} }];
@@ -93,5 +98,5 @@ test.each([
   [3, 50],
   [4, 50],
 ])('weightBefore(step %d) = %d', (index, weight) => {
-  expect(weightBefore(STEPS, index)).toBe(weight);
+  expect(weightBefore(STEPS.map(resolveStep), index)).toBe(weight);
 });

@@ -3,7 +3,7 @@
 // same group, so matching is by group, kind, name and namespace only. Pure.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
-import { mdName } from './table.js';
+import { mdName } from '../core/labels.js';
 
 function groupOf(apiVersion: string | undefined): string {
   const slash = apiVersion?.indexOf('/') ?? -1;

@@ -1,10 +1,10 @@
 // The traffic routers, by the spec.traffic.router value that selects them. Adding a router is adding
 // a folder under src/routers/ and one line here.
 import type { ModelDeployment, ModelDeploymentSpecTrafficRouter } from '../api/index.js';
+import { mdKey } from '../core/labels.js';
 import { gatewayApiRouter } from './gateway-api/router.js';
 import { istioRouter } from './istio/router.js';
 import { serviceRouter } from './service/router.js';
-import { mdKey } from './table.js';
 import type { RoutedKind, TrafficRouter } from './types.js';
 
 export type { RouteContext, RoutedKind, TrafficRouter, WeightEntry } from './types.js';

@@ -1,14 +1,9 @@
 // The stable Service `<md>`: the one name clients use whatever the router. Every router renders it,
 // differing only in which pods it selects. Pure.
 import type { V1Service } from '@kubernetes/client-node';
-import { LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
-import { heaviest, mdName } from './table.js';
-import type { RouteContext, WeightEntry } from './types.js';
-
-/** Selects the pods of one revision of the ModelDeployment. */
-export function revisionSelector(ctx: RouteContext, entry: WeightEntry): Record<string, string> {
-  return { [LABEL_DEPLOYMENT]: mdName(ctx.md), [LABEL_REVISION]: entry.revision };
-}
+import { mdName, revisionSelector } from '../core/labels.js';
+import { heaviest } from './table.js';
+import type { RouteContext } from './types.js';
 
 /**
  * Selector of the stable Service behind a gateway or mesh: the revision with the most weight (the
@@ -16,7 +11,7 @@ export function revisionSelector(ctx: RouteContext, entry: WeightEntry): Record<
  * goes to, and never a canary that holds a minority share.
  */
 export function heaviestRevisionSelector(ctx: RouteContext): Record<string, string> {
-  return revisionSelector(ctx, heaviest(ctx.weights));
+  return revisionSelector(mdName(ctx.md), heaviest(ctx.weights).revision);
 }
 
 /** The ClusterIP Service `<md>` on ctx.port (named http) forwarding to the serving container port. */

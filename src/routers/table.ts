@@ -1,7 +1,6 @@
 // The weight table every router renders from: the checks the CRD schema cannot make (it never sees
 // the table, the planner computes it), and the groupings the routers share. Pure.
-import type { ModelDeployment } from '../api/index.js';
-import { revisionObjectName } from '../core/labels.js';
+import { mdKey, mdName, revisionObjectName } from '../core/labels.js';
 import type { RouteContext, WeightEntry } from './types.js';
 
 /**
@@ -9,19 +8,6 @@ import type { RouteContext, WeightEntry } from './types.js';
  * `x-model-version: 1.2.0`. Lower case, because Istio only matches lower-case header names.
  */
 export const VERSION_HEADER = 'x-model-version';
-
-/** `namespace/name` of the ModelDeployment, the key every error names. */
-export function mdKey(md: ModelDeployment): string {
-  return `${md.metadata?.namespace ?? ''}/${md.metadata?.name ?? ''}`;
-}
-
-/** The ModelDeployment's name, which every routed object is named after. */
-export function mdName(md: ModelDeployment): string {
-  const name = md.metadata?.name;
-  if (!name)
-    throw new Error(`ModelDeployment ${mdKey(md)} has no metadata.name; routers need it to name objects`);
-  return name;
-}
 
 /** `abc123=80,def456=20`, in table order: how errors show a table. */
 export function describeTable(weights: readonly WeightEntry[]): string {

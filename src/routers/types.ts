@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecTrafficRouter } from '../api/index.js';
+import type { ResourceKind } from '../k8s/resources.js';
 
 /** Traffic for one revision. Weights of a table sum to 100. */
 export interface WeightEntry {
@@ -23,12 +24,8 @@ export interface RouteContext {
   targetPortName: string;
 }
 
-/** A kind a router writes and must watch (for read-back and drift). */
-export interface RoutedKind {
-  apiVersion: string;
-  kind: string;
-  plural: string;
-}
+/** A kind a router writes and must watch (for read-back and drift), with the plural of its REST path. */
+export type RoutedKind = ResourceKind;
 
 /**
  * One way of splitting traffic (Gateway API HTTPRoute, Istio VirtualService, plain Services).

@@ -1,4 +1,4 @@
-import { readCrds } from '../api/crd-files.js';
+import { readCrds } from '../../tools/api/crd-files.js';
 import { UnknownRuntimeError, getRuntime, runtimeNames } from './index.js';
 import { torchserve } from './torchserve/index.js';
 import { triton } from './triton/index.js';

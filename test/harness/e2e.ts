@@ -26,7 +26,7 @@ export type Condition = NonNullable<Status['conditions']>[number];
  */
 export const TEST_TIMEOUT_MS = 120_000;
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
 
 // ---- the operator ------------------------------------------------------------------------------
 

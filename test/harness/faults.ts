@@ -14,7 +14,9 @@ import { KubeHttp } from '../../src/k8s/kube-http.js';
 import { clusterEnv, clusterScripts, repoRoot } from './env.js';
 import { run, writeTokenKubeconfig, type RunResult } from './kube.js';
 import { startOperator } from './operator.js';
-import { withLines, type Operator } from './e2e.js';
+import { sleep, withLines, type Operator } from './e2e.js';
+
+export { sleep };
 
 // ---- seeded randomness ---------------------------------------------------------------------------
 
@@ -221,8 +223,6 @@ async function exited(pid: number, timeoutMs: number): Promise<void> {
   }
   throw new Error(`process ${pid} still running ${timeoutMs} ms after it was killed`);
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- the operator's own identity -------------------------------------------------------------------
 

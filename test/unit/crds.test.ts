@@ -2,8 +2,8 @@
 // a later edit cannot drop a description, unbound a string or list (the apiserver then costs CEL
 // rules for a 3 MiB value and may refuse the CRD), or break a column, short name or subresource.
 // What the apiserver itself accepts and rejects is tested against a real one in test/integration/.
-import type { JSONSchemaProps } from '../../src/api/codegen.js';
-import { readCrds } from '../../src/api/crd-files.js';
+import type { JSONSchemaProps } from '../../tools/api/codegen.js';
+import { readCrds } from '../../tools/api/crd-files.js';
 import {
   API_VERSION,
   GROUP,

@@ -5,8 +5,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadAll } from 'js-yaml';
 
-import type { JSONSchemaProps } from '../../src/api/codegen.js';
-import { CRDS_DIR, readCrds } from '../../src/api/crd-files.js';
+import type { JSONSchemaProps } from '../../tools/api/codegen.js';
+import { CRDS_DIR, readCrds } from '../../tools/api/crd-files.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND, MODEL_VERSION_KIND } from '../../src/api/index.js';
 
 const EXAMPLES = join(CRDS_DIR, '..', 'examples');

@@ -3,7 +3,7 @@
 import type { Plan, RolloutStatus, WarmRevision } from '../plan-types.js';
 import { computeStatus } from '../status.js';
 import type { Planner } from './state.js';
-import { parseTime } from './state.js';
+import { parseTime } from '../time.js';
 
 /** Invalid or unresolvable spec: report it and keep every serving revision exactly as it is. */
 export function hold(pl: Planner, reason: string, message: string): Plan {

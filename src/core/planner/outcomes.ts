@@ -30,7 +30,7 @@ export function rolledBack(pl: Planner, hash: string, version: string): void {
   pl.reasons.ready = [why, msg];
   pl.reasons.progressing = [false, why, msg];
   if (!pl.reasons.degraded) {
-    // Said as the revert said it (rollbackRecord), so the reconciles after a revert do not
+    // Said as the revert said it (setLastRollback), so the reconciles after a revert do not
     // rewrite the condition with a shorter message.
     const lr = pl.lastRollback;
     pl.reasons.degraded =
@@ -75,8 +75,8 @@ export function canaryFailed(
     return;
   }
   pl.replicas.set(c.hash, 0);
-  recordFailure(pl, c.hash, c.version, 'RolledBack', failure);
-  rollbackRecord(pl, c.hash, c.version, stable, stableVersion, failure);
+  pushFailure(pl, c.hash, c.version, 'RolledBack', failure);
+  setLastRollback(pl, c.hash, c.version, stable, stableVersion, failure);
   rolledBack(pl, c.hash, c.version);
 }
 
@@ -118,7 +118,8 @@ export function promote(pl: Planner, hash: string, version: string, old: string,
   pl.reasons.progressing = [false, 'RolloutComplete', `version ${version} is rolled out`];
 }
 
-export function recordFailure(
+/** Appends the failure to the history; true when the entry is new in this attempt (see pushHistory). */
+export function pushFailure(
   pl: Planner,
   hash: string,
   version: string,
@@ -128,7 +129,8 @@ export function recordFailure(
   return pl.pushHistory({ revision: hash, version, result, reason: f.reason, message: f.message });
 }
 
-export function rollbackRecord(
+/** Puts the revert in status.lastRollback, with its Warning Event and the Degraded condition. */
+export function setLastRollback(
   pl: Planner,
   from: string,
   fromVersion: string,

@@ -3,7 +3,7 @@
 import type { Failure } from '../health.js';
 import { assessRevision, nextHealthDeadline } from '../health.js';
 import { readyCount } from '../observed.js';
-import { endCanary, recordFailure, rollbackRecord } from './outcomes.js';
+import { endCanary, pushFailure, setLastRollback } from './outcomes.js';
 import type { Planner } from './state.js';
 
 /**
@@ -29,7 +29,7 @@ export function checkStable(pl: Planner): Failure | undefined {
     return undefined;
   }
   const target = fallbackFor(pl, s);
-  const fresh = recordFailure(pl, s, rev.version, 'Failed', failure);
+  const fresh = pushFailure(pl, s, rev.version, 'Failed', failure);
   if (!target) {
     const msg = `${failure.message}; no earlier healthy revision to fail over to`;
     if (fresh) pl.event('Warning', failure.reason, msg);
@@ -37,7 +37,7 @@ export function checkStable(pl: Planner): Failure | undefined {
     return failure;
   }
   const to = pl.revs.get(target)!;
-  rollbackRecord(pl, s, rev.version, target, to.version, failure);
+  setLastRollback(pl, s, rev.version, target, to.version, failure);
   pl.stable = target;
   pl.warm = pl.warm.filter((w) => w.revision !== target);
   return undefined;
@@ -80,7 +80,7 @@ export function steady(pl: Planner): void {
     const failure = rev && pl.checkRollout(rev, pl.spec.replicas, since, false);
     if (failure) {
       const msg = `${failure.message}; no earlier revision to revert to`;
-      if (recordFailure(pl, s, version, 'Failed', failure)) pl.event('Warning', failure.reason, msg);
+      if (pushFailure(pl, s, version, 'Failed', failure)) pl.event('Warning', failure.reason, msg);
       pl.degraded(failure.reason, msg);
       pl.phase = 'Failed';
       return;

@@ -15,6 +15,7 @@ import type {
 } from '../plan-types.js';
 import type { ResolvedSpec } from '../spec.js';
 import { resolveSpec } from '../spec.js';
+import { parseTime } from '../time.js';
 
 /** The rollout under way: its revision, the weight it has, and the step it is at since when. */
 export interface CanaryState {
@@ -247,10 +248,4 @@ export class Planner {
   desiredVersion(): string {
     return this.input.desired.ok ? this.input.desired.revision.version : this.spec.version;
   }
-}
-
-export function parseTime(s: string | undefined): number | undefined {
-  if (!s) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
 }

@@ -2,9 +2,10 @@
 // moving to the next step, checking the new revision's health at a step, and pausing. Pure.
 import type { Failure } from '../health.js';
 import type { ObservedRevision } from '../observed.js';
+import { weightBefore } from '../spec.js';
 import { endCanary } from './outcomes.js';
 import type { CanaryState, Planner } from './state.js';
-import { parseTime } from './state.js';
+import { parseTime } from '../time.js';
 
 /** spec.paused before the new version's rollout began: it does not begin. */
 export function pausedBeforeStart(pl: Planner, version: string): void {
@@ -30,7 +31,7 @@ export function startOrResume(pl: Planner, hash: string, version: string): Canar
     return {
       hash,
       version,
-      weight: weightBefore(pl, step),
+      weight: weightBefore(pl.spec.steps, step),
       step,
       stepStartedAt: parseTime(p.currentStepStartedAt) ?? pl.input.now,
     };
@@ -43,13 +44,6 @@ export function startOrResume(pl: Planner, hash: string, version: string): Canar
     `rolling out version ${version} (revision ${hash}) with strategy ${pl.spec.strategy}`,
   );
   return { hash, version, weight: 0, step: 0, stepStartedAt: pl.input.now };
-}
-
-/** The canary's weight once steps[0..step-1] are done: the last setWeight among them. */
-export function weightBefore(pl: Planner, step: number): number {
-  let w = 0;
-  for (const s of pl.spec.steps.slice(0, step)) if ('setWeight' in s) w = s.setWeight;
-  return w;
 }
 
 export function advance(pl: Planner, c: { step: number; stepStartedAt: number }): void {

@@ -1,6 +1,7 @@
 // pause, resume, rollback: these change the spec (spec.paused, spec.version), because that is what
 // they are: a different desired state. Under GitOps the desired state lives in Git, so each prints
 // a note: a self-healing sync would put the spec back.
+import { resolveSpec } from '../../core/spec.js';
 import { PluginError } from '../errors.js';
 import { GITOPS_NOTE, explainPause, explainRollback } from '../explain.js';
 import { ref, type Command } from './context.js';
@@ -13,7 +14,7 @@ export const setPaused =
     const md = await ctx.client.getDeployment(name, `${verb} takes a ModelDeployment`);
     const what = explainPause(md, paused);
     if (!what.ok) throw new PluginError(what.error);
-    if ((md.spec.paused ?? false) === paused) {
+    if (resolveSpec(md).paused === paused) {
       ctx.io.out(`ModelDeployment ${ref(ctx, name)}: ${what.text}.\n`);
       return 0;
     }

@@ -1,6 +1,7 @@
 // `kubectl modelship history`: status.history as a table, oldest first as stored.
 import type { ModelDeployment } from '../../api/index.js';
-import { formatDuration, formatTime, or, parseTime, renderTable } from '../format.js';
+import { parseTime } from '../../core/time.js';
+import { formatDuration, formatTime, or, renderTable } from '../format.js';
 
 export function renderHistory(md: ModelDeployment): string[] {
   const history = md.status?.history ?? [];

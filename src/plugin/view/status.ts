@@ -3,6 +3,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../api/index.js';
 import { ANNOTATION_VERSION, LABEL_REVISION } from '../../core/labels.js';
+import { resolveSpec } from '../../core/spec.js';
 import { formatAge, or, renderFields, renderTable } from '../format.js';
 import { describeProgress } from '../progress.js';
 
@@ -36,11 +37,12 @@ interface RevisionRow {
 export function revisionRows(md: ModelDeployment, deployments: readonly V1Deployment[]): RevisionRow[] {
   const s = md.status ?? {};
   const byRev = new Map(deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
+  const blueGreen = resolveSpec(md).strategy === 'BlueGreen';
   const role = (rev: string): string =>
     rev === s.stableRevision
       ? 'stable'
       : rev === s.canaryRevision
-        ? md.spec.strategy?.type === 'BlueGreen'
+        ? blueGreen
           ? 'preview'
           : 'canary'
         : s.warmRevisions?.some((w) => w.revision === rev)
@@ -85,11 +87,12 @@ export function renderStatus(
     s.observedGeneration < md.metadata.generation
       ? ` (for generation ${s.observedGeneration}; the operator has not seen generation ${md.metadata.generation} yet)`
       : '';
-  const strategy = md.spec.strategy?.type ?? 'Canary';
+  const spec = resolveSpec(md);
+  const strategy = spec.strategy;
   const lines = renderFields([
     ['Name', `${name} in namespace ${md.metadata?.namespace ?? '-'}`],
     ['Model', md.spec.model],
-    ['Strategy', `${strategy}, router ${md.spec.traffic?.router ?? 'service'}`],
+    ['Strategy', `${strategy}, router ${spec.router}`],
     ['Phase', s?.phase ? `${s.phase}${stale}` : 'no status yet: is the operator running?'],
     ['Desired', md.spec.version],
     ['Stable', s?.stableVersion ? `${s.stableVersion} (revision ${or(s.stableRevision)})` : undefined],
@@ -100,7 +103,7 @@ export function renderStatus(
         : undefined,
     ],
     ['Progress', describeProgress(md, now)],
-    ['Paused', md.spec.paused ? `spec.paused is true (kubectl modelship resume ${name})` : undefined],
+    ['Paused', spec.paused ? `spec.paused is true (kubectl modelship resume ${name})` : undefined],
     [
       'Requests',
       pendingRequests(md)
@@ -147,13 +150,14 @@ export function statusLine(md: ModelDeployment): string {
   const s = md.status;
   if (!s) return `${md.metadata?.name}: no status yet (desired ${md.spec.version})`;
   const parts = [s.phase ?? 'Unknown', `desired ${md.spec.version}`, `stable ${or(s.stableVersion)}`];
+  const spec = resolveSpec(md);
   if (s.canaryVersion) {
     parts.push(`canary ${s.canaryVersion} at ${s.canaryWeight ?? 0}%`);
-    const steps = md.spec.strategy?.canary?.steps?.length ?? 0;
-    if (md.spec.strategy?.type !== 'BlueGreen' && steps > 0)
+    const steps = spec.steps.length;
+    if (spec.strategy !== 'BlueGreen' && steps > 0)
       parts.push(`step ${Math.min((s.currentStepIndex ?? 0) + 1, steps)}/${steps}`);
   }
-  if (md.spec.paused) parts.push('paused');
+  if (spec.paused) parts.push('paused');
   const ready = condition(md, 'Ready');
   if (ready) parts.push(`Ready=${ready.status} ${ready.reason}: ${ready.message}`);
   return parts.join('  ');

@@ -17,17 +17,10 @@
 // revisions alive, so this is a guard, not a mode of operation.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecTrafficGatewayApi } from '../../api/index.js';
+import { mdKey, mdName } from '../../core/labels.js';
 import { addWeight, findApplied, revisionOfService } from '../applied.js';
 import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
-import {
-  VERSION_HEADER,
-  checkTable,
-  groupByVersion,
-  headerBackends,
-  keepHeaviest,
-  mdKey,
-  mdName,
-} from '../table.js';
+import { VERSION_HEADER, checkTable, groupByVersion, headerBackends, keepHeaviest } from '../table.js';
 import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
 
 export const HTTP_ROUTE: RoutedKind = {

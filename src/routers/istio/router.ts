@@ -8,9 +8,10 @@
 // VirtualService's namespace, which silently breaks if the object is ever copied or delegated.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecTrafficIstio } from '../../api/index.js';
+import { mdKey, mdName } from '../../core/labels.js';
 import { addWeight, findApplied, revisionOfService } from '../applied.js';
 import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
-import { VERSION_HEADER, checkTable, groupByVersion, headerBackends, mdKey, mdName } from '../table.js';
+import { VERSION_HEADER, checkTable, groupByVersion, headerBackends } from '../table.js';
 import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
 
 export const VIRTUAL_SERVICE: RoutedKind = {

@@ -15,10 +15,10 @@
 // `<md>-<revision>`. The intended table is recorded on the Service (ANNOTATION_WEIGHTS), since the
 // selector alone cannot say what split was meant.
 import type { V1Service } from '@kubernetes/client-node';
-import { LABEL_DEPLOYMENT } from '../../core/labels.js';
+import { LABEL_DEPLOYMENT, mdName, revisionSelector } from '../../core/labels.js';
 import { findApplied } from '../applied.js';
-import { renderStableService, revisionSelector } from '../stable-service.js';
-import { checkTable, mdName } from '../table.js';
+import { renderStableService } from '../stable-service.js';
+import { checkTable } from '../table.js';
 import type { RouteContext, TrafficRouter, WeightEntry } from '../types.js';
 
 /** The weight table the Service is meant to route by: `abc123=80,def456=20`, sorted by revision. */
@@ -47,7 +47,7 @@ export function parseWeights(value: string): Map<string, number> {
 export function serviceSelector(ctx: RouteContext): Record<string, string> {
   const weighted = ctx.weights.filter((e) => e.weight > 0);
   const only = weighted.length === 1 ? weighted[0] : undefined;
-  return only ? revisionSelector(ctx, only) : { [LABEL_DEPLOYMENT]: mdName(ctx.md) };
+  return only ? revisionSelector(mdName(ctx.md), only.revision) : { [LABEL_DEPLOYMENT]: mdName(ctx.md) };
 }
 
 export const serviceRouter: TrafficRouter = {

@@ -1,6 +1,6 @@
 // Where the API's source files live, and how to read them. Shared by the type generator's CLI and
 // the tests that check the CRDs and the generated types, so all of them read the same files the
-// same way. Paths are relative to this module, which sits at the same depth in src/ and dist/.
+// same way. Paths are relative to this module, which sits at the same depth in tools/ and dist-tools/.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

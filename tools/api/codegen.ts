@@ -1,6 +1,6 @@
 // Turns the structural OpenAPI schemas of our CRDs into TypeScript interfaces, so the types the
 // operator compiles against are derived from crds/ (the single source of the API) and cannot drift
-// from it unnoticed: src/api/types.gen.test.ts regenerates and compares.
+// from it unnoticed: tools/api/types-gen.test.ts regenerates and compares.
 //
 // Pure: CRD objects in, source text out. Reading crds/ and writing the file is gen-cli.ts's job.
 //
@@ -36,7 +36,7 @@ const PRINT_WIDTH = 110;
 const INDENT = '  ';
 
 export const GENERATED_HEADER = [
-  '// Code generated from crds/*.yaml by src/api/codegen.ts. DO NOT EDIT.',
+  '// Code generated from crds/*.yaml by tools/api/codegen.ts. DO NOT EDIT.',
   '// Change the CRDs, then refresh this file with: npm run gen:api',
 ].join('\n');
 

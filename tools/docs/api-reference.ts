@@ -90,7 +90,7 @@ export interface Crd {
 }
 
 export const GENERATED_NOTICE =
-  '<!-- Code generated from crds/*.yaml by src/docs/api-reference.ts. DO NOT EDIT: change the CRDs, then run npm run gen:docs. -->';
+  '<!-- Code generated from crds/*.yaml by tools/docs/api-reference.ts. DO NOT EDIT: change the CRDs, then run npm run gen:docs. -->';
 
 /** Renders the API reference of every served version of every CRD, in the order given. */
 export function renderApiReference(crds: readonly Crd[]): string {
