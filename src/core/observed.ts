@@ -59,7 +59,8 @@ export function toPodObservation(pod: V1Pod): PodObservation {
     const w = cs.state?.waiting;
     if (!waitingReason && w?.reason && NOTABLE_WAITING.test(w.reason)) {
       waitingReason = w.reason;
-      waitingMessage = w.message;
+      const last = cs.lastState?.terminated;
+      waitingMessage = [w.message, last ? lastExit(cs.name, last) : undefined].filter(Boolean).join('; ');
     }
   }
   const obs: PodObservation = {
@@ -76,6 +77,29 @@ export function toPodObservation(pod: V1Pod): PodObservation {
   if (waitingMessage) obs.waitingMessage = waitingMessage;
   return obs;
 }
+
+/**
+ * Why a crash-looping container last stopped, in a line: its exit code and the end of its termination
+ * message (with modelship's FallbackToLogsOnError, the tail of its output: Triton's load error, the
+ * fetch script's digest mismatch). Without it a rollback's reason says only "back-off restarting".
+ */
+export function lastExit(
+  container: string,
+  t: { exitCode: number; reason?: string; message?: string },
+): string {
+  const lines = (t.message ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  // The line that says what went wrong, if one does (a traceback ends in "At: ... ;", a server's log
+  // in its shutdown lines); else the last lines.
+  const telling = [...lines].reverse().find((l) => ERROR_LINE.test(l));
+  const tail = telling ?? lines.slice(-3).join(' | ');
+  const cut = tail.length > 400 ? `…${tail.slice(-400)}` : tail;
+  return `${container} last exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${cut ? `: ${cut}` : ''}`;
+}
+
+const ERROR_LINE = /error|fail|mismatch|exception|refused|denied|not found|invalid|cannot|unable/i;
 
 /** The revisions of one ModelDeployment: its Deployments labelled with a revision, with their pods. */
 export function toObservedRevisions(

@@ -217,6 +217,8 @@ function suite(cfg: DataPlaneConfig): void {
       expect(md.status).toMatchObject({ stableRevision: stable.revision, stableVersion: '1.0.0' });
       expect(md.status!.lastRollback).toMatchObject({ to: { version: '1.0.0' }, reason: 'CrashLoopBackOff' });
       expect(condition(md.status, 'Degraded')).toMatchObject({ status: 'True', reason: 'CrashLoopBackOff' });
+      // The reason carries Triton's own last words (its termination message, from its output).
+      expect(md.status!.lastRollback!.message).toMatch(/model-server last exited with code [1-9]\d*.*load/);
 
       // What made it fail is Triton itself: it loaded the model, the model raised, Triton exited.
       const all = logsOf(failed, 'model-server').join('\n');
@@ -245,6 +247,8 @@ function suite(cfg: DataPlaneConfig): void {
       expect(md.status).toMatchObject({ stableRevision: stable.revision, stableVersion: '1.0.0' });
       expect(md.status!.lastRollback).toMatchObject({ to: { version: '1.0.0' }, reason: 'CrashLoopBackOff' });
       expect(md.status!.lastRollback!.message).toContain('fetch-model');
+      // ... and the fetch script's own words: the rollback says why, not only "back-off restarting".
+      expect(md.status!.lastRollback!.message).toContain(`modelship: digest mismatch for ${url}`);
 
       // The rendered fetch script ran, downloaded the model, and refused it; the server never started.
       expect(podNamesEver(failed).length).toBeGreaterThan(0);
