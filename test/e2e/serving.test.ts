@@ -41,6 +41,7 @@ import {
   inferThrough,
   ok,
   tally,
+  type Reply,
   type Target,
 } from '../harness/serving.js';
 
@@ -145,19 +146,34 @@ function suite(cfg: DataPlaneConfig): void {
     async () => {
       expect(stable).toBeDefined();
       await release('1.1.0', addModel('1.1.0'));
-      await apply(ns.name, summer('1.1.0'));
-      const md = await status(
-        (m) => m.status?.canaryVersion === '1.1.0' && m.status.canaryWeight === 25,
-        '1.1.0 canary at 25 %',
+      // A client sends requests the whole time the canary starts: none may fail. (The weight moves
+      // only once the canary's pods are endpoints of its Service; moved on Ready alone, the Gateway
+      // answered 503 for the share it sent to a Service with no endpoint yet.)
+      const during = new LoadGenerator(target, { concurrency: 2 }).start();
+      let startReplies: Reply[];
+      let canary: string;
+      try {
+        await apply(ns.name, summer('1.1.0'));
+        const md = await status(
+          (m) => m.status?.canaryVersion === '1.1.0' && m.status.canaryWeight === 25,
+          '1.1.0 canary at 25 %',
+        );
+        canary = md.status!.canaryRevision!;
+        expect(sameWeights(await routeWeights(ns.name, MD), { [stable]: 75, [canary]: 25 })).toBe(true);
+        // The canary answers once Traefik has applied the weights (before, it had weight 0 and no share).
+        await until(
+          'a request through the Gateway answered by the canary',
+          async () => (await inferMany(target, 8, { agent })).some((r) => r.version === '1.1.0'),
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+      } finally {
+        startReplies = await during.stop();
+      }
+      process.stderr.write(
+        `serving.test: while the canary started: ${JSON.stringify(tally(startReplies))}\n`,
       );
-      const canary = md.status!.canaryRevision!;
-      expect(sameWeights(await routeWeights(ns.name, MD), { [stable]: 75, [canary]: 25 })).toBe(true);
-      // The canary answers once Traefik has applied the weights (before, it had weight 0 and no share).
-      await until(
-        'a request through the Gateway answered by the canary',
-        async () => (await inferMany(target, 8, { agent })).some((r) => r.version === '1.1.0'),
-        { timeoutMs: 30_000, intervalMs: 100 },
-      );
+      expect(startReplies.length).toBeGreaterThan(100);
+      expect(startReplies.filter((r) => !ok(r))).toEqual([]);
 
       // 400 requests, 8 at a time. A correct random 25 % split puts the canary's count within 4
       // standard deviations of 100 (sd = sqrt(400 * 0.25 * 0.75) = 8.66, so 65..135) in all but
