@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist-bench/',
       'dist-tools/',
       'dist-dataplane/',
+      'dist-demo/',
       'node_modules/',
       'coverage/',
       'bench/results/',

@@ -55,6 +55,8 @@ export const now = (): number => performance.timeOrigin + performance.now();
 
 export interface BenchCluster {
   runDir: string;
+  /** The environment hack/ scripts need to act on this cluster (its run directory and ports). */
+  env: NodeJS.ProcessEnv;
   kubeconfig: string;
   kube: Kube;
   http: KubeHttp;
@@ -97,6 +99,7 @@ export function startCluster(runDir: string, basePort: number, nodes: number): B
   const kubeconfig = join(runDir, 'kubeconfig');
   return {
     runDir,
+    env,
     kubeconfig,
     kube: new Kube(kubeconfig),
     http: httpFor(kubeconfig),

@@ -3,7 +3,8 @@
 // identity. Prints a table per benchmark and writes JSON under bench/results/.
 //
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
-//     [--only tts,converge,scale,throughput] [--run-dir DIR] [--port 28443] [--keep-cluster]
+//     [--only tts,converge,scale,throughput,serving] [--serving-reps 3] [--serving-concurrency 8]
+//     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import {
   rollAll,
   steadyState,
 } from './scale.js';
+import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
 
 const { values: a } = parseArgs({
@@ -43,7 +45,9 @@ const { values: a } = parseArgs({
     'throughput-reps': { type: 'string' },
     'converge-n': { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
-    only: { type: 'string', default: 'tts,converge,scale,throughput' },
+    only: { type: 'string', default: 'tts,converge,scale,throughput,serving' },
+    'serving-reps': { type: 'string', default: '3' },
+    'serving-concurrency': { type: 'string', default: '8' },
     'run-dir': { type: 'string', default: '/tmp/modelship-bench-run' },
     port: { type: 'string', default: '28443' },
     'keep-cluster': { type: 'boolean', default: false },
@@ -94,6 +98,56 @@ async function main(): Promise<void> {
     nodes,
   };
   const tts = new TimeToSafe(http, kube, '2');
+  let serving: ServingBench | undefined;
+  const runServing = async (c: typeof cluster, base: typeof common): Promise<void> => {
+    const reps = Number(a['serving-reps']);
+    const concurrency = Number(a['serving-concurrency']);
+    serving = new ServingBench(c);
+    await serving.setup(log);
+    log(
+      `serving: ${reps} repetitions of rollout, revert, failure; ${concurrency} clients through the Gateway`,
+    );
+    const eps: Episode[] = [];
+    for (let r = 0; r < reps; r++) eps.push(...(await serving.rep(r, concurrency, log)));
+    const of = (k: Episode['kind']): Episode[] => eps.filter((e) => e.kind === k);
+    const per10k = (x: { requests: number; failed: number }): string =>
+      `${x.failed} of ${x.requests} (${fmt((x.failed / Math.max(1, x.requests)) * 10_000, 1)} per 10,000)`;
+    const rows = (['rollout', 'revert', 'failure'] as const).map((k) => {
+      const f = failedOf(of(k));
+      return {
+        episode: k,
+        'failed requests': per10k(f),
+        'failed by cause': JSON.stringify(f.failures),
+        'requests per episode': fmtRange(summarize(of(k).map((e) => e.requests)), 0),
+        'window (s)': fmtRange(summarize(of(k).map((e) => e.windowMs / 1000)), 1),
+      };
+    });
+    printTable(`serving: requests through the Gateway, ${reps} reps (median (min–max))`, rows);
+    const fail = of('failure');
+    printTable(
+      `serving: a canary at 50 % whose Triton processes are killed, ${fail.length} trials (median (min–max))`,
+      [
+        {
+          what: 'kill -> HTTPRoute 100 % stable (s)',
+          value: fmtRange(summarize(fail.map((e) => e.killToSafeMs! / 1000))),
+        },
+        {
+          what: 'Ready=False event -> 100 % stable (s)',
+          value: fmtRange(summarize(fail.map((e) => e.unreadyToSafeMs! / 1000))),
+        },
+        {
+          what: 'kill -> Ready=False event (s)',
+          value: fmtRange(summarize(fail.map((e) => e.killToUnreadyMs! / 1000))),
+        },
+        {
+          what: 'kill -> last reply by the killed version (s)',
+          value: fmtRange(summarize(fail.map((e) => e.lastCanaryReplyMs! / 1000))),
+        },
+        { what: 'failed requests per trial', value: fmtRange(summarize(fail.map((e) => e.failed)), 0) },
+      ],
+    );
+    log(`wrote ${writeResult('serving', { ...base, servingReps: reps, concurrency, episodes: eps })}`);
+  };
   try {
     // ---- 1. time to safe, with only the trial ModelDeployment ----------------------------------
     const ttsRuns: Record<string, TtsTrial[]> = {};
@@ -313,7 +367,18 @@ async function main(): Promise<void> {
       ]);
       log(`wrote ${writeResult('throughput', { ...common, runs })}`);
     }
+
+    // ---- 5. real serving on the real data plane: requests lost, time to safe -------------------
+    if (ONLY.has('serving')) {
+      const why = servingUnavailable(cluster);
+      if (why) {
+        log(`serving: skipped, this machine cannot run the real data plane: ${why}`);
+      } else {
+        await runServing(cluster, common);
+      }
+    }
   } finally {
+    serving?.stop();
     tts.stop();
     await op.stop();
     const crash = op

@@ -274,7 +274,14 @@ export class Operator {
     c.modelVersions.on('delete', onMv);
     c.modelVersions.on('resync', mv);
 
-    const children = [c.deployments, c.services, c.configMaps, c.pods, ...c.routes.values()];
+    const children = [
+      c.deployments,
+      c.services,
+      c.configMaps,
+      c.pods,
+      c.endpointSlices,
+      ...c.routes.values(),
+    ];
     for (const cache of children) this.wireChild(cache as unknown as KindCache<KubernetesObject>);
   }
 

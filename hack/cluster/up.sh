@@ -5,6 +5,9 @@
 # Idempotent: on a running cluster it only prints the kubeconfig path. MODELSHIP_DATAPLANE=1 also
 # starts the real data plane (hack/dataplane/up.sh).
 # MODELSHIP_APISERVER_PROFILING=true serves the apiserver's /debug/pprof (for profiling a benchmark).
+# MODELSHIP_KCM_EXTRA_ARGS adds flags to kube-controller-manager, e.g.
+# --endpointslice-updates-batch-period=3s (a control plane slow to publish endpoints, as large
+# clusters configure it; docs/benchmarks.md "Serving").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -141,7 +144,7 @@ start kube-controller-manager \
   --cluster-name=modelship-local --leader-elect=false \
   --kube-api-qps=200 --kube-api-burst=400 \
   --concurrent-deployment-syncs=20 --concurrent-replicaset-syncs=20 --concurrent-gc-syncs=40 \
-  --node-monitor-grace-period=60s
+  --node-monitor-grace-period=60s ${MODELSHIP_KCM_EXTRA_ARGS:-}
 start kube-scheduler \
   --kubeconfig="$RUN_DIR/kube-scheduler.kubeconfig" \
   --authentication-kubeconfig="$RUN_DIR/kube-scheduler.kubeconfig" \

@@ -63,6 +63,10 @@ export interface ModelDeploymentSpecPod {
   tolerations?: ModelDeploymentSpecPodToleration[];
   /** Extra environment variables of the model server container, keyed by name. */
   env?: ModelDeploymentSpecPodEnvItem[];
+  /** ServiceAccount the pods run as, for a cloud's workload identity (EKS IRSA or Pod Identity, GKE Workload Identity, Azure Workload Identity) to grant the model fetch read access to the bucket without keys. */
+  serviceAccountName?: string;
+  /** Credentials of the model fetch (the fetch-model init container only; the model server never sees them), from a Secret in the same namespace. */
+  storageCredentials?: ModelDeploymentSpecPodStorageCredentials;
   /** Annotations added to the model server pods. */
   annotations?: Record<string, string>;
   /** Labels added to the model server pods. */
@@ -133,6 +137,12 @@ export interface ModelDeploymentSpecPodEnvItemValueFromSecretKeyRef {
   key: string;
   /** When true, a missing object or key leaves the variable unset instead of keeping the pod from starting. */
   optional?: boolean;
+}
+
+/** Credentials of the model fetch (the fetch-model init container only; the model server never sees them), from a Secret in the same namespace. */
+export interface ModelDeploymentSpecPodStorageCredentials {
+  /** Name of the Secret, in the ModelDeployment's namespace. */
+  secretName: string;
 }
 
 /** How a new version replaces the serving one, and when to give up and roll back. */

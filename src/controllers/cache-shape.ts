@@ -4,7 +4,13 @@
 // part of metadata), a pod's spec (the controllers read a pod's labels and status only), a
 // Deployment's pod template (a revision's template is rendered from its ModelVersion, never read
 // back; its hash is in a label). Each function returns a new object; the argument is not changed.
-import type { KubernetesObject, V1Deployment, V1ManagedFieldsEntry, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1EndpointSlice,
+  V1ManagedFieldsEntry,
+  V1Pod,
+} from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../core/labels.js';
 import { foreignOnlyFields, type FieldPath, type ForeignFields } from '../k8s/managed-fields.js';
 
@@ -15,6 +21,25 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
 }
 
 /** A pod as the controllers read it: metadata (labels, deletion) and status. */
+/**
+ * An EndpointSlice as the reconcile reads it: which pods it lists and whether each is ready
+ * (core/observed.ts servingPodsByService); addresses, ports, zones and hints are dropped.
+ */
+export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
+  const { metadata } = withoutManagedFields(s);
+  return {
+    ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}),
+    ...(s.kind ? { kind: s.kind } : {}),
+    metadata,
+    addressType: s.addressType,
+    endpoints: (s.endpoints ?? []).map((e) => ({
+      addresses: [],
+      ...(e.conditions ? { conditions: { ready: e.conditions.ready } } : {}),
+      ...(e.targetRef ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name } } : {}),
+    })),
+  };
+}
+
 export function slimPod(pod: V1Pod): V1Pod {
   const { spec: _spec, ...rest } = withoutManagedFields(pod);
   return rest;

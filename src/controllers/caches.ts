@@ -6,6 +6,7 @@ import type {
   KubernetesObject,
   V1ConfigMap,
   V1Deployment,
+  V1EndpointSlice,
   V1Pod,
   V1Service,
 } from '@kubernetes/client-node';
@@ -21,14 +22,22 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY,
 } from '../core/labels.js';
-import { slimDeployment, slimPod, withoutManagedFields } from './cache-shape.js';
+import { slimDeployment, slimEndpointSlice, slimPod, withoutManagedFields } from './cache-shape.js';
 import {
   Informer,
   type InformerHandlers,
   type InformerObserver,
   type InformerOptions,
 } from '../k8s/informer.js';
-import { CONFIG_MAP, DEPLOYMENT, POD, resourcePath, SERVICE, type ResourceKind } from '../k8s/resources.js';
+import {
+  CONFIG_MAP,
+  DEPLOYMENT,
+  ENDPOINT_SLICE,
+  POD,
+  resourcePath,
+  SERVICE,
+  type ResourceKind,
+} from '../k8s/resources.js';
 import type { RoutedKind } from '../routers/types.js';
 
 export interface CacheOptions {
@@ -134,6 +143,12 @@ export class Caches {
   readonly configMaps: KindCache<V1ConfigMap>;
   readonly pods: KindCache<V1Pod>;
   /**
+   * The EndpointSlices of modelship's Services: the EndpointSlice controller copies a Service's
+   * labels onto its slices, so the same label selector and index find them. Which pods the gateway
+   * can reach (core/observed.ts inService).
+   */
+  readonly endpointSlices: KindCache<V1EndpointSlice>;
+  /**
    * Router objects by kind (HTTPRoute, VirtualService), for the kinds whose CRDs exist and whose
    * cache has synced: a reconcile that finds no entry for its router's kind reports
    * RouterUnavailable, never reads an empty, unsynced cache as "no routing objects".
@@ -173,6 +188,7 @@ export class Caches {
     this.services = new KindCache(kc, SERVICE, opts, owned);
     this.configMaps = new KindCache(kc, CONFIG_MAP, opts, owned);
     this.pods = new KindCache(kc, POD, opts, { ...owned, transform: slimPod });
+    this.endpointSlices = new KindCache(kc, ENDPOINT_SLICE, opts, { ...owned, transform: slimEndpointSlice });
     for (const k of opts.routedKinds) this.routes.set(k.kind, new KindCache(kc, k, opts, owned));
   }
 
@@ -194,6 +210,7 @@ export class Caches {
       this.services,
       this.configMaps,
       this.pods,
+      this.endpointSlices,
       ...this.routes.values(),
     ] as unknown as Array<KindCache<KubernetesObject>>;
   }

@@ -200,7 +200,12 @@ function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Wor
   // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
   const mine = <T extends KubernetesObject>(objs: T[]): T[] => objs.filter((o) => controlledBy(o, md));
   const deployments = mine(deps.caches.deployments.byIndex(BY_DEPLOYMENT, ns, name));
-  const revisions = toObservedRevisions(md, deployments, deps.caches.pods.byIndex(BY_DEPLOYMENT, ns, name));
+  const revisions = toObservedRevisions(
+    md,
+    deployments,
+    deps.caches.pods.byIndex(BY_DEPLOYMENT, ns, name),
+    deps.caches.endpointSlices.byIndex(BY_DEPLOYMENT, ns, name),
+  );
   const routeObjects: KubernetesObject[] = mine([
     ...deps.caches.services.byIndex(BY_DEPLOYMENT, ns, name),
     ...[...deps.caches.routes.values()].flatMap((c) => c.byIndex(BY_DEPLOYMENT, ns, name)),

@@ -1,5 +1,15 @@
-import type { V1Pod } from '@kubernetes/client-node';
-import { lastExit, toPodObservation } from './observed.js';
+import type { V1Deployment, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import type { ModelDeployment } from '../api/index.js';
+import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION } from './labels.js';
+import {
+  lastExit,
+  readiness,
+  readyCount,
+  servingCount,
+  servingPodsByService,
+  toObservedRevisions,
+  toPodObservation,
+} from './observed.js';
 
 const crashLooping = (message?: string): V1Pod => ({
   metadata: { name: 'p' },
@@ -67,4 +77,77 @@ test('a long line is cut from the front: the end of a log line is where its erro
   });
   expect(line.length).toBeLessThan(480);
   expect(line.endsWith('x end')).toBe(true);
+});
+
+describe('inService: which pods the revision Service reaches', () => {
+  const md = { metadata: { name: 'm', namespace: 'ns', uid: 'u' } } as ModelDeployment;
+  const deployment: V1Deployment = {
+    metadata: {
+      name: 'm-abc',
+      labels: { [LABEL_DEPLOYMENT]: 'm', [LABEL_REVISION]: 'abc' },
+      annotations: { [ANNOTATION_VERSION]: '1.0.0' },
+      ownerReferences: [
+        {
+          apiVersion: 'modelship.io/v1alpha1',
+          kind: 'ModelDeployment',
+          name: 'm',
+          uid: 'u',
+          controller: true,
+        },
+      ],
+    },
+    spec: { replicas: 3, selector: {}, template: {} },
+  };
+  const pod = (name: string): V1Pod => ({
+    metadata: { name, labels: { [LABEL_DEPLOYMENT]: 'm', [LABEL_REVISION]: 'abc' } },
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  const slice = (service: string, endpoints: Array<[string, boolean | undefined]>): V1EndpointSlice => ({
+    metadata: { name: `${service}-x`, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    endpoints: endpoints.map(([name, ready]) => ({
+      addresses: [],
+      ...(ready === undefined ? {} : { conditions: { ready } }),
+      targetRef: { kind: 'Pod', name },
+    })),
+  });
+
+  test('a Ready pod counts as serving only once an EndpointSlice of its revision Service lists it as ready', () => {
+    const [rev] = toObservedRevisions(
+      md,
+      [deployment],
+      [pod('a'), pod('b'), pod('c')],
+      [
+        slice('m-abc', [
+          ['a', true],
+          ['b', false],
+        ]),
+        // The stable Service `m` lists c: not the revision's own Service, so it does not count.
+        slice('m', [['c', true]]),
+      ],
+    );
+    expect(rev!.pods.map((p) => [p.name, p.ready, p.inService])).toEqual([
+      ['a', true, true],
+      ['b', true, false],
+      ['c', true, false],
+    ]);
+    expect(readyCount(rev)).toBe(3);
+    expect(servingCount(rev)).toBe(1);
+    expect(readiness(rev, 3, '1.0.0')).toBe(
+      "3/3 replicas of 1.0.0 ready (1 of them in the Service's endpoints yet)",
+    );
+  });
+
+  test('an endpoint whose ready condition is unset counts as ready (the API says to read it so); slices merge', () => {
+    const serving = servingPodsByService([slice('m-abc', [['a', undefined]]), slice('m-abc', [['b', true]])]);
+    expect([...serving.get('m-abc')!].sort()).toEqual(['a', 'b']);
+  });
+
+  test('without any EndpointSlice no pod is in service', () => {
+    const [rev] = toObservedRevisions(md, [deployment], [pod('a')]);
+    expect(servingCount(rev)).toBe(0);
+    expect(readiness(rev, 1, '1.0.0')).toBe(
+      "1/1 replicas of 1.0.0 ready (0 of them in the Service's endpoints yet)",
+    );
+  });
 });

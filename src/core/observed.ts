@@ -1,9 +1,9 @@
 // What the reconcile observes of the world, reduced to what the pure core decides on: the I/O shell
 // reads the objects from its informer caches and turns them into these here (toObservedRevisions);
 // tests build them directly. Pure.
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
-import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION } from './labels.js';
+import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION, revisionObjectName } from './labels.js';
 import { controlledBy } from './ownership.js';
 import { parseTime } from './time.js';
 
@@ -11,6 +11,14 @@ export interface PodObservation {
   name: string;
   /** Pod condition Ready is True. */
   ready: boolean;
+  /**
+   * The pod is a ready endpoint of its revision's Service: the EndpointSlice controller has
+   * published it, so gateways, meshes and kube-proxy can send it requests. Between a pod's Ready and
+   * this (the controller's batching, a busy control plane: seconds), a route that weights the
+   * revision sends requests to a Service with no endpoint, and the gateway answers 503. Traffic
+   * moves to a revision only on pods that are both (servingCount); health is judged on Ready alone.
+   */
+  inService: boolean;
   /** lastTransitionTime (ms) of the Ready condition, when present. */
   readyTransitionAt?: number;
   /** status.startTime (ms): when the kubelet started the pod, when present. */
@@ -45,10 +53,26 @@ export function readyCount(r: ObservedRevision | undefined): number {
   return r ? livePods(r).filter((p) => p.ready).length : 0;
 }
 
+/** Pods that are Ready and published as ready endpoints of the revision's Service: what traffic may move to. */
+export function servingCount(r: ObservedRevision | undefined): number {
+  return r ? livePods(r).filter((p) => p.ready && p.inService).length : 0;
+}
+
+/** `3/4 replicas of 1.2.0 ready` and, when fewer of them are endpoints yet, how many are. */
+export function readiness(r: ObservedRevision | undefined, want: number, version: string): string {
+  const ready = readyCount(r);
+  const serving = servingCount(r);
+  return `${ready}/${want} replicas of ${version} ready${serving < ready ? ` (${serving} of them in the Service's endpoints yet)` : ''}`;
+}
+
 /** Waiting reasons the core acts on; others (ContainerCreating, PodInitializing) are normal progress. */
 const NOTABLE_WAITING = /BackOff|Err|Invalid|CreateContainer|RunContainer/;
 
-export function toPodObservation(pod: V1Pod): PodObservation {
+/**
+ * toPodObservation's `inService`: `servingPods` holds the pods listed as ready endpoints of the
+ * revision's Service; undefined means the caller knows nothing of endpoints (false).
+ */
+export function toPodObservation(pod: V1Pod, servingPods?: ReadonlySet<string>): PodObservation {
   const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   let restarts = 0;
@@ -66,6 +90,7 @@ export function toPodObservation(pod: V1Pod): PodObservation {
   const obs: PodObservation = {
     name: pod.metadata?.name ?? '',
     ready: ready?.status === 'True',
+    inService: servingPods?.has(pod.metadata?.name ?? '') ?? false,
     restarts,
     terminating: !!pod.metadata?.deletionTimestamp,
   };
@@ -101,13 +126,40 @@ export function lastExit(
 
 const ERROR_LINE = /error|fail|mismatch|exception|refused|denied|not found|invalid|cannot|unable/i;
 
-/** The revisions of one ModelDeployment: its Deployments labelled with a revision, with their pods. */
+/**
+ * Pods listed as ready endpoints, by the Service whose EndpointSlices list them
+ * (label kubernetes.io/service-name). An endpoint whose `ready` is unset counts as ready, as the
+ * API says consumers should read it.
+ */
+export function servingPodsByService(slices: readonly V1EndpointSlice[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const s of slices) {
+    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!svc) continue;
+    const set = out.get(svc) ?? new Set<string>();
+    for (const e of s.endpoints ?? []) {
+      if (e.conditions?.ready === false || e.targetRef?.kind !== 'Pod' || !e.targetRef.name) continue;
+      set.add(e.targetRef.name);
+    }
+    out.set(svc, set);
+  }
+  return out;
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * The revisions of one ModelDeployment: its Deployments labelled with a revision, with their pods,
+ * each pod marked inService when an EndpointSlice of the revision's Service lists it as ready.
+ */
 export function toObservedRevisions(
   md: ModelDeployment,
   deployments: V1Deployment[],
   pods: V1Pod[],
+  endpointSlices: readonly V1EndpointSlice[] = [],
 ): ObservedRevision[] {
   const name = md.metadata?.name;
+  const serving = servingPodsByService(endpointSlices);
   const byRevision = new Map<string, V1Pod[]>();
   for (const p of pods) {
     const l = p.metadata?.labels ?? {};
@@ -126,7 +178,9 @@ export function toObservedRevisions(
       hash,
       version: d.metadata?.annotations?.[ANNOTATION_VERSION] ?? '',
       replicas: d.spec?.replicas ?? 0,
-      pods: (byRevision.get(hash) ?? []).map(toPodObservation),
+      pods: (byRevision.get(hash) ?? []).map((p) =>
+        toPodObservation(p, serving.get(revisionObjectName(name ?? '', hash)) ?? new Set()),
+      ),
       createdAt: parseTime(d.metadata?.creationTimestamp) ?? 0,
     });
   }

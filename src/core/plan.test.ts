@@ -564,3 +564,71 @@ describe('a long history', () => {
     expect(w.weightOf('1.0.0')).toBe(100);
   });
 });
+
+describe('traffic moves only to pods in the Service endpoints', () => {
+  // The EndpointSlice controller lists a Ready pod seconds later on a busy control plane; a route
+  // that weights the revision before then sends requests to a Service with no endpoint (a gateway
+  // answers 503: measured on the real data plane, docs/benchmarks.md "Serving").
+  test('a canary step waits for its pods to be endpoints, not only Ready; the condition says why', () => {
+    const w = new World({
+      spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) },
+      readyAfterMs: 1000,
+      endpointsLagMs: 3000,
+    });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.setSpec({ version: '1.1.0' });
+    // Ready at +1 s, an endpoint at +4 s: no weight in between.
+    for (let t = 0; t < 4000; t += 250) {
+      w.reconcile();
+      expect(w.weightOf('1.1.0')).toBe(0);
+      if (t >= 1500) {
+        expect(w.readyOf('1.1.0')).toBe(2);
+        expect(w.condition('Progressing')?.message).toMatch(
+          /2\/2 replicas of 1\.1\.0 ready \(0 of them in the Service's endpoints yet\)/,
+        );
+      }
+      w.advance(250);
+    }
+    w.advance(500);
+    w.reconcile();
+    expect(w.weightOf('1.1.0')).toBe(50);
+  });
+
+  test('promotion and a blue-green preview wait for the endpoints too', () => {
+    const c = new World({
+      spec: { version: '1.0.0', strategy: canary([{ setWeight: 25 }]) },
+      readyAfterMs: 1000,
+      endpointsLagMs: 3000,
+    });
+    c.runUntil((x) => x.status.phase === 'Healthy');
+    c.setSpec({ version: '1.1.0' });
+    // At every reconcile: the canary's weight is carried by pods that are endpoints (25 % = 1 of 4
+    // replicas, 100 % = all 4), never by Ready pods alone.
+    let took100 = false;
+    for (let t = 0; t < 60_000 && !took100; t += 250) {
+      c.reconcile();
+      const weight = c.weightOf('1.1.0');
+      if (weight > 0) expect(c.servingOf('1.1.0')).toBeGreaterThanOrEqual(weight === 100 ? 4 : 1);
+      took100 = weight === 100;
+      c.advance(250);
+    }
+    expect(took100).toBe(true);
+
+    const b = new World({
+      spec: { version: '1.0.0', strategy: { type: 'BlueGreen', blueGreen: { autoPromotionSeconds: 0 } } },
+      readyAfterMs: 1000,
+      endpointsLagMs: 3000,
+    });
+    b.runUntil((x) => x.status.phase === 'Healthy');
+    b.setSpec({ version: '2.0.0' });
+    b.reconcile();
+    b.advance(2000);
+    b.reconcile();
+    expect(b.readyOf('2.0.0')).toBe(4);
+    expect(b.weightOf('2.0.0')).toBe(0);
+    expect(b.condition('Progressing')?.message).toMatch(
+      /preview of 2\.0\.0: 4\/4 replicas of 2\.0\.0 ready \(0 of them/,
+    );
+    expect(b.runUntil((x) => x.weightOf('2.0.0') === 100, 60_000, 250)).toBe(true);
+  });
+});

@@ -421,3 +421,69 @@ describe('renderRevision', () => {
     ).toThrow(/unknown model runtime "vllm"/);
   });
 });
+
+describe('spec.pod.serviceAccountName and storageCredentials', () => {
+  const template = (m: ModelDeployment, v: ModelVersion = tritonMv()): V1PodTemplateSpec =>
+    renderRevision({ md: m, mv: v, replicas: 1 }).deployment.spec!.template;
+  const fetchOf = (t: V1PodTemplateSpec): V1Container =>
+    t.spec!.initContainers!.find((c) => c.name === 'fetch-model')!;
+
+  test('the pods run as the ServiceAccount, still without an API token', () => {
+    const t = template(md({ pod: { serviceAccountName: 'model-puller' } }));
+    expect(t.spec!.serviceAccountName).toBe('model-puller');
+    expect(t.spec!.automountServiceAccountToken).toBe(false);
+    expect(template(md()).spec!.serviceAccountName).toBeUndefined();
+  });
+
+  test('the Secret reaches the fetch step only: its keys as environment, its files read-only; the server never sees it', () => {
+    const t = template(md({ pod: { storageCredentials: { secretName: 'bucket-keys' } } }));
+    const fetch = fetchOf(t);
+    expect(fetch.envFrom).toEqual([{ secretRef: { name: 'bucket-keys' } }]);
+    expect(fetch.volumeMounts).toContainEqual({
+      name: 'storage-credentials',
+      mountPath: '/var/run/secrets/modelship.io/storage',
+      readOnly: true,
+    });
+    expect(fetch.env).toContainEqual({ name: 'CURL_HOME', value: '/var/run/secrets/modelship.io/storage' });
+    // s3://: no gcloud credential file.
+    expect(fetch.env!.some((e) => e.name === 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE')).toBe(false);
+    expect(t.spec!.volumes).toContainEqual({
+      name: 'storage-credentials',
+      secret: { secretName: 'bucket-keys', defaultMode: 0o440 },
+    });
+    const others = [
+      ...t.spec!.containers,
+      ...t.spec!.initContainers!.filter((c) => c.name !== 'fetch-model'),
+    ];
+    for (const c of others) {
+      expect(c.envFrom).toBeUndefined();
+      expect((c.volumeMounts ?? []).some((m) => m.name === 'storage-credentials')).toBe(false);
+    }
+  });
+
+  test('a key of the Secret cannot replace what the fetch verifies: the rendered variables are set by env, which wins over envFrom', () => {
+    const fetch = fetchOf(template(md({ pod: { storageCredentials: { secretName: 's' } } })));
+    for (const name of ['MODEL_URI', 'MODEL_DIGEST', 'MODEL_FILE']) {
+      expect(fetch.env!.find((e) => e.name === name)?.value).toBeDefined();
+    }
+  });
+
+  test('gs:// reads its service-account key from the mounted key.json', () => {
+    const fetch = fetchOf(
+      template(
+        md({ pod: { storageCredentials: { secretName: 'gcs-key' } } }),
+        tritonMv({ storageUri: 'gs://models/resnet50/1.2.0/model.onnx' }),
+      ),
+    );
+    expect(fetch.env).toContainEqual({
+      name: 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE',
+      value: '/var/run/secrets/modelship.io/storage/key.json',
+    });
+  });
+
+  test('without the fields the pod template is unchanged (no rollout of running models on upgrade)', () => {
+    expect(hashOf(md({ pod: {} }))).toBe(BASE);
+    expect(hashOf(md({ pod: { storageCredentials: { secretName: 's' } } }))).not.toBe(BASE);
+    expect(hashOf(md({ pod: { serviceAccountName: 'sa' } }))).not.toBe(BASE);
+  });
+});

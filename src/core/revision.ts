@@ -24,6 +24,7 @@ import {
   type ModelDeploymentSpecPodResources,
   type ModelVersion,
 } from '../api/index.js';
+import { FETCH_CONTAINER } from '../runtimes/common/fetch.js';
 import { canonicalJson } from '../runtimes/common/json.js';
 import { restrictedPodSecurityContext } from '../runtimes/common/security.js';
 import { getRuntime, type ModelRuntime, type RuntimePod, type RuntimeSettings } from '../runtimes/index.js';
@@ -260,19 +261,66 @@ function renderPodTemplate(
       annotations: { ...(overrides.annotations ?? {}), [ANNOTATION_VERSION]: mv.spec.version },
     },
     spec: {
+      ...(overrides.serviceAccountName ? { serviceAccountName: overrides.serviceAccountName } : {}),
       // The model server needs no Kubernetes API access; a token in the pod would only be a risk.
+      // (Workload-identity webhooks inject a projected token of their own, not this one.)
       automountServiceAccountToken: false,
       // No <SERVICE>_PORT variables: TorchServe reads TS_* variables as configuration.
       enableServiceLinks: false,
       securityContext: restrictedPodSecurityContext(),
-      initContainers: pod.initContainers,
+      initContainers: withStorageCredentials(pod.initContainers, overrides.storageCredentials?.secretName),
       containers: [server],
-      volumes: pod.volumes,
+      volumes: overrides.storageCredentials
+        ? [
+            ...(pod.volumes ?? []),
+            {
+              name: STORAGE_CREDENTIALS_VOLUME,
+              secret: { secretName: overrides.storageCredentials.secretName, defaultMode: 0o440 },
+            },
+          ]
+        : pod.volumes,
       ...(overrides.nodeSelector ? { nodeSelector: { ...overrides.nodeSelector } } : {}),
       ...(tolerations.length > 0 ? { tolerations } : {}),
     },
   };
   return { pod, podTemplate };
+}
+
+const STORAGE_CREDENTIALS_VOLUME = 'storage-credentials';
+/** Where the fetch step finds the files of spec.pod.storageCredentials' Secret. */
+export const STORAGE_CREDENTIALS_DIR = '/var/run/secrets/modelship.io/storage';
+
+/**
+ * spec.pod.storageCredentials reaches the fetch-model container only: the Secret's keys as its
+ * environment (envFrom: the rendered variables, set by `env`, win over a key of the same name, so a
+ * Secret cannot change the URI or the digest), its files read-only at STORAGE_CREDENTIALS_DIR, curl's
+ * configuration read from there (CURL_HOME: a `.curlrc` key), gcloud's credential file there
+ * (key.json, for gs:// only).
+ */
+function withStorageCredentials(
+  inits: V1Container[] | undefined,
+  secretName: string | undefined,
+): V1Container[] | undefined {
+  if (!secretName || !inits) return inits;
+  return inits.map((c) => {
+    if (c.name !== FETCH_CONTAINER) return c;
+    const gs = (c.env ?? []).some((e) => e.name === 'MODEL_URI' && e.value?.startsWith('gs://'));
+    return {
+      ...c,
+      envFrom: [{ secretRef: { name: secretName } }],
+      env: [
+        ...(c.env ?? []),
+        { name: 'CURL_HOME', value: STORAGE_CREDENTIALS_DIR },
+        ...(gs
+          ? [{ name: 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE', value: `${STORAGE_CREDENTIALS_DIR}/key.json` }]
+          : []),
+      ],
+      volumeMounts: [
+        ...(c.volumeMounts ?? []),
+        { name: STORAGE_CREDENTIALS_VOLUME, mountPath: STORAGE_CREDENTIALS_DIR, readOnly: true },
+      ],
+    };
+  });
 }
 
 /**

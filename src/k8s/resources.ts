@@ -15,10 +15,23 @@ export const CONFIG_MAP: ResourceKind = { apiVersion: 'v1', kind: 'ConfigMap', p
 export const POD: ResourceKind = { apiVersion: 'v1', kind: 'Pod', plural: 'pods' };
 export const EVENT: ResourceKind = { apiVersion: 'v1', kind: 'Event', plural: 'events' };
 export const DEPLOYMENT: ResourceKind = { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' };
+export const ENDPOINT_SLICE: ResourceKind = {
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  plural: 'endpointslices',
+};
 export const LEASE: ResourceKind = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases' };
 
 /** The built-in kinds above: every KubeClient knows their paths. */
-export const BUILTIN_KINDS: readonly ResourceKind[] = [SERVICE, CONFIG_MAP, POD, EVENT, DEPLOYMENT, LEASE];
+export const BUILTIN_KINDS: readonly ResourceKind[] = [
+  SERVICE,
+  CONFIG_MAP,
+  POD,
+  EVENT,
+  DEPLOYMENT,
+  LEASE,
+  ENDPOINT_SLICE,
+];
 
 /** `/api/v1` for the core group, `/apis/<group>/<version>` for any other (also its discovery document). */
 export function apiPath(apiVersion: string): string {

@@ -5,7 +5,9 @@
  * rendered arguments, config.pbtxt and mounts — the rendered probes decide Ready, the real
  * kube-controller-manager builds EndpointSlices from the pods' addresses, and a KServe v2 request to
  * that address is answered by the model. Then two versions that fail for real are reverted: one whose
- * model fails to load in Triton, one whose artifact does not match spec.digest.
+ * model fails to load in Triton, one whose artifact does not match spec.digest. Last, a version in
+ * the S3 store fetched with the credentials spec.pod.storageCredentials names: wrong keys fail for
+ * real and are reverted, the right ones serve it.
  */
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../src/api/index.js';
@@ -38,7 +40,7 @@ import {
   waiter,
   type Operator,
 } from '../harness/e2e.js';
-import { kubectlOk, tempNamespace, waitFor } from '../harness/kube.js';
+import { tempNamespace } from '../harness/kube.js';
 
 const MD = 'adder';
 
@@ -265,53 +267,61 @@ function suite(cfg: DataPlaneConfig): void {
   );
 
   test(
-    '1.3.0 from s3://: the fetch cannot be given the S3 endpoint and credentials (issue 15), fails for real and is reverted; with them added, the same pod serves it',
+    "1.3.0 from s3:// with spec.pod.storageCredentials: wrong keys fail the fetch with the store's error and are reverted; the right keys serve it",
     async () => {
       expect(stable).toBeDefined();
       const { uri, digest } = publishS3(cfg, 'models', `${ns.name}/${MD}/1.3.0/model.py`, addModel('1.3.0'));
       await apply(ns.name, pythonModelVersion({ model: MD, version: '1.3.0', url: uri, digest }));
-      await apply(ns.name, adder('1.3.0'));
+      // Secrets holding the AWS CLI's own variables: the store's endpoint and a key pair.
+      const secret = (name: string, secretKey: string): object => ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name },
+        stringData: Object.fromEntries(
+          s3Env(cfg).map((e) => [e.name, e.name === 'AWS_SECRET_ACCESS_KEY' ? secretKey : e.value]),
+        ),
+      });
+      await apply(ns.name, secret('s3-wrong', 'not-the-secret-key'));
+      await apply(ns.name, secret('s3-keys', cfg.s3.secretKey));
+      const withKeys = (secretName: string): object => {
+        const m = adder('1.3.0') as { spec: { pod: Record<string, unknown> } };
+        m.spec.pod.storageCredentials = { secretName };
+        return m;
+      };
 
-      // modelship renders `aws s3 cp` with no endpoint and no credentials, and offers no field that
-      // reaches the fetch-model container: the AWS CLI finds none, and the version fails.
+      // Wrong keys: the S3 store refuses the download, fetch-model fails for real, 1.3.0 is reverted
+      // and its rollback says what the store said.
+      await apply(ns.name, withKeys('s3-wrong'));
       const md = await rolledBackFrom('1.3.0');
       const failed = md.status!.lastRollback!.from!.revision!;
       expect(md.status).toMatchObject({ stableRevision: stable.revision, stableVersion: '1.0.0' });
-      expect(logsOf(failed, 'fetch-model').join('\n')).toContain('Unable to locate credentials');
+      const logs = logsOf(failed, 'fetch-model').join('\n');
+      expect(logs).toMatch(/403|Forbidden|SignatureDoesNotMatch|InvalidAccessKeyId/);
+      expect(md.status!.lastRollback!.message).toContain('fetch-model last exited with code 1');
       expect(everReady(failed)).toEqual([]);
 
-      // The revision's own pod template (kept at 0 replicas), run as a pod of its own with what
-      // issue 15 asks modelship to pass: the same rendered script then fetches from the S3 store,
-      // verifies the digest, and Triton serves the version.
-      const d = await getObject<V1Deployment>(ns.name, 'deployment', `${MD}-${failed}`);
-      expect(d?.spec?.replicas).toBe(0);
-      const template = structuredClone(d!.spec!.template);
-      const fetch = template.spec!.initContainers!.find((c) => c.name === 'fetch-model')!;
-      expect(fetch.command?.[2]).toContain('aws s3 cp --only-show-errors "$MODEL_URI" "$MODEL_FILE"');
-      fetch.env = [...(fetch.env ?? []), ...s3Env(cfg)];
-      const name = `${MD}-s3-with-credentials`;
-      await kubectlOk(
-        ['apply', '-n', ns.name, '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          // Not the revision's labels: its ReplicaSet (at 0) would adopt and delete the pod.
-          metadata: { name, labels: { test: 's3-with-credentials' } },
-          spec: template.spec,
-        }),
-      );
-      const pod = await waitFor(
-        'the pod with S3 credentials Ready',
+      // The right keys: a new revision (the Secret's name is part of the pod template) fetches from
+      // the store, verifies the digest, and Triton serves 1.3.0 as the canary.
+      await apply(ns.name, withKeys('s3-keys'));
+      const canary = await until(
+        '1.3.0 with the right keys as the canary at 50 %',
         async () => {
-          const p = await getObject<V1Pod>(ns.name, 'pod', name);
-          return p && podReady(p) && p;
+          const m = await getMd(ns.name, MD);
+          return current(m) && m.status?.canaryVersion === '1.3.0' && m.status.canaryWeight === 50 && m;
         },
-        { timeoutMs: 60_000 },
+        { md: MD, timeoutMs: 90_000 },
       );
-      expect(containerLogs(cfg, ns.name, name, 'fetch-model').join('')).toContain(
+      const revision = canary.status!.canaryRevision!;
+      expect(revision).not.toBe(failed);
+      const [pod] = (await podsOf(revision)).filter(podReady);
+      expect(pod).toBeDefined();
+      expect(containerLogs(cfg, ns.name, pod!.metadata!.name!, 'fetch-model').join('')).toContain(
         `modelship: digest ${digest} verified`,
       );
-      const r = await infer(pod.status!.podIP!, 8000, MD, [5, 6, 7, 8]);
+      // The server container never had the keys.
+      const d = await getObject<V1Deployment>(ns.name, 'deployment', `${MD}-${revision}`);
+      expect(d!.spec!.template.spec!.containers[0]!.envFrom).toBeUndefined();
+      const r = await infer(pod!.status!.podIP!, 8000, MD, [5, 6, 7, 8]);
       expect(r).toMatchObject({ status: 200, output: [6, 7, 8, 9], version: '1.3.0' });
     },
     TEST_TIMEOUT_MS,

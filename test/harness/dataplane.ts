@@ -135,7 +135,7 @@ export function publishS3(
 
 /**
  * The environment the AWS CLI needs to fetch from the data plane's S3 store: its endpoint and
- * credentials. modelship has no way to give these to its fetch-model container (issue 15).
+ * credentials, as the AWS CLI reads them: what a Secret named by spec.pod.storageCredentials holds.
  */
 export function s3Env(cfg: DataPlaneConfig): Array<{ name: string; value: string }> {
   return [

@@ -25,6 +25,8 @@ export const OPERATOR_ACCESS: Access = {
   // One per revision; also a merge patch of spec.replicas, and `update`: the drift restore replaces
   // a revision Deployment whose pod template someone else changed (src/controllers/execute.ts).
   'apps/deployments': [...CHILD, 'update'].sort(),
+  // informer only (src/controllers/caches.ts): which pods a revision's Service reaches
+  'discovery.k8s.io/endpointslices': ['list', 'watch'],
   'gateway.networking.k8s.io/httproutes': CHILD, // router gatewayApi
   'modelship.io/modeldeployments': ['list', 'watch'], // informer only: the input
   // No request: the OwnerReferencesPermissionEnforcement admission plugin checks it when a child

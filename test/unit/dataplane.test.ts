@@ -344,11 +344,35 @@ describe('a container run from the pod spec', () => {
       /subPath is not supported/,
     ],
     [
-      'an env value from a Secret',
-      { container: { env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } },
+      'an env value from a resource field',
+      { container: { env: [{ name: 'K', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } }] } },
       /supports value and fieldRef/,
     ],
   ])('refuses %s, naming it', (_what, over, message) => {
     expect(() => containerRun(ctx(over))).toThrow(message);
+  });
+
+  test('envFrom and key references as the kubelet applies them: envFrom first, env over it', () => {
+    const r = containerRun({
+      ...ctx({
+        container: {
+          env: [
+            { name: 'MODEL_URI', value: 's3://models/a' },
+            { name: 'K', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+            { name: 'GONE', valueFrom: { secretKeyRef: { name: 's', key: 'gone', optional: true } } },
+          ],
+        },
+      }),
+      envSources: {
+        from: [
+          ['MODEL_URI', 's3://elsewhere/b'],
+          ['AWS_ACCESS_KEY_ID', 'id'],
+        ],
+        refs: new Map([['K', 'from-secret']]),
+      },
+    });
+    const env = Object.fromEntries(r.env);
+    expect(env).toMatchObject({ MODEL_URI: 's3://models/a', AWS_ACCESS_KEY_ID: 'id', K: 'from-secret' });
+    expect('GONE' in env).toBe(false);
   });
 });

@@ -29,6 +29,8 @@ export interface SimOptions {
   exactWeights?: boolean;
   /** ms from pod creation to Ready. */
   readyAfterMs?: number;
+  /** How long after a pod's Ready its Service's EndpointSlice lists it (default 0). */
+  endpointsLagMs?: number;
   unreadyGraceMs?: number;
   /** Faults by version. */
   faults?: Record<string, Fault>;
@@ -72,10 +74,13 @@ export class World {
   }
 
   private podObservation(r: SimRevision, p: SimPod): PodObservation {
-    return { ...this.podState(r, p), startedAt: p.createdAt };
+    const s = this.podState(r, p);
+    // The EndpointSlice controller publishes a Ready pod as an endpoint endpointsLagMs later.
+    const inService = s.ready && this.now >= (s.readyTransitionAt ?? 0) + (this.opts.endpointsLagMs ?? 0);
+    return { ...s, inService, startedAt: p.createdAt };
   }
 
-  private podState(r: SimRevision, p: SimPod): PodObservation {
+  private podState(r: SimRevision, p: SimPod): Omit<PodObservation, 'inService'> {
     const fault = this.faults[r.version] ?? 'none';
     const age = this.now - p.createdAt;
     const readyAt = p.createdAt + (this.opts.readyAfterMs ?? 1000);
@@ -112,6 +117,12 @@ export class World {
       };
     }
     return { name: p.name, ready: true, restarts: 0, terminating: false, readyTransitionAt: readyAt };
+  }
+
+  /** Pods of the version that are Ready and endpoints of its Service. */
+  servingOf(version: string): number {
+    const r = this.revisions.get(hashOf(version));
+    return r ? r.pods.filter((p) => this.podObservation(r, p).inService).length : 0;
   }
 
   readyOf(version: string): number {

@@ -105,6 +105,11 @@ built-in system:discovery role allows it to every authenticated user.
 - apiGroups: ['']
   resources: [pods]
   verbs: [list, watch]
+# Traffic moves to a revision only on pods its Service's EndpointSlices list as ready; only the
+# slices of modelship's Services are watched (label-selected).
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
 # Rollout decisions are recorded as core/v1 Events on the ModelDeployment.
 - apiGroups: ['']
   resources: [events]

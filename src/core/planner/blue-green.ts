@@ -1,7 +1,7 @@
 // The BlueGreen strategy: the new revision comes up at full size behind the preview, with no
 // traffic; once Ready (and after autoPromotionSeconds, or on a promote request) all traffic switches
 // at once. Pure.
-import { readyCount } from '../observed.js';
+import { readiness, servingCount } from '../observed.js';
 import { canaryFailed, promote } from './outcomes.js';
 import type { Planner } from './state.js';
 import { advance, pausedPhase, startOrResume } from './steps.js';
@@ -27,17 +27,15 @@ export function blueGreen(pl: Planner, hash: string, version: string): void {
     pausedPhase(pl);
     return;
   }
-  if (c.step === 0 && readyCount(rev) >= pl.spec.replicas) advance(pl, c);
+  // The preview counts as up once its pods are in its Service's endpoints (testers reach it there).
+  if (c.step === 0 && servingCount(rev) >= pl.spec.replicas) advance(pl, c);
   pl.canary = c;
   pl.route([
     [s, stableRev.version, 100],
     [hash, version, 0],
   ]);
   if (c.step === 0) {
-    pl.progressing(
-      'PreviewStarting',
-      `preview of ${version}: ${readyCount(rev)}/${pl.spec.replicas} replicas ready`,
-    );
+    pl.progressing('PreviewStarting', `preview of ${version}: ${readiness(rev, pl.spec.replicas, version)}`);
     return;
   }
   const bg = pl.spec.blueGreen;

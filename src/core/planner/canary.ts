@@ -1,7 +1,7 @@
 // The Canary strategy: setWeight and pause steps, then the canary grows to full size and takes all
 // traffic. Pure.
 import type { Failure } from '../health.js';
-import { readyCount } from '../observed.js';
+import { readiness, servingCount } from '../observed.js';
 import { canaryFailed, promote } from './outcomes.js';
 import type { Planner } from './state.js';
 import { advance, checkCanary, pausedPhase, startOrResume } from './steps.js';
@@ -32,18 +32,19 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       targetReplicas = pl.spec.replicas;
       failure = checkCanary(pl, rev, c, targetReplicas);
       if (failure) break;
-      if (readyCount(rev) >= targetReplicas) return promote(pl, hash, version, s, stableRev.version);
-      waiting = `promoting: ${readyCount(rev)}/${targetReplicas} replicas of ${version} ready`;
+      if (servingCount(rev) >= targetReplicas) return promote(pl, hash, version, s, stableRev.version);
+      waiting = `promoting: ${readiness(rev, targetReplicas, version)}`;
     } else if ('setWeight' in step) {
       targetReplicas = Math.max(pl.replicasForWeight(step.setWeight), pl.replicasForWeight(c.weight));
       failure = checkCanary(pl, rev, c, targetReplicas);
       if (failure) break;
-      if (readyCount(rev) >= pl.replicasForWeight(step.setWeight)) {
+      // Weight moves only to pods the gateway can reach: Ready and in the Service's endpoints.
+      if (servingCount(rev) >= pl.replicasForWeight(step.setWeight)) {
         c.weight = step.setWeight;
         advance(pl, c);
         continue;
       }
-      waiting = `step ${c.step + 1}/${steps.length}: waiting for ${pl.replicasForWeight(step.setWeight)} ready replicas of ${version} before setting weight ${step.setWeight}%`;
+      waiting = `step ${c.step + 1}/${steps.length}: waiting for ${pl.replicasForWeight(step.setWeight)} ready replicas of ${version} before setting weight ${step.setWeight}%: ${readiness(rev, pl.replicasForWeight(step.setWeight), version)}`;
     } else {
       targetReplicas = pl.replicasForWeight(c.weight);
       failure = checkCanary(pl, rev, c, targetReplicas);

@@ -3,6 +3,7 @@
 // supplementalGroups as groups), its environment (the image's, HOSTNAME, the container's env with
 // fieldRef values) and its argv; the sandbox spec (sandbox.ts) that runs it. What the data plane
 // cannot do fails here with a SandboxError naming it (the pod shows CreateContainerError).
+import type { EnvSources } from './env-sources.js';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { containerArgv, type ResolvedImage } from './images.js';
 import { SandboxError, type SandboxMount, type SandboxSpec } from './sandbox.js';
@@ -22,6 +23,8 @@ export interface ContainerContext {
   hostIP: string;
   /** Is a host path a directory (else a file)? */
   isDir: (path: string) => boolean;
+  /** What envFrom and valueFrom key references read (env-sources.ts). */
+  envSources?: EnvSources;
 }
 
 export interface ContainerRun {
@@ -64,7 +67,16 @@ export function containerRun(x: ContainerContext): ContainerRun {
 
   const env = new Map<string, string>(Object.entries(image.env));
   env.set('HOSTNAME', pod.metadata!.name!);
-  for (const e of c.env ?? []) env.set(e.name, envValue(e, x));
+  // As the kubelet: envFrom first, then env, which wins over a key of the same name.
+  for (const [k, v] of x.envSources?.from ?? []) env.set(k, v);
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.secretKeyRef || e.valueFrom?.configMapKeyRef) {
+      const v = x.envSources?.refs.get(e.name);
+      if (v !== undefined) env.set(e.name, v);
+      continue;
+    }
+    env.set(e.name, envValue(e, x));
+  }
   // What container runtimes set for a user without a home in the image.
   if (!env.has('HOME')) env.set('HOME', '/');
   const envList = [...env.entries()];

@@ -12,6 +12,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeHttp } from '../../../src/k8s/kube-http.js';
 import { log, type DataPlaneConfig } from './config.js';
 import { containerRun } from './container.js';
+import { ConfigError, resolveEnvSources, type EnvSources } from './env-sources.js';
 import { resolveImage, type ResolvedImage } from './images.js';
 import type { PodNet, PodNetwork } from './network.js';
 import { startProbes, type ProbeTarget } from './probe.js';
@@ -237,10 +238,12 @@ export class PodWorker {
       }
       let run: Launched;
       try {
-        run = this.launch(c, img.image, r);
+        const sources = await resolveEnvSources(this.deps.http, this.pod.metadata!.namespace!, c);
+        run = this.launch(c, img.image, r, sources);
       } catch (e) {
         const msg = (e as Error).message;
-        r.state = { waiting: { reason: 'CreateContainerError', message: msg } };
+        const reason = e instanceof ConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
+        r.state = { waiting: { reason, message: msg } };
         this.publish();
         this.event('Warning', 'Failed', `Error: ${msg}`, c.name);
         if (!(await wait(crashBackoffMs(++crashes), signal))) return false;
@@ -334,7 +337,7 @@ export class PodWorker {
   }
 
   /** Builds the container's sandbox and starts its process. Throws SandboxError for what cannot run here. */
-  private launch(c: V1Container, image: ResolvedImage, r: ContainerRecord): Launched {
+  private launch(c: V1Container, image: ResolvedImage, r: ContainerRecord, envSources: EnvSources): Launched {
     const dir = join(this.dir, 'containers', c.name, String(r.restartCount));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, 'root'), { recursive: true });
@@ -355,6 +358,7 @@ export class PodWorker {
       nodeName: this.deps.cfg.nodeName,
       hostIP: this.deps.cfg.gateway,
       isDir: (path) => statSync(path).isDirectory(),
+      envSources,
     });
     const script = sandboxScript(run.spec, this.deps.hostRoot());
     const proc = startContainerProcess(
