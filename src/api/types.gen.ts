@@ -683,9 +683,11 @@ export interface ModelVersionStatus {
   observedGeneration?: number;
   /** Lifecycle phase. */
   phase?: ModelVersionStatusPhase;
+  /** When the operator last saw a revision built from this version receive traffic (a weight above 0 in a ModelDeployment's status.traffic, with ready pods), RFC 3339: written when it starts and when it stops serving; while it serves, the Serving condition is True. */
+  lastServedAt?: string;
   /** How many ModelDeployments in the same namespace currently use this version. */
   usedByCount?: number;
-  /** ModelDeployments in the same namespace that currently serve this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
+  /** ModelDeployments in the same namespace that currently use this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
   usedBy?: ModelVersionStatusUsedByItem[];
   /** Latest observations of the ModelVersion's state, keyed by type, following Kubernetes conventions (metav1.Condition). */
   conditions?: ModelVersionStatusCondition[];
@@ -694,11 +696,17 @@ export interface ModelVersionStatus {
 /** Lifecycle phase. */
 export type ModelVersionStatusPhase = 'Available' | 'InUse' | 'Terminating' | 'Invalid';
 
-/** A ModelDeployment that serves this version. */
+/** A ModelDeployment that uses this version, and why. */
 export interface ModelVersionStatusUsedByItem {
   /** Name of the ModelDeployment. */
   name: string;
+  /** Why it holds this version. */
+  reasons?: ModelVersionStatusUsedByItemReason[];
 }
+
+/** One reason (see reasons). */
+export type ModelVersionStatusUsedByItemReason =
+  'SpecVersion' | 'Stable' | 'Canary' | 'WarmRevision' | 'KeptRevision';
 
 /** One observation of one aspect of the object's state (metav1.Condition). */
 export interface ModelVersionStatusCondition {

@@ -3,7 +3,7 @@
 // here. (That the apiserver accepts the status is tested on a real one: test/e2e/modelversion-users.test.ts.)
 import { readCrds } from '../../tools/api/crd-files.js';
 import type { JSONSchemaProps } from '../../tools/api/codegen.js';
-import { summarizeUsers, USED_BY_LIMIT } from './modelversion.js';
+import { describeUser, summarizeUsers, USED_BY_LIMIT, type User } from './modelversion.js';
 
 type Schema = JSONSchemaProps & {
   properties?: Record<string, Schema>;
@@ -21,6 +21,22 @@ function statusSchema(): Schema {
 const names = (n: number, length = 8): string[] =>
   Array.from({ length: n }, (_, i) => `md-${String(i).padStart(5, '0')}`.padEnd(length, 'x')).sort();
 
+/** Users named `names`; `worst` gives each every reason and the most revisions one can keep. */
+const usersOf = (list: string[], worst = false): User[] =>
+  list.map((name) =>
+    worst
+      ? {
+          name,
+          reasons: ['SpecVersion', 'Stable', 'Canary', 'WarmRevision', 'KeptRevision'],
+          // revisionHistoryLimit (at most 10) scaled to zero, plus stable, canary and warm ones.
+          revisions: Array.from({ length: 16 }, (_, i) => ({
+            hash: `${'f'.repeat(9)}${i}`,
+            replicas: i < 10 ? 0 : 100,
+          })),
+        }
+      : { name, reasons: ['SpecVersion'], revisions: [] },
+  );
+
 describe('summarizeUsers', () => {
   const status = statusSchema();
   const maxItems = status.properties!.usedBy!.maxItems!;
@@ -31,10 +47,15 @@ describe('summarizeUsers', () => {
   });
 
   test.each([0, 1, 10, 11, 256, 257, 1000])('%i users: count, capped list, bounded message', (n) => {
-    const users = names(n, 253);
+    const users = usersOf(names(n, 253), true);
     const s = summarizeUsers(users);
     expect(s.count).toBe(n);
-    expect(s.listed).toEqual(users.slice(0, maxItems));
+    expect(s.listed.map((u) => u.name)).toEqual(users.slice(0, maxItems).map((u) => u.name));
+    expect(
+      s.listed.every(
+        (u) => u.reasons!.length <= status.properties!.usedBy!.items!.properties!.reasons!.maxItems!,
+      ),
+    ).toBe(true);
     expect(s.listed.length).toBeLessThanOrEqual(maxItems);
     // The longest message the controller builds around the list.
     const message = `deletion waits until no ModelDeployment uses this version; used by ${s.text}`;
@@ -42,15 +63,36 @@ describe('summarizeUsers', () => {
   });
 
   test('a few users are all named; many are named in part and counted', () => {
-    expect(summarizeUsers(['a', 'b']).text).toBe('ModelDeployment a, ModelDeployment b');
-    const many = summarizeUsers(names(300));
+    expect(summarizeUsers(usersOf(['a', 'b'])).text).toBe(
+      'ModelDeployment a (its spec.version); ModelDeployment b (its spec.version)',
+    );
+    const many = summarizeUsers(usersOf(names(300)));
     expect(many.text).toMatch(
-      /^ModelDeployment md-00000, .*, ModelDeployment md-00009 and 290 more \(300 in all\)$/,
+      /^ModelDeployment md-00000 .*; ModelDeployment md-00009 \(its spec.version\) and 290 more \(300 in all\)$/,
     );
   });
 
   test('the list is the first names in order, so it does not change while the others come and go', () => {
     const all = names(400);
-    expect(summarizeUsers(all).listed).toEqual(summarizeUsers([...all.slice(0, 300)]).listed);
+    expect(summarizeUsers(usersOf(all)).listed).toEqual(summarizeUsers(usersOf(all.slice(0, 300))).listed);
+  });
+});
+
+describe('describeUser', () => {
+  test('says why: the spec, the status, and each kept revision, warm or scaled to zero', () => {
+    expect(
+      describeUser({
+        name: 'iris-prod',
+        reasons: ['Stable', 'WarmRevision', 'KeptRevision'],
+        revisions: [
+          { hash: 'a1', replicas: 0 },
+          { hash: 'b2', replicas: 3 },
+          { hash: 'c3', replicas: 0 },
+        ],
+      }),
+    ).toBe(
+      'ModelDeployment iris-prod (serves it as stable, keeps revision b2 (3 replicas) warm, ' +
+        'keeps revisions a1, c3 scaled to zero for a rollback (within revisionHistoryLimit))',
+    );
   });
 });
