@@ -158,7 +158,7 @@ describe('the default rendering is deploy/, as a chart', () => {
         name,
         rules: find(deployDocs(file), 'ClusterRole', name).rules,
       });
-    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(3);
+    expect(objs.filter((o) => o.kind === 'ClusterRole')).toHaveLength(6);
     expect(find(objs, 'Role').rules).toEqual(find(deployDocs('03-leader-election.yaml'), 'Role').rules);
     for (const [kind, file, name] of [
       ['ClusterRoleBinding', '02-rbac.yaml', 'modelship'],
@@ -199,7 +199,7 @@ describe('the default rendering is deploy/, as a chart', () => {
 
   test("the same admission policy, bound to the chart's ServiceAccount", () => {
     type Policy = K8sObject & { spec: { matchConditions: Array<{ expression: string }> } };
-    const chart = structuredClone(find(objs, 'ValidatingAdmissionPolicy')) as Policy;
+    const chart = structuredClone(find(objs, 'ValidatingAdmissionPolicy', 'modelship-writes')) as Policy;
     const plain = structuredClone(
       find(deployDocs('06-admission-policy.yaml'), 'ValidatingAdmissionPolicy'),
     ) as Policy;
@@ -209,7 +209,9 @@ describe('the default rendering is deploy/, as a chart', () => {
     );
     chart.spec.matchConditions[0]!.expression = plain.spec.matchConditions[0]!.expression;
     expect(chart.spec).toEqual(plain.spec);
-    const binding = find(objs, 'ValidatingAdmissionPolicyBinding') as K8sObject & { spec: object };
+    const binding = find(objs, 'ValidatingAdmissionPolicyBinding', 'modelship-writes') as K8sObject & {
+      spec: object;
+    };
     expect(binding.spec).toEqual({
       ...(
         find(deployDocs('06-admission-policy.yaml'), 'ValidatingAdmissionPolicyBinding') as unknown as {
@@ -218,6 +220,21 @@ describe('the default rendering is deploy/, as a chart', () => {
       ).spec,
       policyName: chart.metadata.name,
     });
+  });
+
+  test('the same user roles, aggregation labels and release policy', () => {
+    const docs = [...deployDocs('08-user-roles.yaml'), ...deployDocs('09-release-policy.yaml')];
+    const aggregation = (o: K8sObject) =>
+      Object.entries(o.metadata.labels ?? {}).filter(([k]) => k.startsWith('rbac.authorization.k8s.io/'));
+    for (const plain of docs) {
+      const chart = find(objs, plain.kind, plain.metadata.name) as K8sObject & Record<string, unknown>;
+      const body = (o: K8sObject) => (o as unknown as { rules?: unknown; spec?: unknown }).rules ?? o.spec;
+      expect({ name: plain.metadata.name, body: body(chart), labels: aggregation(chart) }).toEqual({
+        name: plain.metadata.name,
+        body: body(plain),
+        labels: aggregation(plain),
+      });
+    }
   });
 
   test('the same metrics Service', () => {
@@ -508,6 +525,11 @@ describe('kubectl apply -f deploy/ (no Helm), renamed to a namespace of its own'
       'ClusterRole',
       'ClusterRoleBinding',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ]);
     const r = await kubectl(
       ['apply', '-f', '-'],
