@@ -27,8 +27,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
   history: { args: ['MODELDEPLOYMENT'], flags: [], summary: 'past rollouts and how they ended' },
   versions: {
     args: ['MODEL'],
-    flags: [],
-    summary: 'ModelVersions of a model in version order, with metrics and users',
+    flags: ['unused-for'],
+    summary:
+      'ModelVersions of a model in version order, with metrics and users; --unused-for: the ones to retire',
   },
   diff: {
     args: ['MODELVERSION', 'MODELVERSION'],
@@ -62,6 +63,10 @@ const FLAGS: Record<string, FlagSpec> = {
   wait: { help: 'promote/abort/retry: wait until the operator has acted on the request' },
   timeout: { value: 'DURATION', help: 'with --wait: how long to wait (default 2m)' },
   to: { value: 'VERSION', help: 'rollback: the version to serve' },
+  'unused-for': {
+    value: 'DURATION',
+    help: 'versions: only those no revision keeps that have not served for DURATION (720h, 30d), oldest first',
+  },
   help: { short: 'h', help: 'show this help' },
 };
 
@@ -84,6 +89,8 @@ export interface Invocation {
   wait: boolean;
   timeoutMs: number;
   to?: string;
+  /** versions --unused-for, in milliseconds, and as given (for messages). */
+  unusedFor?: { ms: number; text: string };
   help: boolean;
 }
 
@@ -148,6 +155,15 @@ export function parseArgs(argv: readonly string[]): Invocation {
       throw new UsageError(`--timeout ${JSON.stringify(values.timeout)} is not a duration such as 30s or 5m`);
     timeoutMs = ms;
   }
+  let unusedFor: Invocation['unusedFor'];
+  if (values['unused-for'] !== undefined) {
+    const text = values['unused-for'];
+    const days = /^(\d+)d$/.exec(text);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+    if (ms === undefined)
+      throw new UsageError(`--unused-for ${JSON.stringify(text)} is not a duration such as 720h or 30d`);
+    unusedFor = { ms, text };
+  }
   const inv: Invocation = {
     command: help ? 'help' : command,
     args,
@@ -160,6 +176,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (values.kubeconfig) inv.kubeconfig = values.kubeconfig;
   if (values.context) inv.context = values.context;
   if (values.to) inv.to = values.to;
+  if (unusedFor) inv.unusedFor = unusedFor;
   return inv;
 }
 
