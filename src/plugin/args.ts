@@ -46,6 +46,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: ['to'],
     summary: 'serve an earlier version (sets spec.version; needs --to VERSION)',
   },
+  'release-finalizers': {
+    args: [],
+    flags: ['all-namespaces'],
+    summary: "uninstall: remove the operator's finalizer from ModelVersions (after it is stopped)",
+  },
   help: { args: [], flags: [], summary: 'show this help' },
 };
 
@@ -67,6 +72,7 @@ const FLAGS: Record<string, FlagSpec> = {
     value: 'DURATION',
     help: 'versions: only those no revision keeps that have not served for DURATION (720h, 30d), oldest first',
   },
+  'all-namespaces': { short: 'A', help: 'release-finalizers: in every namespace' },
   help: { short: 'h', help: 'show this help' },
 };
 
@@ -89,6 +95,8 @@ export interface Invocation {
   wait: boolean;
   timeoutMs: number;
   to?: string;
+  /** release-finalizers -A. */
+  allNamespaces: boolean;
   /** versions --unused-for, in milliseconds, and as given (for messages). */
   unusedFor?: { ms: number; text: string };
   help: boolean;
@@ -169,6 +177,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
     args,
     watch: values.watch === 'true',
     wait: values.wait === 'true',
+    allNamespaces: values['all-namespaces'] === 'true',
     timeoutMs,
     help,
   };

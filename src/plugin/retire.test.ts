@@ -1,5 +1,7 @@
 import type { ModelVersion } from '../api/index.js';
+import { IN_USE_FINALIZER as OPERATOR_FINALIZER } from '../controllers/modelversion.js';
 import { parseArgs } from './args.js';
+import { IN_USE_FINALIZER } from './commands/release.js';
 import { planRetirement, renderRetirement } from './view/retire.js';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
@@ -130,5 +132,19 @@ describe('versions --unused-for', () => {
   test('a bad duration, or the flag on another command, is a usage error', () => {
     expect(() => parseArgs(['versions', 'iris', '--unused-for', '1 month'])).toThrow(/not a duration/);
     expect(() => parseArgs(['status', 'iris', '--unused-for', '1h'])).toThrow(/does not take --unused-for/);
+  });
+});
+
+describe('release-finalizers', () => {
+  test('removes the finalizer the operator adds', () => {
+    expect(IN_USE_FINALIZER).toBe(OPERATOR_FINALIZER);
+  });
+  test('takes -A / --all-namespaces and no argument', () => {
+    expect(parseArgs(['release-finalizers', '-A']).allNamespaces).toBe(true);
+    expect(parseArgs(['release-finalizers', '-n', 'ml'])).toMatchObject({
+      allNamespaces: false,
+      namespace: 'ml',
+    });
+    expect(() => parseArgs(['release-finalizers', 'x'])).toThrow(/takes 0 arguments|takes/);
   });
 });
