@@ -290,7 +290,11 @@ test('the plugin turns a refusal into one line: RBAC (the viewer) and the releas
     const lines = r.stderr.trimEnd().split('\n');
     expect({ who, lines }).toEqual({ who, lines: [expect.any(String)] });
     expect(lines[0]).toMatch(
-      /^modelship: not allowed to .*iris.*; ask for RBAC access or use another --context$/,
+      who === 'viewer'
+        ? /^modelship: not allowed to patch ModelDeployment "iris" .* cannot patch resource "modeldeployments" .*; ask for RBAC access or use another --context$/
+        : new RegExp(
+            `^modelship: refused to patch ModelDeployment "iris" in namespace "${ns.name}" by the admission policy modelship-release-version-only-${suffix}: the modelship-release role may change spec.version of ModelDeployment ${ns.name}/iris and nothing else of its spec; other changes need the edit role$`,
+          ),
     );
   }
   // What the pipeline may do, it may do through the plugin too.

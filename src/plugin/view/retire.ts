@@ -89,7 +89,7 @@ export function renderRetirement(
     '',
     `Deleting these frees ${names.length} ModelVersion record${names.length === 1 ? '' : 's'} (no revision keeps them, so no rollback needs them):`,
     `  kubectl delete modelversion -n ${namespace} ${names.join(' ')}`,
-    'Their artifacts stay in the object store until its lifecycle rule expires them (docs/operations.md, "Retiring old versions").',
+    'Their artifacts stay in the object store until its lifecycle rule expires them (docs/operations.md, "In use, and retiring old versions").',
     ...(keptLine ? [keptLine] : []),
   ];
 }
