@@ -471,6 +471,8 @@ export interface ModelVersionSpec {
   format: ModelVersionSpecFormat;
   /** Location of the model artifact. */
   storageUri: string;
+  /** Opt-in automatic retirement. */
+  retirement?: ModelVersionSpecRetirement;
   /** Content digest of the artifact, sha256: followed by 64 lowercase hexadecimal characters. */
   digest?: string;
   /** Input and output tensors of the model, as the runtime exposes them. */
@@ -489,6 +491,12 @@ export type ModelVersionSpecRuntime = 'triton' | 'torchserve';
 /** Format of the model artifact at storageUri. */
 export type ModelVersionSpecFormat =
   'onnx' | 'tensorrt' | 'torchscript' | 'tensorflow_savedmodel' | 'openvino' | 'python' | 'mar';
+
+/** Opt-in automatic retirement. */
+export interface ModelVersionSpecRetirement {
+  /** How long the version must have been unused and idle before the operator deletes it, as a Go duration with units s, m or h, for example 2160h (90 days). */
+  deleteWhenIdleFor: string;
+}
 
 /** Input and output tensors of the model, as the runtime exposes them. */
 export interface ModelVersionSpecInterface {

@@ -3,7 +3,8 @@
 // here. (That the apiserver accepts the status is tested on a real one: test/e2e/modelversion-users.test.ts.)
 import { readCrds } from '../../tools/api/crd-files.js';
 import type { JSONSchemaProps } from '../../tools/api/codegen.js';
-import { describeUser, summarizeUsers, USED_BY_LIMIT, type User } from './modelversion.js';
+import type { ModelVersion } from '../api/index.js';
+import { computeRetireAt, describeUser, summarizeUsers, USED_BY_LIMIT, type User } from './modelversion.js';
 
 type Schema = JSONSchemaProps & {
   properties?: Record<string, Schema>;
@@ -94,5 +95,33 @@ describe('describeUser', () => {
       'ModelDeployment iris-prod (serves it as stable, keeps revision b2 (3 replicas) warm, ' +
         'keeps revisions a1, c3 scaled to zero for a rollback (within revisionHistoryLimit))',
     );
+  });
+});
+
+describe('computeRetireAt', () => {
+  const mv = (retirement?: string, created = '2026-01-01T00:00:00Z') =>
+    ({
+      metadata: { name: 'iris-1.0.0', namespace: 'ml', creationTimestamp: created },
+      spec: {
+        model: 'iris',
+        version: '1.0.0',
+        runtime: 'triton',
+        format: 'onnx',
+        storageUri: 's3://m/iris/1.0.0/',
+        ...(retirement ? { retirement: { deleteWhenIdleFor: retirement } } : {}),
+      },
+    }) as unknown as ModelVersion;
+  const t = (iso: string) => Date.parse(iso);
+
+  test('never without spec.retirement', () => {
+    expect(computeRetireAt(mv(), 0, 0, undefined)).toBeUndefined();
+  });
+  test('never while a ModelDeployment holds it (a kept revision included) or it serves', () => {
+    expect(computeRetireAt(mv('1h'), 1, 0, undefined)).toBeUndefined();
+    expect(computeRetireAt(mv('1h'), 0, 1, '2026-01-01T00:00:00Z')).toBeUndefined();
+  });
+  test('deleteWhenIdleFor after it last served, or after its creation if it never served', () => {
+    expect(computeRetireAt(mv('2h'), 0, 0, '2026-03-01T10:00:00Z')).toBe(t('2026-03-01T12:00:00Z'));
+    expect(computeRetireAt(mv('1h30m'), 0, 0, undefined)).toBe(t('2026-01-01T01:30:00Z'));
   });
 });

@@ -11,9 +11,11 @@ import type {
 } from '../api/index.js';
 import { API_VERSION, MODEL_VERSION_KIND } from '../api/index.js';
 import { computeConditions } from '../core/conditions.js';
+import { parseDuration } from '../core/duration.js';
 import { deepEqual } from '../core/equal.js';
 import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
 import { controlledBy } from '../core/ownership.js';
+import { parseTime } from '../core/time.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import { getRuntime } from '../runtimes/index.js';
@@ -304,4 +306,37 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
         usedByCount: summary.count,
       });
   }
+  if (deleting || invalid) return;
+  const due = computeRetireAt(mv, users.length, serving.length, lastServedAt);
+  if (due === undefined) return;
+  const now = deps.now();
+  // At most an hour ahead: a timer longer than 2^31 ms (24.8 days) would fire at once.
+  if (due > now) return { requeueAfterMs: Math.min(due - now, 3_600_000) };
+  // The uid precondition deletes this ModelVersion and no other that took its name; a user that
+  // appears between the cache's view and the delete is still protected: the finalizer holds the
+  // version (DeletionBlocked) until that user lets go.
+  await deps.client.delete(API_VERSION, MODEL_VERSION_KIND, namespace, name, mv.metadata?.uid);
+  const message = `no ModelDeployment used or kept ModelVersion ${key} and it served no traffic for ${mv.spec.retirement!.deleteWhenIdleFor} (spec.retirement): deleted; its artifact ${mv.spec.storageUri} is left to the object store`;
+  deps.log.info('model version retired', { key, reason: 'Retired', idleSince: lastServedAt ?? 'created' });
+  deps.events.record(mv, 'Normal', 'Retired', message);
 }
+
+/**
+ * When an opted-in version (spec.retirement) may be deleted: deleteWhenIdleFor after it last served
+ * (or was created, if it never served), and only while no ModelDeployment holds it (spec, status, a
+ * warm or scaled-to-zero revision) and nothing serves it; undefined when it may not.
+ */
+export function computeRetireAt(
+  mv: ModelVersion,
+  users: number,
+  serving: number,
+  lastServedAt: string | undefined,
+): number | undefined {
+  const after = mv.spec.retirement ? parseDuration(mv.spec.retirement.deleteWhenIdleFor) : undefined;
+  if (after === undefined || users > 0 || serving > 0) return undefined;
+  const since = parseTime(lastServedAt) ?? parseTime(isoOf(mv.metadata?.creationTimestamp));
+  return since === undefined ? undefined : since + after;
+}
+
+const isoOf = (t: unknown): string | undefined =>
+  typeof t === 'string' ? t : t instanceof Date ? t.toISOString() : undefined;

@@ -6,7 +6,8 @@
  * only a revision with pods held its version); 1.0.0's revision is gone. `kubectl modelship versions
  * iris --unused-for D` offers 4.0.0 and 1.0.0, oldest first, with the command that deletes them;
  * deleting them completes, while deleting 2.0.0 waits and says which ModelDeployment keeps it.
- * Nothing is deleted by the operator on its own.
+ * Nothing is deleted by the operator on its own, but a version that opted in (spec.retirement), once
+ * nothing holds it and it has been idle for the time it gives; never one a kept revision uses.
  */
 import { join } from 'node:path';
 import type { ModelVersion } from '../../src/api/index.js';
@@ -21,6 +22,7 @@ import {
   getMd,
   getObject,
   modelVersion,
+  sleep,
   startE2EOperator,
   waitReady,
   waiter,
@@ -128,6 +130,84 @@ test(
     expect(condition(blocked.status, 'InUse')?.message).toContain(
       'used by ModelDeployment iris (keeps revision',
     );
+  },
+  TEST_TIMEOUT_MS,
+);
+
+/** A ModelVersion that opted in to automatic retirement after `idle`. */
+const retiring = (model: string, version: string, idle: string) => ({
+  ...modelVersion(model, version),
+  spec: { ...modelVersion(model, version).spec, retirement: { deleteWhenIdleFor: idle } },
+});
+
+test(
+  'spec.retirement: the operator deletes an idle version nothing holds, never one a kept revision uses',
+  async () => {
+    const rose = (version: string, limit: number) =>
+      canaryModelDeployment({
+        name: 'rose',
+        version,
+        steps: [{ setWeight: 50 }],
+        replicas: 1,
+        spec: { revisionHistoryLimit: limit },
+      });
+    const roseMv = (v: string) => getObject<ModelVersion>(ns.name, 'modelversion', `rose-${v}`);
+    // rose names 1.0.0 before it exists, so the version is held from its first moment: a version idle
+    // since its creation (never served) is retired as well, which is what 9.0.0 shows.
+    await apply(ns.name, rose('1.0.0', 1));
+    await apply(ns.name, retiring('rose', '1.0.0', '4s'));
+    await apply(ns.name, modelVersion('rose', '2.0.0'));
+    await apply(ns.name, retiring('rose', '9.0.0', '1s')); // never deployed
+    for (const v of ['1.0.0', '2.0.0']) {
+      await apply(ns.name, rose(v, 1));
+      await until(
+        `rose serving ${v}`,
+        async () => {
+          const m = await getMd(ns.name, 'rose');
+          return m.status?.stableVersion === v && m.status.phase === 'Healthy' && !m.status.canaryVersion;
+        },
+        { md: 'rose', timeoutMs: 60000 },
+      );
+    }
+    // Never deployed and idle since its creation: retired, with an Event that says why.
+    await until('rose-9.0.0 retired', async () => (await roseMv('9.0.0')) === undefined, {
+      timeoutMs: 30000,
+    });
+    const events = await kubectlOk([
+      'get',
+      'events',
+      '-n',
+      ns.name,
+      '--field-selector',
+      'involvedObject.name=rose-9.0.0,reason=Retired',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(events).toContain('(spec.retirement): deleted; its artifact s3://');
+
+    // 1.0.0 stopped serving at the promotion and is idle past its 4s, but rose keeps its revision at 0
+    // for a rollback: it stays, for as long as the revision is kept.
+    const held = await until('rose-1.0.0 held by the kept revision', async () => {
+      const m = await roseMv('1.0.0');
+      return m?.status?.usedBy?.[0]?.reasons?.join() === 'KeptRevision' && m;
+    });
+    await sleep(Math.max(0, Date.parse(held.status!.lastServedAt!) + 6000 - Date.now()));
+    const still = await roseMv('1.0.0');
+    expect(still?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(still?.status?.usedBy?.[0]?.reasons).toEqual(['KeptRevision']);
+    expect(condition(still?.status, 'Serving')?.status).toBe('False');
+    // 2.0.0 serves: it stays too.
+    expect(await roseMv('2.0.0')).toBeDefined();
+
+    // The revision goes (no history kept): nothing holds 1.0.0 any more, and it is retired.
+    await apply(ns.name, rose('2.0.0', 0));
+    await until('rose-1.0.0 retired', async () => (await roseMv('1.0.0')) === undefined, {
+      md: 'rose',
+      timeoutMs: 30000,
+    });
+    expect(await roseMv('2.0.0')).toBeDefined();
+    // Versions that did not opt in are never deleted by the operator.
+    for (const v of ['2.0.0', '3.0.0']) expect(await mv(v)).toBeDefined();
   },
   TEST_TIMEOUT_MS,
 );
