@@ -306,7 +306,9 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
         usedByCount: summary.count,
       });
   }
-  if (deleting || invalid) return;
+  // Only a version this operator has seen before (a Serving condition in the status it read): on
+  // the first look, lastServedAt may not be known yet (a status written before it was recorded).
+  if (deleting || invalid || !mv.status?.conditions?.some((c) => c.type === 'Serving')) return;
   const due = computeRetireAt(mv, users.length, serving.length, lastServedAt);
   if (due === undefined) return;
   const now = deps.now();

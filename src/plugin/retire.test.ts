@@ -93,6 +93,14 @@ describe('planRetirement', () => {
     });
   });
 
+  test('a status without the Serving condition (an older operator wrote it) offers nothing', () => {
+    const old = mv('1.0.0');
+    old.status!.conditions = old.status!.conditions!.filter((c) => c.type !== 'Serving');
+    const r = planRetirement([old], NOW, 0);
+    expect(r.retirable).toEqual([]);
+    expect(r.kept['not yet seen by the operator']).toEqual([old]);
+  });
+
   test('a longer idle time offers fewer; a version held by a kept revision is never offered', () => {
     expect(planRetirement(versions, NOW, 200 * 24 * H).retirable.map((x) => x.mv.spec.version)).toEqual([
       '1.2.0',

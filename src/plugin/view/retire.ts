@@ -38,7 +38,12 @@ export function planRetirement(
   const retirable: Retirement['retirable'] = [];
   for (const mv of versions) {
     if (mv.metadata?.deletionTimestamp) kept.terminating.push(mv);
-    else if (mv.status?.observedGeneration === undefined || !condition(mv, 'InUse'))
+    // Without Serving, the status comes from an operator that did not record lastServedAt yet.
+    else if (
+      mv.status?.observedGeneration === undefined ||
+      !condition(mv, 'InUse') ||
+      !condition(mv, 'Serving')
+    )
       kept['not yet seen by the operator'].push(mv);
     else if ((mv.status.usedByCount ?? 0) > 0 || condition(mv, 'InUse')?.status === 'True')
       kept['in use'].push(mv);
