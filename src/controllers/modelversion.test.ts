@@ -59,7 +59,7 @@ describe('summarizeUsers', () => {
     ).toBe(true);
     expect(s.listed.length).toBeLessThanOrEqual(maxItems);
     // The longest message the controller builds around the list.
-    const message = `deletion waits until no ModelDeployment uses this version; used by ${s.text}`;
+    const message = `deletion waits until no ModelDeployment uses this version or keeps a revision built from it; used by ${s.text}`;
     expect(message.length).toBeLessThanOrEqual(maxMessage);
   });
 
