@@ -481,6 +481,8 @@ export interface ModelVersionSpec {
   format: ModelVersionSpecFormat;
   /** Location of the model artifact. */
   storageUri: string;
+  /** Opt-in automatic retirement. */
+  retirement?: ModelVersionSpecRetirement;
   /** Content digest of the artifact, sha256: followed by 64 lowercase hexadecimal characters. */
   digest?: string;
   /** Input and output tensors of the model, as the runtime exposes them. */
@@ -499,6 +501,12 @@ export type ModelVersionSpecRuntime = 'triton' | 'torchserve';
 /** Format of the model artifact at storageUri. */
 export type ModelVersionSpecFormat =
   'onnx' | 'tensorrt' | 'torchscript' | 'tensorflow_savedmodel' | 'openvino' | 'python' | 'mar';
+
+/** Opt-in automatic retirement. */
+export interface ModelVersionSpecRetirement {
+  /** How long the version must have been unused and idle before the operator deletes it, as a Go duration with units s, m or h, for example 2160h (90 days). */
+  deleteWhenIdleFor: string;
+}
 
 /** Input and output tensors of the model, as the runtime exposes them. */
 export interface ModelVersionSpecInterface {
@@ -693,9 +701,11 @@ export interface ModelVersionStatus {
   observedGeneration?: number;
   /** Lifecycle phase. */
   phase?: ModelVersionStatusPhase;
+  /** When the operator last saw a revision built from this version receive traffic (a weight above 0 in a ModelDeployment's status.traffic, with ready pods), RFC 3339: written when it starts and when it stops serving; while it serves, the Serving condition is True. */
+  lastServedAt?: string;
   /** How many ModelDeployments in the same namespace currently use this version. */
   usedByCount?: number;
-  /** ModelDeployments in the same namespace that currently serve this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
+  /** ModelDeployments in the same namespace that currently use this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
   usedBy?: ModelVersionStatusUsedByItem[];
   /** Latest observations of the ModelVersion's state, keyed by type, following Kubernetes conventions (metav1.Condition). */
   conditions?: ModelVersionStatusCondition[];
@@ -704,11 +714,17 @@ export interface ModelVersionStatus {
 /** Lifecycle phase. */
 export type ModelVersionStatusPhase = 'Available' | 'InUse' | 'Terminating' | 'Invalid';
 
-/** A ModelDeployment that serves this version. */
+/** A ModelDeployment that uses this version, and why. */
 export interface ModelVersionStatusUsedByItem {
   /** Name of the ModelDeployment. */
   name: string;
+  /** Why it holds this version. */
+  reasons?: ModelVersionStatusUsedByItemReason[];
 }
+
+/** One reason (see reasons). */
+export type ModelVersionStatusUsedByItemReason =
+  'SpecVersion' | 'Stable' | 'Canary' | 'WarmRevision' | 'KeptRevision';
 
 /** One observation of one aspect of the object's state (metav1.Condition). */
 export interface ModelVersionStatusCondition {

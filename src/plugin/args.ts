@@ -27,8 +27,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
   history: { args: ['MODELDEPLOYMENT'], flags: [], summary: 'past rollouts and how they ended' },
   versions: {
     args: ['MODEL'],
-    flags: [],
-    summary: 'ModelVersions of a model in version order, with metrics and users',
+    flags: ['unused-for'],
+    summary:
+      'ModelVersions of a model in version order, with metrics and users; --unused-for: the ones to retire',
   },
   diff: {
     args: ['MODELVERSION', 'MODELVERSION'],
@@ -44,6 +45,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
     args: ['MODELDEPLOYMENT'],
     flags: ['to'],
     summary: 'serve an earlier version (sets spec.version; needs --to VERSION)',
+  },
+  'release-finalizers': {
+    args: [],
+    flags: ['all-namespaces'],
+    summary: "uninstall: remove the operator's finalizer from ModelVersions (after it is stopped)",
   },
   help: { args: [], flags: [], summary: 'show this help' },
 };
@@ -62,6 +68,11 @@ const FLAGS: Record<string, FlagSpec> = {
   wait: { help: 'promote/abort/retry: wait until the operator has acted on the request' },
   timeout: { value: 'DURATION', help: 'with --wait: how long to wait (default 2m)' },
   to: { value: 'VERSION', help: 'rollback: the version to serve' },
+  'unused-for': {
+    value: 'DURATION',
+    help: 'versions: only those no revision keeps that have not served for DURATION (720h, 30d), oldest first',
+  },
+  'all-namespaces': { short: 'A', help: 'release-finalizers: in every namespace' },
   help: { short: 'h', help: 'show this help' },
 };
 
@@ -84,6 +95,10 @@ export interface Invocation {
   wait: boolean;
   timeoutMs: number;
   to?: string;
+  /** release-finalizers -A. */
+  allNamespaces: boolean;
+  /** versions --unused-for, in milliseconds, and as given (for messages). */
+  unusedFor?: { ms: number; text: string };
   help: boolean;
 }
 
@@ -148,11 +163,21 @@ export function parseArgs(argv: readonly string[]): Invocation {
       throw new UsageError(`--timeout ${JSON.stringify(values.timeout)} is not a duration such as 30s or 5m`);
     timeoutMs = ms;
   }
+  let unusedFor: Invocation['unusedFor'];
+  if (values['unused-for'] !== undefined) {
+    const text = values['unused-for'];
+    const days = /^(\d+)d$/.exec(text);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+    if (ms === undefined)
+      throw new UsageError(`--unused-for ${JSON.stringify(text)} is not a duration such as 720h or 30d`);
+    unusedFor = { ms, text };
+  }
   const inv: Invocation = {
     command: help ? 'help' : command,
     args,
     watch: values.watch === 'true',
     wait: values.wait === 'true',
+    allNamespaces: values['all-namespaces'] === 'true',
     timeoutMs,
     help,
   };
@@ -160,6 +185,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (values.kubeconfig) inv.kubeconfig = values.kubeconfig;
   if (values.context) inv.context = values.context;
   if (values.to) inv.to = values.to;
+  if (unusedFor) inv.unusedFor = unusedFor;
   return inv;
 }
 

@@ -35,6 +35,15 @@ test.each([
     'not allowed to get ModelDeployment "clf" in namespace "ml": Forbidden: modeldeployments is forbidden: User "bob" cannot get; ask for RBAC access or use another --context',
   ],
   [
+    'refused by an admission policy',
+    new ApiError(
+      403,
+      'Forbidden',
+      `PATCH /apis/x: 403 Forbidden: modeldeployments.modelship.io "clf" is forbidden: ValidatingAdmissionPolicy 'modelship-release-version-only' with binding 'modelship-release-version-only' denied request: the modelship-release role may change spec.version of ModelDeployment ml/clf and nothing else of its spec; other changes need the edit role`,
+    ),
+    'refused to get ModelDeployment "clf" in namespace "ml" by the admission policy modelship-release-version-only: the modelship-release role may change spec.version of ModelDeployment ml/clf and nothing else of its spec; other changes need the edit role',
+  ],
+  [
     'bad credentials',
     new ApiError(401, 'Unauthorized', 'GET /apis/x: 401 Unauthorized'),
     'the Kubernetes API at https://10.0.0.1:6443 did not accept the credentials (401) to get ModelDeployment "clf" in namespace "ml"; check your kubeconfig user or log in again',

@@ -34,8 +34,15 @@ export function explainError(err: unknown, ctx: ErrorContext): string | undefine
     switch (err.code) {
       case 401:
         return `the Kubernetes API at ${ctx.server} did not accept the credentials (401) to ${ctx.action}; check your kubeconfig user or log in again`;
-      case 403:
+      case 403: {
+        // An admission policy's refusal (deploy/09-release-policy.yaml, for one) is not a missing
+        // verb: its own message says what is refused and what would allow it.
+        const policy = /ValidatingAdmissionPolicy '([^']+)' with binding '[^']*' denied request: (.*)$/.exec(
+          detail,
+        );
+        if (policy) return `refused to ${ctx.action} by the admission policy ${policy[1]}: ${policy[2]}`;
         return `not allowed to ${ctx.action}: ${detail}; ask for RBAC access or use another --context`;
+      }
       case 404:
         // A Status with reason NotFound names a missing object; a bare "404 page not found" means
         // no API group serves the path: the CRDs are not installed.

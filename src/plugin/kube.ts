@@ -128,6 +128,43 @@ export class PluginClient {
     return this.get<ModelVersion>(MODEL_VERSION_KIND, name, purpose);
   }
 
+  /** ModelVersions in the client's namespace, or in every namespace. */
+  async listVersionsIn(allNamespaces: boolean): Promise<ModelVersion[]> {
+    const where = allNamespaces ? 'all namespaces' : `namespace ${JSON.stringify(this.namespace)}`;
+    const list = await this.call(`list ModelVersions in ${where}`, (signal) =>
+      this.http.getJson<{ items: ModelVersion[] }>(
+        resourcePath(RESOURCE[MODEL_VERSION_KIND], allNamespaces ? undefined : this.namespace),
+        {},
+        signal,
+      ),
+    );
+    return list.items;
+  }
+
+  /**
+   * Removes `finalizer` from a ModelVersion with a JSON patch that first tests the entry is still at
+   * that index, so a concurrent change of the list is refused (422) rather than removing another's.
+   */
+  async removeFinalizer(mv: ModelVersion, finalizer: string): Promise<boolean> {
+    const ns = mv.metadata!.namespace!;
+    const name = mv.metadata!.name!;
+    const path = resourcePath(RESOURCE[MODEL_VERSION_KIND], ns, name);
+    const i = (mv.metadata?.finalizers ?? []).indexOf(finalizer);
+    if (i < 0) return false;
+    await this.call(`remove the finalizer ${finalizer} of ModelVersion ${ns}/${name}`, (signal) =>
+      this.http.request('PATCH', path, {
+        body: [
+          { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizer },
+          { op: 'remove', path: `/metadata/finalizers/${i}` },
+        ],
+        contentType: 'application/json-patch+json',
+        query: { fieldManager: PLUGIN_MANAGER },
+        signal,
+      }),
+    );
+    return true;
+  }
+
   async listVersions(): Promise<ModelVersion[]> {
     const list = await this.call(
       `list ModelVersions in namespace ${JSON.stringify(this.namespace)}`,

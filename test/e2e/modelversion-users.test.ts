@@ -74,7 +74,9 @@ test(
     expect(condition(seen.status, 'InUse')).toMatchObject({
       status: 'True',
       reason: 'InUse',
-      message: expect.stringMatching(/^used by ModelDeployment user-000, .* and 250 more \(260 in all\)$/),
+      message: expect.stringMatching(
+        /^used by ModelDeployment user-000 \(.*\); .* and 250 more \(260 in all\)$/,
+      ),
     });
     // No status write was refused on the way (a refusal is logged as a failed reconcile of the
     // modelversion queue).

@@ -1,9 +1,11 @@
 /**
  * ModelVersion protection and resolution, against the real apiserver and the built operator. A
- * ModelVersion is in use while a ModelDeployment names it in its spec OR still serves it from one of
- * its revisions: moving spec.version away does not release the old version while its revision is
- * still the stable one (mid-canary it carries traffic and is what a rollback goes back to); only once
- * it no longer serves does a pending deletion complete. A ModelDeployment naming a version that does
+ * ModelVersion is in use while a ModelDeployment names it in its spec, serves it from one of its
+ * revisions, or keeps a revision built from it (scaled to zero within revisionHistoryLimit, what a
+ * rollback goes back to): moving spec.version away does not release the old version while its
+ * revision is the stable one, nor once it is promoted away while the revision is kept; only once
+ * the revision goes does a pending deletion complete. The Serving condition and lastServedAt follow
+ * when a version starts and stops receiving traffic. A ModelDeployment naming a version that does
  * not exist says so and leaves what serves alone.
  */
 import type { V1Service } from '@kubernetes/client-node';
@@ -89,6 +91,15 @@ test(
     );
     expect(usedBy(used)).toEqual([MD]);
     expect(used.status?.phase).toBe('InUse');
+    // It serves: the Serving condition says through which revision, lastServedAt when it began.
+    const serving = await until(`${V1} Serving`, async () => {
+      const m = await mv(V1);
+      return condition(m?.status, 'Serving')?.status === 'True' && m;
+    });
+    expect(condition(serving.status, 'Serving')?.message).toBe(
+      `revision ${MD}/${v1Revision} receives traffic`,
+    );
+    expect(serving.status?.lastServedAt).toBeDefined();
 
     const unused = await until(`${V2} protected`, async () => {
       const m = await mv(V2);
@@ -96,6 +107,8 @@ test(
     });
     expect(usedBy(unused)).toEqual([]);
     expect(unused.status?.phase ?? 'Available').toBe('Available');
+    expect(unused.status?.lastServedAt).toBeUndefined();
+    expect(condition(unused.status, 'Serving')).toMatchObject({ status: 'False', reason: 'NeverServed' });
   },
   TEST_TIMEOUT_MS,
 );
@@ -156,15 +169,64 @@ test(
     expect(condition(held?.status, 'InUse')).toMatchObject({ status: 'True', reason: 'DeletionBlocked' });
     expect(await revisionOf(ns.name, MD, v1Revision)).toMatchObject({ replicas: 1 });
 
+    const promotedAt = Date.now();
     await promote(ns.name, MD);
     await waitReady(ns.name, MD);
-    await until(`${V1} gone`, async () => (await mv(V1)) === undefined, { md: MD, timeoutMs: 30000 });
 
-    // Gone only now that nothing serves it: its revision is at 0 and has no traffic.
+    // Promoted: 1.0.0's revision is at 0 and has no traffic, but the ModelDeployment keeps it for a
+    // rollback (revisionHistoryLimit, 3 by default): the version stays, and the condition says why.
+    const kept = await until(
+      `${V1} held only by the kept revision ${v1Revision}, no longer serving`,
+      async () => {
+        const m = await mv(V1);
+        return (
+          m?.status?.usedBy?.[0]?.reasons?.join() === 'KeptRevision' &&
+          condition(m.status, 'Serving')?.status === 'False' &&
+          m
+        );
+      },
+      { md: MD, timeoutMs: 30000 },
+    );
     const m = await getMd(ns.name, MD);
     expect(m.status).toMatchObject({ phase: 'Healthy', stableVersion: '2.0.0' });
     expect(m.status?.traffic?.filter((t) => t.weight > 0).map((t) => t.version)).toEqual(['2.0.0']);
     expect(await revisionOf(ns.name, MD, v1Revision)).toMatchObject({ replicas: 0 });
+    await sleep(2000);
+    expect((await mv(V1))?.metadata?.deletionTimestamp).toBeDefined();
+    expect(condition(kept.status, 'InUse')).toMatchObject({
+      status: 'True',
+      reason: 'DeletionBlocked',
+      message: expect.stringContaining(
+        `used by ModelDeployment ${MD} (keeps revision ${v1Revision} scaled to zero for a rollback (within revisionHistoryLimit))`,
+      ),
+    });
+    // It served until the promotion: lastServedAt is when it stopped, and the condition says so.
+    const stopped = Date.parse(kept.status!.lastServedAt!);
+    expect(stopped).toBeGreaterThanOrEqual(promotedAt - 1000);
+    expect(condition(kept.status, 'Serving')).toMatchObject({
+      reason: 'NotServing',
+      message: `no revision built from this version has received traffic since ${kept.status!.lastServedAt}`,
+    });
+    const v2 = await until(`${V2} serving`, async () => {
+      const x = await mv(V2);
+      return condition(x?.status, 'Serving')?.status === 'True' && x;
+    });
+    expect(v2.status?.usedBy).toEqual([{ name: MD, reasons: ['SpecVersion', 'Stable', 'WarmRevision'] }]);
+    expect(condition(v2.status, 'Serving')?.message).toContain(`revision ${MD}/`);
+
+    // The ModelDeployment keeps no history any more: the revision goes, and the deletion completes.
+    await kubectlOk([
+      'patch',
+      'modeldeployment',
+      MD,
+      '-n',
+      ns.name,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { revisionHistoryLimit: 0 } }),
+    ]);
+    await until(`${V1} gone`, async () => (await mv(V1)) === undefined, { md: MD, timeoutMs: 30000 });
+    expect((await revisions(ns.name, MD)).map((r) => r.hash)).not.toContain(v1Revision);
     expect(usedBy(await mv(V2))).toEqual([MD]);
   },
   TEST_TIMEOUT_MS,

@@ -57,6 +57,12 @@ export default async function globalSetup(): Promise<void> {
  * tests `running`, why the machine cannot (they skip, naming it; in CI they fail), or `failed: ...`.
  */
 function startDataPlane(): void {
+  // MODELSHIP_DATAPLANE=0: a run that needs no real pods (kwok's are enough) leaves it off.
+  if (process.env.MODELSHIP_DATAPLANE === '0') {
+    process.env.MODELSHIP_DATAPLANE_STATE = 'turned off for this run (MODELSHIP_DATAPLANE=0)';
+    process.stderr.write(`[dataplane] ${process.env.MODELSHIP_DATAPLANE_STATE}\n`);
+    return;
+  }
   const up = join(root, 'hack', 'dataplane', 'up.sh');
   try {
     execFileSync('bash', [up, '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

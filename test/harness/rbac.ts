@@ -33,7 +33,8 @@ export const OPERATOR_ACCESS: Access = {
   // sets blockOwnerDeletion on its ownerReference to the ModelDeployment.
   'modelship.io/modeldeployments/finalizers': ['update'],
   'modelship.io/modeldeployments/status': ['patch'], // server-side apply of the status
-  'modelship.io/modelversions': ['list', 'patch', 'watch'], // informer; apply of the in-use finalizer
+  // informer; apply of the in-use finalizer; delete of an opted-in idle version (spec.retirement)
+  'modelship.io/modelversions': ['delete', 'list', 'patch', 'watch'],
   'modelship.io/modelversions/status': ['patch'], // server-side apply of the status
   'networking.istio.io/virtualservices': CHILD, // router istio
 };

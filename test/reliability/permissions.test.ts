@@ -65,7 +65,6 @@ const refused: Array<[string, string, string[]]> = [
   ['patch', 'modeldeployments.modelship.io', ['-n', 'default']],
   ['delete', 'modeldeployments.modelship.io', ['-n', 'default']],
   ['create', 'modelversions.modelship.io', ['-n', 'default']],
-  ['delete', 'modelversions.modelship.io', ['-n', 'default']],
   ['update', 'leases.coordination.k8s.io', ['-n', 'kube-system']],
   ['update', 'leases.coordination.k8s.io/another', ['-n', 'NS']],
   // Reads by name the operator never makes: its informers list and watch.
@@ -83,6 +82,8 @@ const allowed: Array<[string, string, string[]]> = [
   ['patch', 'modeldeployments.modelship.io', ['--subresource=status', '-n', 'default']],
   ['list', 'pods', ['--all-namespaces']],
   ['create', 'events', ['-n', 'default']],
+  // Only a ModelVersion whose spec.retirement asks for it (src/controllers/modelversion.ts).
+  ['delete', 'modelversions.modelship.io', ['-n', 'default']],
   ['update', 'leases.coordination.k8s.io/modelship', ['-n', 'NS']],
   ['create', 'leases.coordination.k8s.io', ['-n', 'NS']],
 ];

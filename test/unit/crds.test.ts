@@ -155,6 +155,7 @@ test('ModelVersion printer columns', () => {
   expect(columns.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([
     ['Storage', '.spec.storageUri'],
     ['Owner', '.spec.record.owner'],
+    ['Last Served', '.status.lastServedAt'],
   ]);
 });
 

@@ -82,10 +82,11 @@ built-in system:discovery role allows it to every authenticated user.
   resources: [modeldeployments/finalizers]
   verbs: [update]
 # Read by informers (no `get`); `patch` applies the in-use finalizer. No `create`: a finalizer
-# apply racing a deletion must fail, never bring a deleted ModelVersion back.
+# apply racing a deletion must fail, never bring a deleted ModelVersion back. `delete`: only a
+# version whose spec.retirement asks for it, once nothing holds it and it is idle.
 - apiGroups: [modelship.io]
   resources: [modelversions]
-  verbs: [list, watch, patch]
+  verbs: [list, watch, patch, delete]
 # status.usedBy, phase and conditions of each ModelVersion.
 - apiGroups: [modelship.io]
   resources: [modelversions/status]

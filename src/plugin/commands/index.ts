@@ -1,6 +1,7 @@
 // Command name -> implementation. Loaded on demand by main, after the arguments are checked, so
 // --help and usage errors answer without loading the Kubernetes client.
 import { diff, history, versions } from './read.js';
+import { releaseFinalizers } from './release.js';
 import { request } from './request.js';
 import { rollback, setPaused } from './spec.js';
 import { status } from './status.js';
@@ -17,4 +18,5 @@ export const COMMAND_RUNNERS: Record<string, Command> = {
   pause: setPaused(true),
   resume: setPaused(false),
   rollback,
+  'release-finalizers': releaseFinalizers,
 };

@@ -2,6 +2,7 @@
 import { PluginError } from '../errors.js';
 import { renderDiff } from '../view/diff.js';
 import { renderHistory } from '../view/history.js';
+import { planRetirement, renderRetirement } from '../view/retire.js';
 import { renderVersions } from '../view/versions.js';
 import type { Command } from './context.js';
 
@@ -30,6 +31,13 @@ export const versions: Command = async (ctx) => {
           ? `; models in this namespace: ${[...new Set(all.map((v) => v.spec.model))].sort().join(', ')}`
           : '';
     throw new PluginError(`no ModelVersion of model ${JSON.stringify(model)} in namespace ${ns}${hint}`);
+  }
+  if (ctx.inv.unusedFor) {
+    const { ms, text } = ctx.inv.unusedFor;
+    const now = ctx.now();
+    const plan = planRetirement(mine, now, ms);
+    ctx.io.out(`${renderRetirement(model, ctx.client.namespace, plan, now, text).join('\n')}\n`);
+    return 0;
   }
   ctx.io.out(`${renderVersions(mine).join('\n')}\n`);
   return 0;
