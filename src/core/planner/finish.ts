@@ -2,6 +2,7 @@
 // status; and the plan that holds the world when the desired version cannot be resolved. Pure.
 import type { Plan, RolloutStatus, WarmRevision } from '../plan-types.js';
 import { computeStatus } from '../status.js';
+import { analysisCondition } from './analysis.js';
 import type { Planner } from './state.js';
 import { parseTime } from '../time.js';
 
@@ -111,5 +112,7 @@ export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
     lastRollback: pl.lastRollback,
     warm,
     acknowledged: pl.ack,
+    analysis: pl.analysis.finish(pl),
+    analysisCondition: analysisCondition(pl),
   });
 }
