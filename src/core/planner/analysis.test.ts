@@ -135,6 +135,8 @@ test('Prometheus unreachable or refusing the query: hold with a condition saying
     expect(w.condition('AnalysisPassing')).toMatchObject({ status: 'False', reason });
     expect(w.condition('Progressing')).toMatchObject({ reason });
     expect(w.condition('Degraded')?.status).toBe('False');
+    // One Warning Event when the hold began, not one per reconcile.
+    expect(w.plans.flatMap((p) => p.events).filter((e) => e.reason === reason)).toHaveLength(1);
     // Back: the evidence (a bad version here) decides.
     w.prometheus = 'up';
     expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);

@@ -181,3 +181,12 @@ export function analysisCondition(pl: Planner): ConditionInput | undefined {
     }
   }
 }
+
+/** Holds that need someone (Prometheus down, no Prometheus, a refused query): one Warning Event when one starts. */
+const WARN_ON = new Set(['PrometheusUnavailable', 'PrometheusNotConfigured', 'AnalysisQueryFailed']);
+
+export function warnAnalysisHold(pl: Planner, cond: ConditionInput | undefined): void {
+  if (!cond || !WARN_ON.has(cond.reason)) return;
+  const before = pl.prev.conditions?.find((c) => c.type === 'AnalysisPassing');
+  if (before?.reason !== cond.reason) pl.event('Warning', cond.reason, cond.message);
+}
