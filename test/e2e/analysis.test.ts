@@ -10,7 +10,6 @@
  * Traffic: a loop sends KServe v2 requests straight to every Ready pod of the ModelDeployment (its
  * revisions' pod addresses), so both the stable revision and the canary serve all along.
  */
-import http from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../src/api/index.js';
 import { prometheusClient } from '../../src/analysis/prometheus.js';
@@ -33,7 +32,6 @@ import {
   getMd,
   listObjects,
   paths,
-  podReady,
   revisionOf,
   sleep,
   startE2EOperator,
@@ -42,6 +40,7 @@ import {
 } from '../harness/e2e.js';
 import { clusterScripts } from '../harness/env.js';
 import { kubectlOk, run, tempNamespace } from '../harness/kube.js';
+import { Load } from '../harness/load.js';
 
 const MD = 'scorer';
 /** The checks' interval and window: short, so that the suite stays short (Prometheus scrapes every 2 s). */
@@ -61,92 +60,6 @@ withDataPlane((cfg) => {
   }
   suite(cfg, url);
 });
-
-// ---- traffic -----------------------------------------------------------------------------------------
-
-interface Tally {
-  ok: number;
-  failed: number;
-}
-
-/** One KServe v2 request with request parameters; resolves with the HTTP status (0: no answer). */
-function send(ip: string, params: Record<string, number>): Promise<number> {
-  const body = JSON.stringify({
-    parameters: params,
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [4], data: [1, 2, 3, 4] }],
-  });
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: ip,
-        port: 8000,
-        path: `/v2/models/${MD}/infer`,
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-        timeout: 5000,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
-
-/**
- * Requests back to back (one at a time) to every Ready pod of the ModelDeployment, found by listing
- * its pods every second; `params` per revision (e.g. a latency) apply from the next request on.
- */
-class Load {
-  readonly tally = new Map<string, Tally>();
-  readonly params = new Map<string, Record<string, number>>();
-  private readonly workers = new Map<string, Promise<void>>();
-  private live = new Map<string, string>();
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-
-  constructor(private readonly ns: string) {}
-
-  start(): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          const pods = await listObjects<V1Pod>(this.ns, 'pods', `modelship.io/deployment=${MD}`);
-          const live = new Map<string, string>();
-          for (const p of pods)
-            if (podReady(p) && p.status?.podIP && !p.metadata?.deletionTimestamp)
-              live.set(p.status.podIP, p.metadata!.labels!['modelship.io/revision']!);
-          this.live = live;
-          for (const [ip, rev] of live) if (!this.workers.has(ip)) this.workers.set(ip, this.work(ip, rev));
-        } catch {
-          // the next round lists again
-        }
-        await sleep(1000);
-      }
-    })();
-  }
-
-  private async work(ip: string, revision: string): Promise<void> {
-    const t = this.tally.get(revision) ?? { ok: 0, failed: 0 };
-    this.tally.set(revision, t);
-    while (!this.stopped && this.live.get(ip) === revision) {
-      const code = await send(ip, this.params.get(revision) ?? {});
-      if (code === 200) t.ok++;
-      else t.failed++;
-      if (code === 0) await sleep(200);
-    }
-    this.workers.delete(ip);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
-    await Promise.all(this.workers.values());
-  }
-}
 
 // ---- the suite --------------------------------------------------------------------------------------
 
@@ -256,7 +169,7 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
     ns = await tempNamespace('analysis');
     mds = await Recorder.start<ModelDeployment>(paths.modelDeployments(ns.name));
     op = startE2EOperator(ns.name, ['--prometheus-url', promUrl, '--prometheus-timeout', '2s']);
-    load = new Load(ns.name);
+    load = new Load(() => listObjects<V1Pod>(ns.name, 'pods', `modelship.io/deployment=${MD}`), MD);
     load.start();
   });
 
@@ -353,7 +266,10 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
       await apply(ns.name, scorer('1.3.0'));
       const md = await rolledBackFrom('1.3.0');
       const message = await expectRevertedByAnalysis(md, stable);
-      expect(message).toMatch(/check error-rate failed 1\/1: error rate 0\.0[4-6]\d* > 0\.02/);
+      // One request in 20 fails: over a 10 s window of about 40 requests that is 1 or 2 of them.
+      expect(message).toMatch(
+        /check error-rate failed 1\/1: error rate 0\.0\d+ > 0\.02 \(\S+ of \S+ requests failed over 10s\)/,
+      );
       expect(message).not.toMatch(/check latency failed/);
       // The test model really failed requests (counted by the load generator).
       expect(load.tally.get(md.status!.lastRollback!.from!.revision!)!.failed).toBeGreaterThan(0);
@@ -457,6 +373,58 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
         return x && x.replicas === 0 && x;
       });
       expect(r.replicas).toBe(0);
+    },
+    TEST_TIMEOUT_MS + 60_000,
+  );
+
+  test(
+    'an operator killed mid-analysis resumes it from the status: the failure count goes on where it was',
+    async () => {
+      await release('1.7.0', { latencyMs: 40, failEvery: 20 });
+      const limit3 = checks.map((c) => (c.name === 'error-rate' ? { ...c, failureLimit: 3 } : c));
+      const started = Date.now();
+      await apply(ns.name, scorer('1.7.0', { checks: limit3 }));
+      const failuresOf = (m: ModelDeployment): number =>
+        m.status?.analysis?.revision === m.status?.canaryRevision
+          ? (m.status?.analysis?.checks?.find((c) => c.name === 'error-rate')?.failures ?? 0)
+          : 0;
+      const once = await settled(
+        (m) => m.status?.canaryVersion === '1.7.0' && failuresOf(m) >= 1,
+        'the error-rate check of 1.7.0 failed once',
+      );
+      await op!.stop('SIGKILL');
+      const killedAt = Date.now();
+      const before = failuresOf(once);
+      expect(before).toBeLessThan(3);
+      await sleep(3000);
+      op = startE2EOperator(ns.name, ['--prometheus-url', promUrl, '--prometheus-timeout', '2s']);
+      const md = await rolledBackFrom('1.7.0');
+      expect(md.status!.lastRollback!.message).toMatch(/check error-rate failed 3\/3: error rate/);
+      // The count never went back: the new operator went on from what the status said.
+      const counts = mds
+        .of(MD)
+        .filter((e) => e.at >= started && e.object.status?.canaryVersion === '1.7.0')
+        .map((e) => failuresOf(e.object));
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      // Exactly three failed evaluations in all (each is written to the status as it happens): a
+      // count that restarted from 0 with the new operator would need more before the revert.
+      const failedEvaluations = new Set(
+        mds
+          .of(MD)
+          .filter((e) => e.at >= started)
+          .flatMap((e) => e.object.status?.analysis?.checks ?? [])
+          .filter((c) => c.name === 'error-rate' && c.verdict === 'Fail')
+          .map((c) => c.evaluatedAt),
+      );
+      expect(failedEvaluations.size).toBe(3);
+      // The new operator wrote a higher count than the killed one had left (it did not start over).
+      const failed = md.status!.lastRollback!.from!.revision!;
+      const written = mds
+        .of(MD)
+        .filter((e) => e.at > killedAt + 3000 && e.object.status?.analysis?.revision === failed)
+        .map((e) => e.object.status!.analysis!.checks!.find((c) => c.name === 'error-rate')?.failures ?? 0);
+      expect(Math.max(...written)).toBe(3);
+      expect(Math.min(...written)).toBeGreaterThanOrEqual(before);
     },
     TEST_TIMEOUT_MS + 60_000,
   );
