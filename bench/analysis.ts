@@ -10,7 +10,8 @@
 // revert recorded (the routing is written before the status), and the EndpointSlice of the Service
 // `<md>` listing no ready canary endpoint (when clients of the Service stop reaching it).
 //
-// Standalone: node dist-bench/bench/analysis.js [--trials 10] [--run-dir DIR] [--port 27460]
+// Standalone: node dist-bench/bench/analysis.js [--trials 10] [--interval 2s] [--window 10s]
+// [--run-dir DIR] [--port 28543] [--keep-cluster]
 // (root, for the data plane). From bench/main.ts: runAnalysisBench({...}) (see its options).
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -41,8 +42,6 @@ import { Load } from '../test/harness/load.js';
 
 const NS = 'bench-analysis';
 const MD = 'bench-scorer';
-const INTERVAL = '2s';
-const WINDOW = '10s';
 const THRESHOLD_MS = 100;
 const BASE_MS = 40;
 const REGRESSED_MS = 400;
@@ -73,11 +72,16 @@ export interface AnalysisBenchResult {
  */
 export async function runAnalysisBench(o: {
   trials: number;
+  /** The check's evaluation interval and window (defaults 2s and 10s). */
+  interval?: string;
+  window?: string;
   runDir: string;
   port: number;
   keep?: boolean;
   log: (s: string) => void;
 }): Promise<AnalysisBenchResult> {
+  const INTERVAL = o.interval ?? '2s';
+  const WINDOW = o.window ?? '10s';
   const env = {
     ...process.env,
     MODELSHIP_RUN_DIR: o.runDir,
@@ -325,6 +329,8 @@ if (process.argv[1]?.endsWith(join('bench', 'analysis.js'))) {
   const { values: a } = parseArgs({
     options: {
       trials: { type: 'string', default: '10' },
+      interval: { type: 'string', default: '2s' },
+      window: { type: 'string', default: '10s' },
       'run-dir': { type: 'string', default: '/tmp/modelship-bench-analysis' },
       port: { type: 'string', default: '28543' },
       'keep-cluster': { type: 'boolean', default: false },
@@ -334,6 +340,8 @@ if (process.argv[1]?.endsWith(join('bench', 'analysis.js'))) {
     void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
   const r = await runAnalysisBench({
     trials: Number(a.trials),
+    interval: a.interval!,
+    window: a.window!,
     runDir: a['run-dir']!,
     port: Number(a.port),
     keep: a['keep-cluster']!,
