@@ -283,3 +283,14 @@ test('property: never promoted unless every check passed with enough samples aft
     { numRuns: 150 },
   );
 });
+
+test('taking analysis out of the spec mid-canary ends it (Stopped) and the canary goes on without it', () => {
+  const w = world();
+  roll(w, '1.1.0', { requests: 5, errorRate: 0, latencyMs: 40 });
+  w.runUntil(() => false, 20_000);
+  expect(w.condition('Progressing')?.reason).toBe('AnalysisInconclusive');
+  w.setSpec({ strategy: { type: 'Canary', canary: { steps: STEPS, scaleDownDelaySeconds: 0 } } });
+  expect(w.runUntil((x) => x.status.stableVersion === '1.1.0')).toBe(true);
+  expect(w.status.analysis?.stage).toBe('Stopped');
+  expect(w.condition('AnalysisPassing')).toBeUndefined();
+});

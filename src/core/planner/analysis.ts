@@ -98,7 +98,12 @@ export class AnalysisBook {
   /** The status to write: stopped if the rollout it judged ended otherwise; with its summary. */
   finish(pl: Planner): AnalysisStatus | undefined {
     const s = this.status;
-    if (!this.spec || !s) return s;
+    if (!s) return s;
+    // The checks were taken out of the spec: the analysis under way ends, its last record stays.
+    if (!this.spec) {
+      if (s.stage === 'Canary' || s.stage === 'Bake') s.stage = 'Stopped';
+      return s;
+    }
     if (s.stage === 'Canary' && pl.canary?.hash !== s.revision) s.stage = 'Stopped';
     if (s.stage === 'Bake' && pl.stable !== s.revision) s.stage = 'Stopped';
     const summary = this.summary();
