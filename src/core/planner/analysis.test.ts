@@ -294,3 +294,45 @@ test('taking analysis out of the spec mid-canary ends it (Stopped) and the canar
   expect(w.status.analysis?.stage).toBe('Stopped');
   expect(w.condition('AnalysisPassing')).toBeUndefined();
 });
+
+test('autoRollback off: a failed check halts the canary where it is (Degraded, AnalysisFailed) until an abort', () => {
+  const w = world({}, { autoRollback: false });
+  roll(w, '1.1.0', { requests: 100, errorRate: 0.3, latencyMs: 40 });
+  expect(w.runUntil((x) => x.condition('Degraded')?.reason === 'AnalysisFailed')).toBe(true);
+  const weight = w.weightOf('1.1.0');
+  expect(weight).toBeGreaterThan(0);
+  w.metrics['1.1.0'] = { requests: 100, errorRate: 0, latencyMs: 40 };
+  w.runUntil(() => false, 30_000);
+  // The failure stays visible (it is in the status), the canary neither promoted nor reverted.
+  expect(w.status).toMatchObject({ phase: 'Degraded', stableVersion: '1.0.0', canaryVersion: '1.1.0' });
+  expect(w.weightOf('1.1.0')).toBe(weight);
+  w.requests = { abort: 'a1' };
+  expect(w.runUntil((x) => x.status.phase === 'RolledBack')).toBe(true);
+  expect(w.weightOf('1.0.0')).toBe(100);
+});
+
+test('blue-green: the bake time after the switch judges the new revision and goes back on a regression', () => {
+  const w = new World({
+    spec: {
+      version: '1.0.0',
+      strategy: {
+        type: 'BlueGreen',
+        blueGreen: { scaleDownDelaySeconds: 0 },
+        analysis: { interval: '2s', bakeTime: '60s', checks: CHECKS },
+      },
+    },
+  });
+  w.metrics['1.0.0'] = { requests: 100, errorRate: 0, latencyMs: 40 };
+  expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+  roll(w, '1.1.0', { requests: 100, errorRate: 0, latencyMs: 40 });
+  expect(w.runUntil((x) => x.status.stableVersion === '1.1.0')).toBe(true);
+  expect(w.status.analysis).toMatchObject({ stage: 'Bake', baseline: hashOf('1.0.0') });
+  // Only the checks that need no stable traffic run during the bake.
+  w.advance(3000);
+  w.reconcile();
+  expect(w.status.analysis!.checks!.map((c) => c.name).sort()).toEqual(['errors', 'latency']);
+  w.metrics['1.1.0'] = { requests: 100, errorRate: 0.5, latencyMs: 40 };
+  expect(w.runUntil((x) => x.status.phase === 'RolledBack', 20_000)).toBe(true);
+  expect(w.status.lastRollback).toMatchObject({ to: { version: '1.0.0' }, reason: 'AnalysisFailed' });
+  expect(w.weightOf('1.0.0')).toBe(100);
+});
