@@ -39,7 +39,7 @@ import {
   type Operator,
 } from '../harness/e2e.js';
 import { clusterScripts } from '../harness/env.js';
-import { kubectlOk, run, tempNamespace } from '../harness/kube.js';
+import { kubectlOk, run, tempNamespace, waitFor } from '../harness/kube.js';
 import { Load } from '../harness/load.js';
 
 const MD = 'scorer';
@@ -167,7 +167,11 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
 
   beforeAll(async () => {
     ns = await tempNamespace('analysis');
-    mds = await Recorder.start<ModelDeployment>(paths.modelDeployments(ns.name));
+    // On a cluster this run has just started, the apiserver answers 429 (storage is (re)initializing)
+    // for a CRD's resources for a moment after the CRD is installed.
+    mds = await waitFor('the ModelDeployment API to answer a list and watch', () =>
+      Recorder.start<ModelDeployment>(paths.modelDeployments(ns.name)),
+    );
     op = startE2EOperator(ns.name, ['--prometheus-url', promUrl, '--prometheus-timeout', '2s']);
     load = new Load(() => listObjects<V1Pod>(ns.name, 'pods', `modelship.io/deployment=${MD}`), MD);
     load.start();
