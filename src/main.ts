@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
+import { prometheusClient } from './analysis/prometheus.js';
 import { parseFlags, usage, UsageError, type OperatorFlags } from './cli/options.js';
 import { KubeHttp, requestDefaults } from './k8s/kube-http.js';
 import { realClock } from './k8s/clock.js';
@@ -71,6 +72,10 @@ async function main(): Promise<number> {
     discoveryIntervalMs: flags.routerDiscoveryMs,
     unreadyGraceMs: flags.unreadyGraceMs,
     settings: flags.settings,
+    ...(flags.prometheusUrl
+      ? { prometheus: prometheusClient({ url: flags.prometheusUrl, timeoutMs: flags.prometheusTimeoutMs }) }
+      : {}),
+    metricLabels: { namespace: flags.prometheusNamespaceLabel, revision: flags.prometheusRevisionLabel },
     queueObserver: (q) => metrics.queueObserver(q),
     onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
     onGone: (namespace, name) => metrics.forget(namespace, name),

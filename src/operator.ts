@@ -32,6 +32,9 @@ export interface OperatorOptions {
    */
   discoveryIntervalMs?: number;
   settings?: RuntimeSettings;
+  /** Metric analysis: the Prometheus to read, and its label names for a revision's series. */
+  prometheus?: ReconcileDeps['prometheus'];
+  metricLabels?: ReconcileDeps['metricLabels'];
   now?: () => number;
   queueObserver?: (queue: string) => WorkQueueObserver;
   onPlan?: ReconcileDeps['onPlan'];
@@ -222,6 +225,8 @@ export class Operator {
       settings: this.opts.settings ?? {},
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 10_000,
       now: this.opts.now ?? Date.now,
+      ...(this.opts.prometheus ? { prometheus: this.opts.prometheus } : {}),
+      ...(this.opts.metricLabels ? { metricLabels: this.opts.metricLabels } : {}),
       ...(this.opts.onPlan ? { onPlan: this.opts.onPlan } : {}),
       ...(this.opts.onGone ? { onGone: this.opts.onGone } : {}),
     };

@@ -171,6 +171,8 @@ export interface ModelDeploymentSpecStrategy {
    * @defaultValue `3`
    */
   maxRestarts?: number;
+  /** Metric analysis (docs/rollouts.md, Metric analysis): checks on the new revision's metrics, read from the Prometheus the operator is configured with (--prometheus-url). */
+  analysis?: ModelDeploymentSpecStrategyAnalysis;
 }
 
 /** How a new version is rolled out: Canary or BlueGreen. */
@@ -221,6 +223,61 @@ export interface ModelDeploymentSpecStrategyBlueGreen {
    */
   scaleDownDelaySeconds?: number;
 }
+
+/** Metric analysis (docs/rollouts.md, Metric analysis): checks on the new revision's metrics, read from the Prometheus the operator is configured with (--prometheus-url). */
+export interface ModelDeploymentSpecStrategyAnalysis {
+  /**
+   * How often each check is evaluated unless it sets its own interval, as a duration (units ms, s, m, h).
+   * @defaultValue `"10s"`
+   */
+  interval?: string;
+  /** How long the checks keep running after the promotion, while the previous revision stays at full size (at least this long, whatever scaleDownDelaySeconds says). */
+  bakeTime?: string;
+  /** The checks, each with a unique name. */
+  checks: ModelDeploymentSpecStrategyAnalysisCheck[];
+}
+
+/** One check: a built-in one (builtin) or a PromQL query (query), a threshold, the samples it needs, how often it runs and how many failed evaluations revert. */
+export interface ModelDeploymentSpecStrategyAnalysisCheck {
+  /** Name of the check (a DNS label), unique in the list. */
+  name: string;
+  /** A check written for the revision's runtime (Triton, TorchServe). */
+  builtin?: ModelDeploymentSpecStrategyAnalysisCheckBuiltin;
+  /** A PromQL query that returns one number (a scalar, or a vector of one element). */
+  query?: string;
+  /** With query: a PromQL query for the number of samples the value rests on (same placeholders). */
+  samplesQuery?: string;
+  /** The bound the value is compared with: with failWhen Above (the default) the check fails when the value is above it, with Below when it is below it. */
+  threshold: number;
+  /**
+   * Whether a value above (the default) or below the threshold fails the check.
+   * @defaultValue `"Above"`
+   */
+  failWhen?: ModelDeploymentSpecStrategyAnalysisCheckFailWhen;
+  /**
+   * Samples (requests, by default) the window must hold for a verdict; fewer is inconclusive, which holds the rollout and never promotes it.
+   * @defaultValue `20`
+   */
+  minSamples?: number;
+  /**
+   * The range the built-in queries (and {{window}}) cover, as a duration.
+   * @defaultValue `"30s"`
+   */
+  window?: string;
+  /** How often this check is evaluated; defaults to analysis.interval. */
+  interval?: string;
+  /**
+   * Failed evaluations (in one rollout, or one bake) at which the check fails the revision.
+   * @defaultValue `1`
+   */
+  failureLimit?: number;
+}
+
+/** A check written for the revision's runtime (Triton, TorchServe). */
+export type ModelDeploymentSpecStrategyAnalysisCheckBuiltin = 'ErrorRate' | 'MeanLatency' | 'LatencyVsStable';
+
+/** Whether a value above (the default) or below the threshold fails the check. */
+export type ModelDeploymentSpecStrategyAnalysisCheckFailWhen = 'Above' | 'Below';
 
 /** How clients reach the model and how traffic is split between revisions. */
 export interface ModelDeploymentSpecTraffic {
@@ -339,6 +396,8 @@ export interface ModelDeploymentStatus {
   selector?: string;
   /** Past rollouts in the order they ended, newest last. */
   history?: ModelDeploymentStatusHistoryItem[];
+  /** The metric analysis of the latest rollout: which revision is judged against which, at which stage, and each check's last value and verdict. */
+  analysis?: ModelDeploymentStatusAnalysis;
   /** The most recent automatic or manual rollback. */
   lastRollback?: ModelDeploymentStatusLastRollback;
   /** Earlier stable revisions kept at full size after a promotion, for scaleDownDelaySeconds, so that a rollback to them is instant. */
@@ -403,6 +462,50 @@ export interface ModelDeploymentStatusHistoryItem {
 /** How the rollout ended. */
 export type ModelDeploymentStatusHistoryItemResult =
   'Promoted' | 'RolledBack' | 'Aborted' | 'Superseded' | 'Failed';
+
+/** The metric analysis of the latest rollout: which revision is judged against which, at which stage, and each check's last value and verdict. */
+export interface ModelDeploymentStatusAnalysis {
+  /** The revision judged. */
+  revision?: string;
+  /** The revision it is compared with (the stable one; during bake the previous one). */
+  baseline?: string;
+  /** Canary: checks run while the canary carries traffic. */
+  stage?: ModelDeploymentStatusAnalysisStage;
+  /** End of the bake time, RFC 3339. */
+  bakeUntil?: string;
+  /** One line with every check's last value and verdict (kubectl get -o wide). */
+  summary?: string;
+  /** Each check's last evaluation. */
+  checks?: ModelDeploymentStatusAnalysisCheck[];
+}
+
+/** Canary: checks run while the canary carries traffic. */
+export type ModelDeploymentStatusAnalysisStage = 'Canary' | 'Bake' | 'Succeeded' | 'Failed' | 'Stopped';
+
+/** The last evaluation of one check. */
+export interface ModelDeploymentStatusAnalysisCheck {
+  /** The check's name. */
+  name: string;
+  /** Pass or Fail against the threshold; Inconclusive: too few samples or no data; Error: Prometheus could not be reached or refused the query. */
+  verdict?: ModelDeploymentStatusAnalysisCheckVerdict;
+  /** Why there is no verdict, when there is none: TooFewSamples, NoData, PrometheusUnavailable, PrometheusNotConfigured or QueryFailed. */
+  reason?: string;
+  /** The value measured (for LatencyVsStable the ratio). */
+  value?: string;
+  /** The bound it was compared with, e.g. "<= 0.01". */
+  threshold?: string;
+  /** Samples the value rests on. */
+  samples?: number;
+  /** Failed evaluations so far in this rollout (or bake). */
+  failures?: number;
+  /** When it was last evaluated, RFC 3339. */
+  evaluatedAt?: string;
+  /** What was measured, or why there is no verdict. */
+  message?: string;
+}
+
+/** Pass or Fail against the threshold; Inconclusive: too few samples or no data; Error: Prometheus could not be reached or refused the query. */
+export type ModelDeploymentStatusAnalysisCheckVerdict = 'Pass' | 'Fail' | 'Inconclusive' | 'Error';
 
 /** The most recent automatic or manual rollback. */
 export interface ModelDeploymentStatusLastRollback {

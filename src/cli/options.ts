@@ -27,6 +27,11 @@ export interface OperatorFlags {
   leaderElectionName: string;
   /** What the runtimes render with: the images and the model store's size limit. */
   settings: RuntimeSettings;
+  /** Metric analysis: the Prometheus HTTP API (undefined: none), its timeout, the label names. */
+  prometheusUrl: string | undefined;
+  prometheusTimeoutMs: number;
+  prometheusNamespaceLabel: string;
+  prometheusRevisionLabel: string;
   help: boolean;
 }
 
@@ -110,6 +115,25 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: 'MODELSHIP_MODEL_STORE_SIZE_LIMIT',
     default: DEFAULT_MODEL_STORE_SIZE_LIMIT,
     help: "sizeLimit of the model pods' model store (emptyDir), e.g. 200Gi; --model-store-size-limit= sets none",
+  },
+  'prometheus-url': {
+    env: 'MODELSHIP_PROMETHEUS_URL',
+    help: 'Prometheus HTTP API that metric analysis queries, e.g. http://prometheus.monitoring:9090; default: none (analysis checks hold with PrometheusNotConfigured)',
+  },
+  'prometheus-timeout': {
+    env: 'MODELSHIP_PROMETHEUS_TIMEOUT',
+    default: '5s',
+    help: 'limit of one Prometheus query; a query past it counts as Prometheus unavailable (the rollout holds)',
+  },
+  'prometheus-namespace-label': {
+    env: 'MODELSHIP_PROMETHEUS_NAMESPACE_LABEL',
+    default: 'namespace',
+    help: "target label that holds a model-server pod's namespace in Prometheus",
+  },
+  'prometheus-revision-label': {
+    env: 'MODELSHIP_PROMETHEUS_REVISION_LABEL',
+    default: 'modelship_io_revision',
+    help: "target label that holds a pod's modelship.io/revision label in Prometheus (labelmap of __meta_kubernetes_pod_label_(.+) makes it modelship_io_revision)",
   },
   help: { env: '', boolean: true, help: 'show this help' },
 };
@@ -252,8 +276,33 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
       unpackImage: image('unpack'),
       modelStoreSizeLimit: sizeLimit,
     },
+    prometheusUrl: prometheusUrl(raw['prometheus-url']),
+    prometheusTimeoutMs: positive('prometheus-timeout'),
+    prometheusNamespaceLabel: labelName('prometheus-namespace-label', raw['prometheus-namespace-label']!),
+    prometheusRevisionLabel: labelName('prometheus-revision-label', raw['prometheus-revision-label']!),
     help: bool('help'),
   };
+}
+
+function prometheusUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(
+      `--prometheus-url: ${JSON.stringify(v)} is not a URL (e.g. http://prometheus.monitoring:9090)`,
+    );
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new UsageError(`--prometheus-url: ${JSON.stringify(v)}: use http:// or https://`);
+  return v;
+}
+
+function labelName(flag: string, v: string): string {
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v))
+    throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a Prometheus label name`);
+  return v;
 }
 
 export function usage(): string {

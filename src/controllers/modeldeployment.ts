@@ -3,10 +3,19 @@
 // of times: every write is skipped when the world already matches, so a settled cluster costs no API
 // writes; and no write ever lands on an object this ModelDeployment did not create.
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { measureAnalysis } from '../analysis/measure.js';
 import type { ModelDeployment } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
+import { DEFAULT_METRIC_LABELS } from '../core/analysis/queries.js';
+import type { AnalysisInput } from '../core/analysis/verdict.js';
 import { deepEqual } from '../core/equal.js';
-import { ANNOTATION_MODEL_VERSION_NAME, ANNOTATION_RUNTIME, LABEL_REVISION, mdKey } from '../core/labels.js';
+import {
+  ANNOTATION_MODEL_VERSION_NAME,
+  ANNOTATION_RUNTIME,
+  ANNOTATION_VERSION,
+  LABEL_REVISION,
+  mdKey,
+} from '../core/labels.js';
 import {
   controlledBy,
   describeController,
@@ -62,6 +71,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       recheckMs = NAME_CONFLICT_RECHECK_MS;
     }
   }
+  const analysis = await observeAnalysis(deps, md, world, startedAt);
   const planFor = (desired: Resolution) =>
     planRollout({
       md,
@@ -72,6 +82,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       requests: readRequests(md),
       now: startedAt,
       unreadyGraceMs: deps.unreadyGraceMs,
+      analysis,
     });
   let plan = planFor(world.desired);
   if (!world.desired.ok && world.desired.reason === 'NameConflict') warnOnce(md, plan, world.desired);
@@ -108,6 +119,41 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   deps.onPlan?.(md, plan, md.status, startedAt);
   const requeue = Math.min(plan.requeueAfterMs ?? Infinity, recheckMs ?? Infinity);
   return requeue !== Infinity ? { requeueAfterMs: requeue } : undefined;
+}
+
+/**
+ * Metric analysis: the checks due now for the revision the status says is under analysis, measured
+ * in Prometheus (each query with a timeout). A failed measurement is data for the core (it holds),
+ * never an error of the reconcile.
+ */
+async function observeAnalysis(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  world: World,
+  now: number,
+): Promise<AnalysisInput | undefined> {
+  const annotation = (revision: string, key: string): string | undefined =>
+    world.deployments.find((d) => d.metadata?.labels?.[LABEL_REVISION] === revision)?.metadata?.annotations?.[
+      key
+    ];
+  const input = await measureAnalysis(
+    { prometheus: deps.prometheus, labels: deps.metricLabels ?? DEFAULT_METRIC_LABELS },
+    md,
+    now,
+    (r) => annotation(r, ANNOTATION_RUNTIME),
+    (r) => annotation(r, ANNOTATION_VERSION),
+  );
+  if (input && Object.keys(input.results).length) {
+    deps.log.debug('analysis measured', {
+      key: mdKey(md),
+      revision: input.target.revision,
+      stage: input.target.stage,
+      results: Object.entries(input.results)
+        .map(([n, m]) => `${n}=${m.ok ? `${m.values.join('/')} (${m.samples.join('/')} samples)` : m.reason}`)
+        .join(', '),
+    });
+  }
+  return input;
 }
 
 /** One Warning Event when a hold starts (or its reason changes), not one per reconcile. */

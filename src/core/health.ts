@@ -3,7 +3,13 @@ import { livePods } from './observed.js';
 
 /** Why a revision is judged failed. CamelCase: these become condition and Event reasons. */
 export type FailureReason =
-  'CrashLoopBackOff' | 'ImagePullBackOff' | 'TooManyRestarts' | 'ProgressDeadlineExceeded' | 'ReadinessLost';
+  | 'CrashLoopBackOff'
+  | 'ImagePullBackOff'
+  | 'TooManyRestarts'
+  | 'ProgressDeadlineExceeded'
+  | 'ReadinessLost'
+  /** A metric analysis check failed (core/analysis). */
+  | 'AnalysisFailed';
 
 export interface Failure {
   reason: FailureReason;

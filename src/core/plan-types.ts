@@ -1,4 +1,5 @@
 import type { ModelDeployment, ModelDeploymentStatus } from '../api/index.js';
+import type { AnalysisInput } from './analysis/verdict.js';
 import type { ObservedRevision } from './observed.js';
 
 export type Phase = NonNullable<ModelDeploymentStatus['phase']>;
@@ -25,6 +26,8 @@ export interface PlanInput {
   now: number;
   /** How long a revision that had been Ready may stay unready before it counts as failed. */
   unreadyGraceMs: number;
+  /** Metric analysis: what the shell measured in this reconcile (see core/analysis/verdict.ts). */
+  analysis?: AnalysisInput | undefined;
 }
 
 export interface Weight {

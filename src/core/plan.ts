@@ -1,4 +1,5 @@
 import type { Plan, PlanInput } from './plan-types.js';
+import { checkBake } from './planner/analysis.js';
 import { blueGreen } from './planner/blue-green.js';
 import { canaryRollout } from './planner/canary.js';
 import { finish, hold } from './planner/finish.js';
@@ -38,6 +39,8 @@ function decide(pl: Planner): Plan {
   pl.desiredSince = p.desiredRevision === d.hash ? (parseTime(p.desiredSince) ?? pl.input.now) : pl.input.now;
   handleRequests(pl);
 
+  // A new stable revision still in its bake time whose analysis fails goes back to the previous one.
+  checkBake(pl);
   const stableFailure = checkStable(pl);
   if (!pl.stable) {
     firstDeploy(pl, d.hash, d.version);

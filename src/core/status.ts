@@ -1,6 +1,6 @@
 // The ModelDeployment status, computed once per reconcile from what the planner decided and what
 // it observed. Pure; equal inputs give an equal status, so an unchanged world writes nothing.
-import type { Condition } from './conditions.js';
+import type { Condition, ConditionInput } from './conditions.js';
 import { computeConditions } from './conditions.js';
 import { livePods, readyCount } from './observed.js';
 import type { Phase, PlanInput, RolloutStatus, WarmRevision, Weight } from './plan-types.js';
@@ -29,6 +29,9 @@ export interface Decided {
   lastRollback: RolloutStatus['lastRollback'];
   warm: WarmRevision[];
   acknowledged: NonNullable<RolloutStatus['acknowledged']>;
+  /** Metric analysis: status.analysis and the AnalysisPassing condition, when the spec has checks. */
+  analysis?: RolloutStatus['analysis'];
+  analysisCondition?: ConditionInput | undefined;
 }
 
 export function computeStatus(d: Decided): RolloutStatus {
@@ -44,7 +47,7 @@ export function computeStatus(d: Decided): RolloutStatus {
   const stableReady = readyCount(stableRev);
   const available = spec.replicas === 0 || stableReady > 0;
   const [progressing, progressingReason, progressingMessage] = d.reasons.progressing;
-  const conds = [
+  const conds: ConditionInput[] = [
     {
       type: 'Ready',
       status: d.phase === 'Healthy' ? 'True' : 'False',
@@ -71,7 +74,8 @@ export function computeStatus(d: Decided): RolloutStatus {
       reason: d.reasons.degraded?.[0] ?? 'Healthy',
       message: d.reasons.degraded?.[1] ?? 'no failure under the current spec',
     },
-  ] as const;
+  ];
+  if (d.analysisCondition) conds.push(d.analysisCondition);
   const gen = input.md.metadata?.generation;
   const status: RolloutStatus = {
     phase: d.phase,
@@ -105,6 +109,7 @@ export function computeStatus(d: Decided): RolloutStatus {
   if (d.lastRollback) status.lastRollback = d.lastRollback;
   if (d.warm.length) status.warmRevisions = d.warm;
   if (Object.keys(d.acknowledged).length) status.acknowledged = d.acknowledged;
+  if (d.analysis) status.analysis = d.analysis;
   return status;
 }
 

@@ -94,6 +94,8 @@ class TritonPythonModel:
 `;
 }
 
+export { flakyModel, slowModel, tunableModel } from './test-models.js';
+
 export const ADD_INTERFACE = {
   inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [4] }],
   outputs: [

@@ -41,6 +41,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.KUBECONFIG = process.env.MODELSHIP_KUBECONFIG;
   sh('install-crds.sh', '--routers');
   startDataPlane();
+  if (process.env.MODELSHIP_DATAPLANE_STATE === 'running') startPrometheus();
   // End-to-end tests run the operator as the image would: the compiled dist/main.js.
   execFileSync(
     process.execPath,
@@ -88,5 +89,22 @@ function startDataPlane(): void {
     process.env.MODELSHIP_STARTED_DATAPLANE = wasRunning ? '' : '1';
   } catch {
     process.env.MODELSHIP_DATAPLANE_STATE = 'failed: hack/dataplane/up.sh failed (its output is above)';
+  }
+}
+
+/**
+ * A real Prometheus scraping the data plane's model servers (hack/cluster/prometheus.sh), for the
+ * metric analysis tests; stopped with the cluster. MODELSHIP_PROMETHEUS_URL tells the tests where it
+ * is, or MODELSHIP_PROMETHEUS_STATE why there is none.
+ */
+function startPrometheus(): void {
+  try {
+    for (const line of sh('prometheus.sh').trim().split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) process.env[line.slice(0, i)] = line.slice(i + 1);
+    }
+  } catch {
+    process.env.MODELSHIP_PROMETHEUS_STATE =
+      'failed: hack/cluster/prometheus.sh failed (its output is above)';
   }
 }

@@ -174,6 +174,7 @@ test('ModelDeployment printer columns', () => {
   expect(columns.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([
     ['Router', '.spec.traffic.router'],
     ['Step', '.status.currentStepIndex'],
+    ['Analysis', '.status.analysis.summary'],
   ]);
 });
 

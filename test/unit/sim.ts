@@ -5,6 +5,9 @@
  * the integration tests run the same core against the real control plane.
  */
 import type { ModelDeployment, ModelDeploymentSpec } from '../../src/api/index.js';
+import { resolveAnalysis } from '../../src/core/analysis/spec.js';
+import type { AnalysisInput, Measurement } from '../../src/core/analysis/verdict.js';
+import { analysisTarget, dueChecks } from '../../src/core/analysis/verdict.js';
 import type { PodObservation } from '../../src/core/observed.js';
 import type { Plan, PlanInput } from '../../src/core/plan.js';
 import { planRollout } from '../../src/core/plan.js';
@@ -36,6 +39,19 @@ export interface SimOptions {
   faults?: Record<string, Fault>;
 }
 
+/**
+ * What a simulated Prometheus says about a version over any window: its request count, error share,
+ * mean latency and the value of a custom query.
+ */
+export interface SimMetrics {
+  requests: number;
+  errorRate: number;
+  latencyMs: number;
+  custom?: number;
+}
+
+export const DEFAULT_METRICS: SimMetrics = { requests: 100, errorRate: 0, latencyMs: 20 };
+
 export const hashOf = (version: string): string => `r${version.replace(/[^a-z0-9]/gi, '')}`;
 
 export class World {
@@ -50,6 +66,11 @@ export class World {
   private podSeq = 0;
   requests: PlanInput['requests'] = {};
   missingVersions = new Set<string>();
+  /** Metric analysis: what Prometheus says per version, and whether it answers at all. */
+  metrics: Record<string, SimMetrics> = {};
+  prometheus: 'up' | 'down' | 'refuses' | 'unconfigured' = 'up';
+  /** Every analysis measurement handed to the core, with the time. */
+  measured: Array<{ at: number; input: AnalysisInput }> = [];
 
   constructor(private readonly opts: SimOptions) {
     this.md = {
@@ -149,7 +170,57 @@ export class World {
       requests: this.requests,
       now: this.now,
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 3000,
+      analysis: this.measure(),
     };
+  }
+
+  /** The shell's part of metric analysis (src/analysis/measure.ts) over the simulated Prometheus. */
+  measure(): AnalysisInput | undefined {
+    const spec = resolveAnalysis(this.md);
+    const target = analysisTarget(this.md, this.now);
+    if (!spec || !target) return undefined;
+    const results: Record<string, Measurement> = {};
+    const of = (rev: string | undefined): SimMetrics => {
+      const v = rev ? this.revisions.get(rev)?.version : undefined;
+      return (v && this.metrics[v]) || DEFAULT_METRICS;
+    };
+    for (const c of dueChecks(spec, this.md.status?.analysis, target, this.now)) {
+      if (this.prometheus === 'down') {
+        results[c.name] = { ok: false, reason: 'PrometheusUnavailable', message: 'connect ECONNREFUSED' };
+        continue;
+      }
+      if (this.prometheus === 'unconfigured') {
+        results[c.name] = { ok: false, reason: 'PrometheusNotConfigured', message: 'no --prometheus-url' };
+        continue;
+      }
+      if (this.prometheus === 'refuses') {
+        results[c.name] = { ok: false, reason: 'QueryFailed', message: 'bad_data: parse error' };
+        continue;
+      }
+      const m = of(target.revision);
+      const b = of(target.baseline);
+      const n = m.requests;
+      switch (c.builtin) {
+        case 'ErrorRate':
+          results[c.name] = { ok: true, values: [n * m.errorRate, n], samples: [n] };
+          break;
+        case 'MeanLatency':
+          results[c.name] = { ok: true, values: [m.latencyMs * 1000 * n, n], samples: [n] };
+          break;
+        case 'LatencyVsStable':
+          results[c.name] = {
+            ok: true,
+            values: [m.latencyMs * 1000 * n, n, b.latencyMs * 1000 * b.requests, b.requests],
+            samples: [n, b.requests],
+          };
+          break;
+        default:
+          results[c.name] = { ok: true, values: [m.custom], samples: [n] };
+      }
+    }
+    const input = { target, results };
+    this.measured.push({ at: this.now, input });
+    return input;
   }
 
   /** One reconcile: plan, then apply the plan to the world as the shell would. */

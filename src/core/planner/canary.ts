@@ -9,15 +9,32 @@ import { advance, checkCanary, pausedPhase, startOrResume } from './steps.js';
 export function canaryRollout(pl: Planner, hash: string, version: string): void {
   const s = pl.stable!;
   const stableRev = pl.revs.get(s)!;
+  const fresh = pl.prev.canaryRevision !== hash;
   const c = startOrResume(pl, hash, version);
   const rev = pl.revs.get(hash);
   const steps = pl.spec.steps;
   pl.replicas.set(s, pl.spec.replicas);
+  const analysis = pl.analysis;
+  analysis.ensureCanary(hash, s, fresh);
 
-  let failure: Failure | undefined;
+  let failure: Failure | undefined = analysis.failure('Canary', hash, version);
   let waiting: string | undefined;
+  let holdReason: string | undefined;
   let targetReplicas = pl.replicasForWeight(c.weight);
-  while (!waiting) {
+  if (failure) targetReplicas = rev?.replicas ?? targetReplicas;
+  /**
+   * A step the canary served traffic in ends only once every analysis check has passed since it
+   * began (never on no data); sets the waiting message and reason when it cannot.
+   */
+  const held = (what: string): boolean => {
+    if (c.weight <= 0) return false;
+    const hold = analysis.gate(hash, c.stepStartedAt);
+    if (!hold) return false;
+    waiting = `${what}: ${hold.message}`;
+    holdReason = hold.reason;
+    return true;
+  };
+  while (!waiting && !failure) {
     const step = steps[c.step];
     if (pl.spec.paused) {
       // Frozen: no step moves, sizes stay as they are; failures are still acted on.
@@ -32,7 +49,10 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       targetReplicas = pl.spec.replicas;
       failure = checkCanary(pl, rev, c, targetReplicas);
       if (failure) break;
-      if (servingCount(rev) >= targetReplicas) return promote(pl, hash, version, s, stableRev.version);
+      if (servingCount(rev) >= targetReplicas) {
+        if (held(`promotion of ${version}`)) break;
+        return promote(pl, hash, version, s, stableRev.version);
+      }
       waiting = `promoting: ${readiness(rev, targetReplicas, version)}`;
     } else if ('setWeight' in step) {
       targetReplicas = Math.max(pl.replicasForWeight(step.setWeight), pl.replicasForWeight(c.weight));
@@ -40,6 +60,7 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       if (failure) break;
       // Weight moves only to pods the gateway can reach: Ready and in the Service's endpoints.
       if (servingCount(rev) >= pl.replicasForWeight(step.setWeight)) {
+        if (held(`step ${c.step + 1}/${steps.length}: weight ${c.weight}% before ${step.setWeight}%`)) break;
         c.weight = step.setWeight;
         advance(pl, c);
         continue;
@@ -56,6 +77,7 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       if (step.pauseMs !== undefined) {
         const end = c.stepStartedAt + step.pauseMs;
         if (pl.input.now >= end) {
+          if (held(`step ${c.step + 1}/${steps.length}: pause over at weight ${c.weight}%`)) break;
           advance(pl, c);
           continue;
         }
@@ -72,5 +94,6 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
   if (failure) return canaryFailed(pl, c, failure, s, stableRev.version);
   pl.canary = c;
   pl.splitTraffic(s, stableRev.version, hash, version, c.weight);
-  if (pl.phase !== 'Paused') pl.progressing('CanaryStep', waiting ?? '');
+  analysis.wake(pl, 'Canary', hash);
+  if (pl.phase !== 'Paused') pl.progressing(holdReason ?? 'CanaryStep', waiting ?? '');
 }

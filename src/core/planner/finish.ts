@@ -2,6 +2,7 @@
 // status; and the plan that holds the world when the desired version cannot be resolved. Pure.
 import type { Plan, RolloutStatus, WarmRevision } from '../plan-types.js';
 import { computeStatus } from '../status.js';
+import { analysisCondition, warnAnalysisHold } from './analysis.js';
 import type { Planner } from './state.js';
 import { parseTime } from '../time.js';
 
@@ -95,6 +96,8 @@ export function finish(pl: Planner, opts: { keepAll?: boolean } = {}): Plan {
 }
 
 export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
+  const analysisCond = analysisCondition(pl);
+  warnAnalysisHold(pl, analysisCond);
   return computeStatus({
     input: pl.input,
     spec: pl.spec,
@@ -111,5 +114,7 @@ export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
     lastRollback: pl.lastRollback,
     warm,
     acknowledged: pl.ack,
+    analysis: pl.analysis.finish(pl),
+    analysisCondition: analysisCond,
   });
 }

@@ -83,8 +83,16 @@ export function canaryFailed(
 export function promote(pl: Planner, hash: string, version: string, old: string, oldVersion: string): void {
   pl.replicas.set(hash, pl.spec.replicas);
   pl.stable = hash;
-  if (pl.spec.scaleDownDelayMs > 0) {
-    const at = pl.input.now + pl.spec.scaleDownDelayMs;
+  // The canary's analysis goes into the history entry; a bake time starts a new one, during which
+  // the previous revision stays warm (at least that long) so that going back to it is instant.
+  const a = pl.analysis;
+  const analysed = a.active('Canary', hash) ? a.summary() : '';
+  const bakeMs = a.spec?.bakeMs ?? 0;
+  if (bakeMs > 0) a.begin('Bake', hash, old, new Date(pl.input.now + bakeMs).toISOString());
+  else if (a.active('Canary', hash)) a.status!.stage = 'Succeeded';
+  const keepMs = Math.max(pl.spec.scaleDownDelayMs, bakeMs);
+  if (keepMs > 0) {
+    const at = pl.input.now + keepMs;
     pl.warm = [
       ...pl.warm.filter((w) => w.revision !== old),
       { revision: old, version: oldVersion, scaleDownAt: new Date(at).toISOString() },
@@ -97,13 +105,13 @@ export function promote(pl: Planner, hash: string, version: string, old: string,
     version,
     result: 'Promoted',
     reason: 'Promoted',
-    message: `version ${version} replaced ${oldVersion}`,
+    message: `version ${version} replaced ${oldVersion}${analysed ? `; analysis passed: ${analysed}` : ''}`,
   });
   if (fresh)
     pl.event(
       'Normal',
       'Promoted',
-      `version ${version} (revision ${hash}) promoted: it serves all traffic; ${oldVersion} kept warm for ${pl.spec.scaleDownDelayMs / 1000}s`,
+      `version ${version} (revision ${hash}) promoted: it serves all traffic; ${oldVersion} kept warm for ${keepMs / 1000}s${bakeMs > 0 ? ` (bake time ${bakeMs / 1000}s: the analysis goes on)` : ''}`,
     );
   pl.rolloutStartedAt = undefined;
   pl.canary = undefined;
@@ -147,4 +155,35 @@ export function setLastRollback(
   };
   pl.event('Warning', 'RolledBack', `traffic reverted from ${fromVersion} to ${toVersion}: ${f.message}`);
   pl.degraded(f.reason, `reverted from ${fromVersion} to ${toVersion}: ${f.message}`);
+}
+
+/**
+ * The analysis failed during the bake time after a promotion: the traffic goes back to the previous
+ * revision (still warm), the failed one is recorded RolledBack and, with the desired revision now
+ * blocked, scaled to 0 by rolledBack() in the same reconcile. Without autoRollback, or with the
+ * previous revision gone or known bad, it holds (Degraded) instead.
+ */
+export function endBakeFailed(
+  pl: Planner,
+  hash: string,
+  version: string,
+  previous: string | undefined,
+  f: Failure,
+): void {
+  const target = previous && pl.revs.has(previous) && !pl.knownBad(previous) ? previous : undefined;
+  if (!pl.spec.autoRollback || !target) {
+    const msg = target
+      ? `${f.message}; autoRollback is off: the rollout is halted`
+      : `${f.message}; the previous revision is gone: nothing to go back to`;
+    const prevDegraded = pl.prev.conditions?.find((x) => x.type === 'Degraded');
+    if (prevDegraded?.status !== 'True' || prevDegraded.reason !== f.reason)
+      pl.event('Warning', f.reason, msg);
+    pl.degraded(f.reason, msg);
+    return;
+  }
+  const to = pl.revs.get(target)!;
+  pushFailure(pl, hash, version, 'RolledBack', f);
+  setLastRollback(pl, hash, version, target, to.version, f);
+  pl.stable = target;
+  pl.warm = pl.warm.filter((w) => w.revision !== target);
 }

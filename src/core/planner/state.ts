@@ -16,6 +16,7 @@ import type {
 import type { ResolvedSpec } from '../spec.js';
 import { resolveSpec } from '../spec.js';
 import { parseTime } from '../time.js';
+import { AnalysisBook } from './analysis.js';
 
 /** The rollout under way: its revision, the weight it has, and the step it is at since when. */
 export interface CanaryState {
@@ -46,6 +47,7 @@ export class Planner {
   rolloutStartedAt: number | undefined;
   desiredSince: number | undefined;
   lastRollback: RolloutStatus['lastRollback'];
+  readonly analysis: AnalysisBook;
   reasons: {
     ready: [string, string];
     progressing: [boolean | 'Unknown', string, string];
@@ -67,6 +69,7 @@ export class Planner {
       (w) => this.revs.has(w.revision) && w.revision !== this.stable,
     );
     this.reasons = { ready: ['Progressing', ''], progressing: [true, 'Progressing', ''] };
+    this.analysis = new AnalysisBook(this);
   }
 
   /** The status says which revision is stable; if the status was lost, the router's weights do. */
