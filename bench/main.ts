@@ -3,7 +3,8 @@
 // identity. Prints a table per benchmark and writes JSON under bench/results/.
 //
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
-//     [--only tts,converge,scale,throughput,serving] [--serving-reps 3] [--serving-concurrency 8]
+//     [--only tts,converge,scale,throughput,serving,analysis] [--serving-reps 3] [--serving-concurrency 8]
+//     [--analysis-window 4s]
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -33,6 +34,7 @@ import {
   rollAll,
   steadyState,
 } from './scale.js';
+import { printAnalysis, runAnalysisBench } from './analysis.js';
 import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
 
@@ -45,7 +47,8 @@ const { values: a } = parseArgs({
     'throughput-reps': { type: 'string' },
     'converge-n': { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
-    only: { type: 'string', default: 'tts,converge,scale,throughput,serving' },
+    only: { type: 'string', default: 'tts,converge,scale,throughput,serving,analysis' },
+    'analysis-window': { type: 'string', default: '4s' },
     'serving-reps': { type: 'string', default: '3' },
     'serving-concurrency': { type: 'string', default: '8' },
     'run-dir': { type: 'string', default: '/tmp/modelship-bench-run' },
@@ -375,6 +378,24 @@ async function main(): Promise<void> {
         log(`serving: skipped, this machine cannot run the real data plane: ${why}`);
       } else {
         await runServing(cluster, common);
+      }
+    }
+
+    // ---- 6. metric analysis on the real data plane with a real Prometheus (a cluster of its own) ----
+    if (ONLY.has('analysis')) {
+      const why = servingUnavailable(cluster);
+      if (why) {
+        log(`analysis: skipped, this machine cannot run the real data plane: ${why}`);
+      } else {
+        const r = await runAnalysisBench({
+          trials: Math.max(10, TRIALS),
+          window: a['analysis-window']!,
+          runDir: `${a['run-dir']}-analysis`,
+          port: Number(a.port) + 100,
+          log,
+        });
+        printAnalysis(r);
+        log(`wrote ${writeResult('analysis', r as unknown as Record<string, unknown>)}`);
       }
     }
   } finally {
