@@ -85,17 +85,7 @@ export function startCluster(runDir: string, basePort: number, nodes: number): B
       stdio: ['ignore', 'pipe', 'inherit'],
     });
   sh('up.sh');
-  // `kubectl wait` in install-crds.sh can look at a CRD before it has any status condition and fail
-  // ("accessor error"): a fresh apiserver's race, gone on a retry.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      sh('install-crds.sh', '--routers');
-      break;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      execFileSync('sleep', ['2']);
-    }
-  }
+  sh('install-crds.sh', '--routers');
   const kubeconfig = join(runDir, 'kubeconfig');
   return {
     runDir,

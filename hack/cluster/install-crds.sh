@@ -6,7 +6,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 kubectl_ apply --server-side --force-conflicts -f "$here/../../crds/" >/dev/null
-kubectl_ wait --for=condition=Established --timeout=60s \
-  crd/modelversions.modelship.io crd/modeldeployments.modelship.io >/dev/null
+crds_established modelversions.modelship.io modeldeployments.modelship.io
 say "modelship CRDs installed"
 if [ "${1:-}" = "--routers" ]; then bash "$here/install-router-crds.sh"; fi

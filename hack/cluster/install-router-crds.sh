@@ -14,6 +14,5 @@ istio="$(moddir "istio.io/api@v$ISTIO_API_VERSION")"
 [ -f "$istio/kubernetes/customresourcedefinitions.gen.yaml" ] || die "no Istio CRDs in $istio"
 kubectl_ apply --server-side --force-conflicts -f "$gw/config/crd/standard/" >/dev/null
 kubectl_ apply --server-side --force-conflicts -f "$istio/kubernetes/customresourcedefinitions.gen.yaml" >/dev/null
-kubectl_ wait --for=condition=Established --timeout=60s \
-  crd/httproutes.gateway.networking.k8s.io crd/virtualservices.networking.istio.io >/dev/null
+crds_established httproutes.gateway.networking.k8s.io virtualservices.networking.istio.io
 say "Gateway API v$GATEWAY_API_VERSION and Istio v$ISTIO_API_VERSION CRDs installed"

@@ -11,6 +11,18 @@ pid_of() { cat "$RUN_DIR/pids/$1.pid" 2>/dev/null || true; }
 alive() { local p; p="$(pid_of "$1")"; [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 
 kubectl_() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+# Waits until each named CRD is Established (60 s). Not `kubectl wait`: right after an apply a CRD
+# can have no status.conditions yet, and `kubectl wait --for=condition=...` then fails at once
+# ("accessor error: ... .status.conditions") instead of waiting (seen on a fresh apiserver).
+crds_established() {
+  local crd deadline=$((SECONDS + 60))
+  for crd in "$@"; do
+    until [ "$(kubectl_ get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
+      [ $SECONDS -lt $deadline ] || die "CRD $crd is not Established after 60 s"
+      sleep 0.2
+    done
+  done
+}
 
 apiserver_ready() { kubectl_ get --raw /readyz >/dev/null 2>&1; }
 
