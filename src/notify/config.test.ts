@@ -58,6 +58,7 @@ test.each<[unknown, RegExp]>([
   [{ sinks: [{ name: 'a', url: 'http://x', types: ['io.modelship.rollout.nope'] }] }, /unknown type/],
   [{ sinks: [{ name: 'a', url: 'http://x', timeout: '5' }] }, /not a duration/],
   [{ sinks: [{ name: 'a', url: 'http://x', timeout: '0s' }] }, /more than 0/],
+  [{ sinks: [{ name: 'a', url: 'http://x', timeout: '6m' }] }, /at most 5m/],
   [{ sinks: [{ name: 'a', url: 'http://x', maxAttempts: 0 }] }, /at least 1/],
   [{ sinks: [{ name: 'a', url: 'http://x', queueSize: 1.5 }] }, /integer/],
 ])('refuses %j', (doc, err) => {

@@ -80,7 +80,9 @@ export function parseNotifyConfig(doc: unknown): SinkConfig[] {
     };
     if (s.keyFile !== undefined) sink.keyFile = str(s.keyFile, `${at}.keyFile`);
     if (s.namespaces !== undefined) sink.namespaces = strList(s.namespaces, `${at}.namespaces`);
-    if (sink.timeoutMs <= 0) throw new NotifyConfigError(`${at}.timeout must be more than 0`);
+    // Node's fetch gives up on a response's headers after 5 minutes whatever the signal says.
+    if (sink.timeoutMs <= 0 || sink.timeoutMs > 300_000)
+      throw new NotifyConfigError(`${at}.timeout must be more than 0 and at most 5m`);
     return sink;
   });
 }
