@@ -2,7 +2,7 @@
 // The operator process: flags, kubeconfig, /healthz /readyz /metrics, leader election, the
 // operator, and a graceful stop on SIGTERM/SIGINT: stop taking keys, finish the ones in flight,
 // release the Lease, stop the watches, exit.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
@@ -15,6 +15,9 @@ import { LeaderElector } from './k8s/leader.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { MetricsAuth } from './metrics-auth.js';
+import { planNotifications } from './notify/cloudevents.js';
+import { loadSinks } from './notify/load.js';
+import { Notifier } from './notify/sender.js';
 import { Operator } from './operator.js';
 import { startServer, type ServerOptions } from './server.js';
 import { selfSignedCertificate } from './tls.js';
@@ -52,6 +55,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const metrics = new Metrics();
+  const notifier = flags.notifyConfig ? startNotifier(flags.notifyConfig, metrics, log) : undefined;
+  if (notifier === null) return 1;
   // With leader election, every write of the reconcilers goes through the elector's fence: it is
   // open only while this replica leads and has renewed within the renew deadline.
   const elector = flags.leaderElect
@@ -77,7 +82,21 @@ async function main(): Promise<number> {
       : {}),
     metricLabels: { namespace: flags.prometheusNamespaceLabel, revision: flags.prometheusRevisionLabel },
     queueObserver: (q) => metrics.queueObserver(q),
-    onPlan: (md, plan, previous, startedAt) => metrics.recordPlan(md, plan, previous, startedAt, Date.now()),
+    onPlan: (md, plan, previous, startedAt) => {
+      metrics.recordPlan(md, plan, previous, startedAt, Date.now());
+      // The same plan.events the reconcile has just recorded as Kubernetes Events, after the status
+      // that explains them was written; notify() only queues, the sinks' workers send.
+      notifier?.notify(
+        planNotifications({
+          md,
+          previous,
+          status: plan.status,
+          events: plan.events,
+          now: Date.now(),
+          newId: randomUUID,
+        }),
+      );
+    },
     onGone: (namespace, name) => metrics.forget(namespace, name),
     onEventLost: (why) => metrics.eventLost(why),
   });
@@ -121,6 +140,7 @@ async function main(): Promise<number> {
     stopping.abort();
     void operator
       .stop()
+      .then(() => notifier?.stop(NOTIFY_STOP_GRACE_MS))
       .then(() => leaseRelease.abort())
       .then(() => done());
   };
@@ -160,6 +180,36 @@ async function main(): Promise<number> {
   server?.close();
   log.info('stopped');
   return 0;
+}
+
+/** How long a stopping operator lets queued notifications go out before it drops them. */
+const NOTIFY_STOP_GRACE_MS = 3_000;
+
+/** The webhook sinks of --notify-config, or null (logged) when the file or a key cannot be used. */
+function startNotifier(file: string, metrics: Metrics, log: Logger): Notifier | null {
+  let sinks;
+  try {
+    sinks = loadSinks(file);
+  } catch (err) {
+    log.error('cannot use the notification config', { error: (err as Error).message });
+    return null;
+  }
+  const counted = metrics.notifyObserver();
+  log.info('notification sinks', {
+    sinks: sinks.map((s) => `${s.name}=${new URL(s.url).origin}${s.key ? ' (signed)' : ''}`).join(', '),
+  });
+  return new Notifier(sinks, {
+    ...counted,
+    failed: (sink, type, attempt, attempts) => {
+      counted.failed?.(sink, type, attempt, attempts);
+      const answer = 'status' in attempt ? `HTTP ${attempt.status}` : attempt.error;
+      log.warn('notification not delivered', { sink, type, attempts, answer });
+    },
+    dropped: (sink, type, why) => {
+      counted.dropped?.(sink, type, why);
+      log.warn('notification dropped', { sink, type, why });
+    },
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import client from 'prom-client';
 import type { ModelDeployment } from './api/index.js';
 import type { Plan } from './core/plan.js';
 import type { WorkQueueObserver } from './k8s/workqueue.js';
+import type { NotifyObserver } from './notify/sender.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -20,6 +21,9 @@ export class Metrics {
   private readonly weight;
   private readonly leader;
   private readonly eventsLost;
+  private readonly notifications;
+  private readonly notificationRetries;
+  private readonly notificationSeconds;
   /** Queue wait of the run in progress per key, for time-to-safe. */
   private readonly waited = new Map<string, number>();
   /** Weight series set per ModelDeployment, so series of revisions that went away are removed. */
@@ -102,6 +106,25 @@ export class Metrics {
       labelNames: ['why'],
       registers: r,
     });
+    this.notifications = new client.Counter({
+      name: 'modelship_notifications_total',
+      help: 'Rollout notifications per sink and CloudEvents type, by result: delivered (2xx), failed (a non-retryable answer or every attempt used), dropped (the sink queue was full, or the operator stopped).',
+      labelNames: ['sink', 'type', 'result'],
+      registers: r,
+    });
+    this.notificationRetries = new client.Counter({
+      name: 'modelship_notification_retries_total',
+      help: 'Notification requests repeated after no answer, a timeout, 408, 429 or 5xx.',
+      labelNames: ['sink', 'type'],
+      registers: r,
+    });
+    this.notificationSeconds = new client.Histogram({
+      name: 'modelship_notification_delivery_seconds',
+      help: 'From a notification being queued to its receiver answering 2xx, retries included.',
+      labelNames: ['sink'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: r,
+    });
     this.leader = new client.Gauge({
       name: 'modelship_leader',
       help: '1 while this replica is the leader (or leader election is off).',
@@ -177,5 +200,18 @@ export class Metrics {
   /** An Event was not written. */
   eventLost(why: 'failed' | 'dropped'): void {
     this.eventsLost.inc({ why });
+  }
+
+  /** Counts notification deliveries (src/notify/sender.ts). */
+  notifyObserver(): NotifyObserver {
+    return {
+      delivered: (sink, type, seconds) => {
+        this.notifications.inc({ sink, type, result: 'delivered' });
+        this.notificationSeconds.observe({ sink }, seconds);
+      },
+      retried: (sink, type) => this.notificationRetries.inc({ sink, type }),
+      failed: (sink, type) => this.notifications.inc({ sink, type, result: 'failed' }),
+      dropped: (sink, type) => this.notifications.inc({ sink, type, result: 'dropped' }),
+    };
   }
 }

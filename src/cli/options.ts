@@ -32,6 +32,8 @@ export interface OperatorFlags {
   prometheusTimeoutMs: number;
   prometheusNamespaceLabel: string;
   prometheusRevisionLabel: string;
+  /** Notifications: the file that lists the webhook sinks (undefined: none). */
+  notifyConfig: string | undefined;
   help: boolean;
 }
 
@@ -134,6 +136,10 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: 'MODELSHIP_PROMETHEUS_REVISION_LABEL',
     default: 'modelship_io_revision',
     help: "target label that holds a pod's modelship.io/revision label in Prometheus (labelmap of __meta_kubernetes_pod_label_(.+) makes it modelship_io_revision)",
+  },
+  'notify-config': {
+    env: 'MODELSHIP_NOTIFY_CONFIG',
+    help: 'YAML file listing the webhook sinks that receive rollout notifications as signed CloudEvents (docs/operations.md); default: none',
   },
   help: { env: '', boolean: true, help: 'show this help' },
 };
@@ -280,6 +286,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     prometheusTimeoutMs: positive('prometheus-timeout'),
     prometheusNamespaceLabel: labelName('prometheus-namespace-label', raw['prometheus-namespace-label']!),
     prometheusRevisionLabel: labelName('prometheus-revision-label', raw['prometheus-revision-label']!),
+    notifyConfig: raw['notify-config'] || undefined,
     help: bool('help'),
   };
 }
