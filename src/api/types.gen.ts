@@ -161,6 +161,8 @@ export interface ModelDeploymentSpecStrategy {
    * @defaultValue `300`
    */
   progressDeadlineSeconds?: number;
+  /** Opt-in to roll out a version whose interface breaks the serving version's (an input removed, renamed, added or changed; an output removed or changed) although its major version is not higher: set it to the exact version in spec.version. */
+  allowInterfaceChangeTo?: string;
   /**
    * When a new revision fails (CrashLoopBackOff, image pull failure, too many restarts, progress deadline missed, readiness lost), send all traffic back to the last healthy revision at once.
    * @defaultValue `true`
