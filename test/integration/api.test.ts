@@ -5,8 +5,10 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { modelVersionName } from '../../src/core/model-version.js';
 import { repoRoot } from '../harness/env.js';
 import { kubectl, kubectlOk, tempNamespace } from '../harness/kube.js';
+import { fakeDigest } from '../harness/objects.js';
 
 const examples = join(repoRoot, 'examples');
 
@@ -58,8 +60,15 @@ test.each(invalid.map((x) => [relative(examples, x.path), x.path, x.expect]))(
 const mv = (version: string, storageUri = 's3://models/iris/1') => ({
   apiVersion: 'modelship.io/v1alpha1',
   kind: 'ModelVersion',
-  metadata: { name: `iris-${version.replace(/[^a-z0-9]/g, '-')}` },
-  spec: { model: 'iris', version, runtime: 'triton', format: 'onnx', storageUri },
+  metadata: { name: modelVersionName('iris', version) },
+  spec: {
+    model: 'iris',
+    version,
+    runtime: 'triton',
+    format: 'onnx',
+    storageUri,
+    digest: fakeDigest(storageUri),
+  },
 });
 
 test('a ModelVersion spec cannot be edited once created', async () => {

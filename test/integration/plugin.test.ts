@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelDeployment } from '../../src/api/index.js';
+import { modelVersionName } from '../../src/core/model-version.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
 import { kubectlOk, run, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
 
@@ -81,7 +82,7 @@ function modelVersion(version: string, spec: object = {}): object {
   return {
     apiVersion: GV,
     kind: 'ModelVersion',
-    metadata: { name: `clf-${version.replace(/[^a-z0-9.-]/g, '-')}` },
+    metadata: { name: modelVersionName('clf', version) },
     spec: {
       model: 'clf',
       version,
