@@ -12,6 +12,7 @@ import type { ModelDeployment } from '../../src/api/index.js';
 import { modelVersionName } from '../../src/core/model-version.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
 import { kubectlOk, run, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
+import { fakeDigest } from '../harness/objects.js';
 
 const MAIN = join(repoRoot, 'dist', 'plugin', 'main.js');
 const GV = 'modelship.io/v1alpha1';
@@ -89,6 +90,7 @@ function modelVersion(version: string, spec: object = {}): object {
       runtime: 'triton',
       format: 'onnx',
       storageUri: `s3://models/clf/${version}/model.onnx`,
+      digest: fakeDigest(`s3://models/clf/${version}/model.onnx`),
       interface: {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 224, 224] }],
         outputs: [{ name: 'logits', datatype: 'FP32', shape: [1000] }],
