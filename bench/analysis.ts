@@ -144,7 +144,7 @@ export async function runAnalysisBench(o: {
       await applyObj(http, {
         apiVersion: 'modelship.io/v1alpha1',
         kind: 'ModelVersion',
-        metadata: { name: `${MD}-${version.replace(/\./g, '-')}`, namespace: NS },
+        metadata: { name: `${MD}-${version}`, namespace: NS },
         spec: {
           model: MD,
           version,

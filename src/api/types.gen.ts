@@ -161,6 +161,8 @@ export interface ModelDeploymentSpecStrategy {
    * @defaultValue `300`
    */
   progressDeadlineSeconds?: number;
+  /** Opt-in to roll out a version whose interface breaks the serving version's (an input removed, renamed, added or changed; an output removed or changed) although its major version is not higher: set it to the exact version in spec.version. */
+  allowInterfaceChangeTo?: string;
   /**
    * When a new revision fails (CrashLoopBackOff, image pull failure, too many restarts, progress deadline missed, readiness lost), send all traffic back to the last healthy revision at once.
    * @defaultValue `true`
@@ -588,6 +590,8 @@ export interface ModelVersionSpec {
   retirement?: ModelVersionSpecRetirement;
   /** Content digest of the artifact, sha256: followed by 64 lowercase hexadecimal characters. */
   digest?: string;
+  /** Required (the default): spec.digest must be given. */
+  digestPolicy?: ModelVersionSpecDigestPolicy;
   /** Input and output tensors of the model, as the runtime exposes them. */
   interface?: ModelVersionSpecInterface;
   /** Pre- and post-processing that belongs to this version. */
@@ -610,6 +614,9 @@ export interface ModelVersionSpecRetirement {
   /** How long the version must have been unused and idle before the operator deletes it, as a Go duration with units s, m or h, for example 2160h (90 days). */
   deleteWhenIdleFor: string;
 }
+
+/** Required (the default): spec.digest must be given. */
+export type ModelVersionSpecDigestPolicy = 'Required' | 'Unverified';
 
 /** Input and output tensors of the model, as the runtime exposes them. */
 export interface ModelVersionSpecInterface {

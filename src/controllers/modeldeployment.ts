@@ -4,7 +4,7 @@
 // writes; and no write ever lands on an object this ModelDeployment did not create.
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { measureAnalysis } from '../analysis/measure.js';
-import type { ModelDeployment } from '../api/index.js';
+import type { ModelDeployment, ModelVersionSpecInterface } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
 import { DEFAULT_METRIC_LABELS } from '../core/analysis/queries.js';
 import type { AnalysisInput } from '../core/analysis/verdict.js';
@@ -83,6 +83,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       now: startedAt,
       unreadyGraceMs: deps.unreadyGraceMs,
       analysis,
+      interfaces: world.interfaces,
     });
   let plan = planFor(world.desired);
   if (!world.desired.ok && world.desired.reason === 'NameConflict') warnOnce(md, plan, world.desired);
@@ -233,6 +234,8 @@ interface World {
   deployments: V1Deployment[];
   routeObjects: KubernetesObject[];
   appliedWeights: Map<string, number> | undefined;
+  /** The interface gate's input: what each revision's ModelVersion declares, by revision hash. */
+  interfaces: Map<string, ModelVersionSpecInterface | undefined>;
 }
 
 /**
@@ -279,6 +282,14 @@ function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Wor
   const stable = md.status?.stableRevision;
   const servingRuntime = deployments.find((d) => d.metadata?.labels?.[LABEL_REVISION] === stable)?.metadata
     ?.annotations?.[ANNOTATION_RUNTIME];
+  // The ModelVersion each revision was rendered from (its name is on the Deployment): its interface.
+  const interfaces = new Map<string, ModelVersionSpecInterface | undefined>();
+  for (const d of deployments) {
+    const hash = d.metadata?.labels?.[LABEL_REVISION];
+    const mvName = d.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME];
+    const mv = mvName ? deps.caches.modelVersions.get(ns, mvName) : undefined;
+    if (hash && mv) interfaces.set(hash, mv.spec.interface);
+  }
   let rendered: RenderedRevision | undefined;
   if (!desired) {
     const found = resolveModelVersion(
@@ -291,6 +302,7 @@ function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Wor
       try {
         rendered = renderRevision({ md, mv: found.mv, settings: deps.settings, replicas: 0 });
         desired = { ok: true, revision: { hash: rendered.hash, version: found.mv.spec.version } };
+        interfaces.set(rendered.hash, found.mv.spec.interface);
       } catch (err) {
         const reason = (err as { reason?: string }).reason ?? 'InvalidModelVersion';
         desired = { ok: false, reason, message: (err as Error).message };
@@ -300,7 +312,7 @@ function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Wor
     }
   }
   const appliedWeights = router?.readWeights(routeObjects, md);
-  return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights };
+  return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights, interfaces };
 }
 
 function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Desired {

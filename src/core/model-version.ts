@@ -3,6 +3,15 @@ import type { ModelDeployment, ModelVersion } from '../api/index.js';
 import type { Resolution } from './plan.js';
 
 /**
+ * The name a ModelVersion must have (the CRD's create rule): `<model>-<version>`, the version
+ * lowercased (names are lowercase) and '+' (build metadata) written as '--'. The name is the natural
+ * key, so the apiserver refuses a second ModelVersion of the same model and version as existing.
+ */
+export function modelVersionName(model: string, version: string): string {
+  return `${model}-${version.toLowerCase().replaceAll('+', '--')}`;
+}
+
+/**
  * Finds the ModelVersion the spec names. The schema cannot know what exists, so every way this can
  * go wrong becomes a reason and a message for a condition; nothing serving is touched.
  * `versions` need only hold the spec's model's versions (others are skipped); `allVersions`, read

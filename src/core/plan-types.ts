@@ -1,4 +1,4 @@
-import type { ModelDeployment, ModelDeploymentStatus } from '../api/index.js';
+import type { ModelDeployment, ModelDeploymentStatus, ModelVersionSpecInterface } from '../api/index.js';
 import type { AnalysisInput } from './analysis/verdict.js';
 import type { ObservedRevision } from './observed.js';
 
@@ -28,6 +28,12 @@ export interface PlanInput {
   unreadyGraceMs: number;
   /** Metric analysis: what the shell measured in this reconcile (see core/analysis/verdict.ts). */
   analysis?: AnalysisInput | undefined;
+  /**
+   * The interface gate: the interface each revision's ModelVersion declares (undefined: none), by
+   * revision hash, for the desired revision and the observed ones whose ModelVersion the shell found.
+   * A revision missing here is not judged; without the map there is no gate.
+   */
+  interfaces?: ReadonlyMap<string, ModelVersionSpecInterface | undefined> | undefined;
 }
 
 export interface Weight {

@@ -4,6 +4,7 @@ import { blueGreen } from './planner/blue-green.js';
 import { canaryRollout } from './planner/canary.js';
 import { finish, hold } from './planner/finish.js';
 import { rolledBack } from './planner/outcomes.js';
+import { interfaceGate } from './planner/interface-gate.js';
 import { handleRequests } from './planner/requests.js';
 import { checkStable, firstDeploy, replace, steady } from './planner/stable.js';
 import { Planner } from './planner/state.js';
@@ -24,7 +25,9 @@ export { readRequests } from './planner/requests.js';
  * - weights always sum to 100;
  * - traffic never moves to a revision known to have failed;
  * - the stable revision keeps its full size until a successor is Ready and promoted;
- * - a failing new revision is reverted the moment its pods show the failure.
+ * - a failing new revision is reverted the moment its pods show the failure;
+ * - a version that breaks the serving version's interface without a new major version (or the
+ *   opt-in) is not started: nothing of it runs and no traffic moves (planner/interface-gate.ts).
  */
 export function planRollout(input: PlanInput): Plan {
   return decide(new Planner(input));
@@ -37,6 +40,9 @@ function decide(pl: Planner): Plan {
   const d = desired.revision;
   const p = pl.prev;
   pl.desiredSince = p.desiredRevision === d.hash ? (parseTime(p.desiredSince) ?? pl.input.now) : pl.input.now;
+  // A version that breaks the serving version's interface does not start: nothing else is decided.
+  const gated = interfaceGate(pl, d.hash, d.version);
+  if (gated) return gated;
   handleRequests(pl);
 
   // A new stable revision still in its bake time whose analysis fails goes back to the previous one.

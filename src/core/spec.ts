@@ -21,6 +21,8 @@ export interface ResolvedSpec {
   port: number;
   revisionHistoryLimit: number;
   paused: boolean;
+  /** The one version allowed to break the serving version's interface without a new major. */
+  allowInterfaceChangeTo: string | undefined;
 }
 
 /** A canary step; a timed pause keeps its duration as written, for messages. */
@@ -51,6 +53,7 @@ export function resolveSpec(md: ModelDeployment): ResolvedSpec {
     port: s.traffic?.port ?? 80,
     revisionHistoryLimit: s.revisionHistoryLimit ?? 3,
     paused: s.paused ?? false,
+    allowInterfaceChangeTo: st.allowInterfaceChangeTo,
   };
 }
 

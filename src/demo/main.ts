@@ -10,6 +10,7 @@
 // 1.2.0 is made to crash-loop. The demo is not part of the operator's build (tsconfig.demo.json): it
 // reuses the test harness's data plane, models and load generator.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,8 @@ const modelVersion = (version: string, top1: number, changelog: string) => ({
     runtime: 'triton',
     format: 'onnx',
     storageUri: `s3://models/resnet50/${version}/model.onnx`,
+    // Nothing is fetched here (kwok pods); a digest is required, so the demo names one.
+    digest: `sha256:${createHash('sha256').update(`resnet50 ${version}`).digest('hex')}`,
     interface: {
       inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 224, 224] }],
       outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [1000] }],

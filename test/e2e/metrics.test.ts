@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { kubectlOk, releaseAll, tempNamespace, waitFor } from '../harness/kube.js';
+import { fakeDigest } from '../harness/objects.js';
 import { startOperator, type RunningOperator } from '../harness/operator.js';
 
 let ns: Awaited<ReturnType<typeof tempNamespace>>;
@@ -47,13 +48,14 @@ const mv = (version: string) =>
   JSON.stringify({
     apiVersion: 'modelship.io/v1alpha1',
     kind: 'ModelVersion',
-    metadata: { name: `iris-${version.replace(/\./g, '-')}` },
+    metadata: { name: `iris-${version}` },
     spec: {
       model: 'iris',
       version,
       runtime: 'triton',
       format: 'onnx',
       storageUri: `s3://m/iris/${version}/model.onnx`,
+      digest: fakeDigest(`s3://m/iris/${version}/model.onnx`),
     },
   });
 const md = (version: string, fault?: string) =>

@@ -320,6 +320,7 @@ test(
         runtime: 'torchserve',
         format: 'mar',
         storageUri: 's3://models/reviews/1.0.0/reviews.mar',
+        digestPolicy: 'Unverified',
       },
     });
     const status = await until('reviews-1.0.0 validated', async () => (await mv('reviews-1.0.0'))?.status);

@@ -165,7 +165,7 @@ export function pythonModelVersion(o: {
       runtime: 'triton',
       format: 'python',
       storageUri: o.url,
-      ...(o.digest ? { digest: o.digest } : {}),
+      ...(o.digest ? { digest: o.digest } : { digestPolicy: 'Unverified' }),
       interface: ADD_INTERFACE,
     },
   } as ModelVersion;

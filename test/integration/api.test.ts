@@ -5,8 +5,10 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { modelVersionName } from '../../src/core/model-version.js';
 import { repoRoot } from '../harness/env.js';
 import { kubectl, kubectlOk, tempNamespace } from '../harness/kube.js';
+import { fakeDigest } from '../harness/objects.js';
 
 const examples = join(repoRoot, 'examples');
 
@@ -58,8 +60,15 @@ test.each(invalid.map((x) => [relative(examples, x.path), x.path, x.expect]))(
 const mv = (version: string, storageUri = 's3://models/iris/1') => ({
   apiVersion: 'modelship.io/v1alpha1',
   kind: 'ModelVersion',
-  metadata: { name: `iris-${version.replace(/[^a-z0-9]/g, '-')}` },
-  spec: { model: 'iris', version, runtime: 'triton', format: 'onnx', storageUri },
+  metadata: { name: modelVersionName('iris', version) },
+  spec: {
+    model: 'iris',
+    version,
+    runtime: 'triton',
+    format: 'onnx',
+    storageUri,
+    digest: fakeDigest(storageUri),
+  },
 });
 
 test('a ModelVersion spec cannot be edited once created', async () => {
@@ -147,4 +156,96 @@ test('short names and the modelship category work', async () => {
   const out = await kubectlOk(['get', 'modelship', '-n', ns.name, '-o', 'name']);
   expect(out).toMatch(/modelversion\.modelship\.io\//);
   expect(out).toMatch(/modeldeployment\.modelship\.io\//);
+});
+
+describe('a ModelVersion names its digest, or opts out', () => {
+  const base = (version: string) => {
+    const { spec, ...rest } = mv(version);
+    const { digest: _digest, ...noDigest } = spec;
+    return { ...rest, spec: noDigest };
+  };
+
+  test('without a digest it is refused, saying how to go on', async () => {
+    const r = await kubectl(
+      ['apply', '--dry-run=server', '-n', ns.name, '-f', '-'],
+      JSON.stringify(base('3.3.0')),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec.digest');
+    expect(r.stderr).toContain('digest is required');
+    expect(r.stderr).toContain('digestPolicy: Unverified');
+  });
+
+  test('digestPolicy: Required without a digest is refused too', async () => {
+    const o = base('3.3.1');
+    const r = await kubectl(
+      ['apply', '--dry-run=server', '-n', ns.name, '-f', '-'],
+      JSON.stringify({ ...o, spec: { ...o.spec, digestPolicy: 'Required' } }),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('digest is required');
+  });
+
+  test('digestPolicy: Unverified is the explicit opt-out (a directory artifact)', async () => {
+    const o = base('3.3.2');
+    const obj = {
+      ...o,
+      spec: { ...o.spec, storageUri: 'pvc://models/iris/3.3.2/', digestPolicy: 'Unverified' },
+    };
+    await kubectlOk(['apply', '-n', ns.name, '-f', '-'], JSON.stringify(obj));
+    const stored = JSON.parse(await kubectlOk(['get', 'mv', obj.metadata.name, '-n', ns.name, '-o', 'json']));
+    expect(stored.spec.digestPolicy).toBe('Unverified');
+    // Stored objects take metadata updates (the operator's finalizer writes are such updates).
+    await kubectlOk(['label', 'mv', obj.metadata.name, '-n', ns.name, 'team=vision']);
+  });
+
+  test('a digest and digestPolicy: Unverified together are refused', async () => {
+    const obj = mv('3.3.3');
+    const r = await kubectl(
+      ['apply', '--dry-run=server', '-n', ns.name, '-f', '-'],
+      JSON.stringify({ ...obj, spec: { ...obj.spec, digestPolicy: 'Unverified' } }),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('digestPolicy Unverified contradicts a digest');
+  });
+});
+
+describe('the name of a ModelVersion is its natural key', () => {
+  test('a second ModelVersion of the same model and version is refused when created', async () => {
+    const first = mv('3.4.0');
+    await kubectlOk(['create', '-n', ns.name, '-f', '-'], JSON.stringify(first));
+    // Another artifact, same model and version: it can only have the same name.
+    const second = { ...first, spec: { ...first.spec, storageUri: 's3://models/iris/other' } };
+    const r = await kubectl(['create', '-n', ns.name, '-f', '-'], JSON.stringify(second));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/AlreadyExists|already exists/);
+    // ... and under any other name the name rule refuses it.
+    const renamed = { ...second, metadata: { name: 'iris-3.4.0-copy' } };
+    const r2 = await kubectl(['create', '-n', ns.name, '-f', '-'], JSON.stringify(renamed));
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr).toContain('metadata.name must be <spec.model>-<spec.version>');
+  });
+
+  test.each([
+    ['3.5.0', 'iris-3-5-0'],
+    ['3.5.0-RC.1', 'iris-3.5.0-RC.1'],
+    ['3.5.0+build.7', 'iris-3.5.0-build.7'],
+  ])('version %s named %s is refused', async (version, name) => {
+    const obj = { ...mv(version), metadata: { name } };
+    const r = await kubectl(['apply', '--dry-run=server', '-n', ns.name, '-f', '-'], JSON.stringify(obj));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/metadata.name must be <spec.model>-<spec.version>|Invalid value/);
+  });
+
+  test.each([
+    '3.6.0',
+    '3.6.0-RC.1',
+    '3.6.0+build.7',
+    '3.6.0-rc.1+exp.sha.5114f85',
+    '3.6.0-finetune.datasetx',
+  ])('the CRD rule and modelVersionName agree on version %s', async (version) => {
+    const obj = mv(version);
+    expect(obj.metadata.name).toBe(modelVersionName('iris', version));
+    await kubectlOk(['apply', '--dry-run=server', '-n', ns.name, '-f', '-'], JSON.stringify(obj));
+  });
 });

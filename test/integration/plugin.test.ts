@@ -9,8 +9,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelDeployment } from '../../src/api/index.js';
+import { modelVersionName } from '../../src/core/model-version.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
 import { kubectlOk, run, tempNamespace, waitFor, type RunResult } from '../harness/kube.js';
+import { fakeDigest } from '../harness/objects.js';
 
 const MAIN = join(repoRoot, 'dist', 'plugin', 'main.js');
 const GV = 'modelship.io/v1alpha1';
@@ -81,13 +83,14 @@ function modelVersion(version: string, spec: object = {}): object {
   return {
     apiVersion: GV,
     kind: 'ModelVersion',
-    metadata: { name: `clf-${version.replace(/[^a-z0-9.-]/g, '-')}` },
+    metadata: { name: modelVersionName('clf', version) },
     spec: {
       model: 'clf',
       version,
       runtime: 'triton',
       format: 'onnx',
       storageUri: `s3://models/clf/${version}/model.onnx`,
+      digest: fakeDigest(`s3://models/clf/${version}/model.onnx`),
       interface: {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 224, 224] }],
         outputs: [{ name: 'logits', datatype: 'FP32', shape: [1000] }],

@@ -125,9 +125,9 @@ function validMd(name: string, existing: boolean): Obj {
   };
 }
 
-function validMv(name: string): Obj {
-  const mv = modelVersion('fzmv', `${int(0, 9)}.${int(0, 99)}.${int(0, 9999)}`) as unknown as Obj;
-  return { ...mv, metadata: { name } };
+/** Named `fzmv-<version>` (its natural key, which the CRD requires); case i's version is unique. */
+function validMv(i: number): Obj {
+  return modelVersion('fzmv', `${int(0, 9)}.${i}.${int(0, 9999)}`) as unknown as Obj;
 }
 
 /**
@@ -270,10 +270,10 @@ function generate(): Case[] {
   const out: Case[] = [];
   for (let i = 0; i < COUNT; i++) {
     const kind = random() < 0.6 ? 'ModelDeployment' : 'ModelVersion';
-    const name = `fz-${i}`;
     const r = random();
     const cls: Class = r < 0.25 ? 'valid' : r < 0.6 ? 'nearly' : 'hostile';
-    const body = kind === 'ModelDeployment' ? validMd(name, random() < 0.05) : validMv(name);
+    const body = kind === 'ModelDeployment' ? validMd(`fz-${i}`, random() < 0.05) : validMv(i);
+    const name = (body.metadata as { name: string }).name;
     let fields: string[] = [];
     if (cls === 'nearly') {
       const [path, value] = pick(kind === 'ModelDeployment' ? MD_NEAR : MV_NEAR);

@@ -4,7 +4,7 @@
  * It stands in for the apiserver + kube-controller-manager + kwok only in unit and property tests;
  * the integration tests run the same core against the real control plane.
  */
-import type { ModelDeployment, ModelDeploymentSpec } from '../../src/api/index.js';
+import type { ModelDeployment, ModelDeploymentSpec, ModelVersionSpecInterface } from '../../src/api/index.js';
 import { resolveAnalysis } from '../../src/core/analysis/spec.js';
 import type { AnalysisInput, Measurement } from '../../src/core/analysis/verdict.js';
 import { analysisTarget, dueChecks } from '../../src/core/analysis/verdict.js';
@@ -71,6 +71,11 @@ export class World {
   prometheus: 'up' | 'down' | 'refuses' | 'unconfigured' = 'up';
   /** Every analysis measurement handed to the core, with the time. */
   measured: Array<{ at: number; input: AnalysisInput }> = [];
+  /**
+   * The interface each version's ModelVersion declares (a key with undefined: none declared). Unset:
+   * the shell hands the core no interfaces (no gate); a version without a key is not known.
+   */
+  interfaces: Record<string, ModelVersionSpecInterface | undefined> | undefined;
 
   constructor(private readonly opts: SimOptions) {
     this.md = {
@@ -171,7 +176,15 @@ export class World {
       now: this.now,
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 3000,
       analysis: this.measure(),
+      interfaces: this.interfaceMap(),
     };
+  }
+
+  private interfaceMap(): Map<string, ModelVersionSpecInterface | undefined> | undefined {
+    const known = this.interfaces;
+    if (!known) return undefined;
+    const versions = [this.md.spec.version, ...[...this.revisions.values()].map((r) => r.version)];
+    return new Map(versions.filter((v) => v in known).map((v) => [hashOf(v), known[v]]));
   }
 
   /** The shell's part of metric analysis (src/analysis/measure.ts) over the simulated Prometheus. */

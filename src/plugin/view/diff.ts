@@ -147,7 +147,7 @@ export function renderDiff(a: ModelVersion, b: ModelVersion): string[] {
       ? 'I/O SIGNATURE: unchanged'
       : io.breaking
         ? 'I/O SIGNATURE: changed; clients of the first version may break'
-        : 'I/O SIGNATURE: outputs added; existing clients keep working',
+        : 'I/O SIGNATURE: changed compatibly; existing clients keep working',
   );
   for (const [title, list] of [
     ['inputs', io.inputs],
@@ -155,6 +155,7 @@ export function renderDiff(a: ModelVersion, b: ModelVersion): string[] {
   ] as const) {
     if (list.length) lines.push(`  ${title}:`, ...list.map((c) => `    ${describeTensorChange(c)}`));
   }
+  if (io.breaking) lines.push('  breaking:', ...io.breakingChanges.map((c) => `    ${c}`));
 
   lines.push('', 'CHANGELOG');
   for (const [n, r] of [

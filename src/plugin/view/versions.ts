@@ -1,7 +1,7 @@
 // `kubectl modelship versions`: the ModelVersions of one model in SemVer order.
 import type { ModelVersion } from '../../api/index.js';
 import { formatDate, formatNumber, isoOf, or, renderTable } from '../format.js';
-import { sortByVersion } from '../semver.js';
+import { sortByVersion } from '../../core/semver.js';
 
 /** Metrics shown per row; more are summarized as "+N more" (kubectl modelship diff shows all). */
 const METRICS_SHOWN = 4;
