@@ -133,6 +133,30 @@ const PLURAL: Record<string, string> = {
 };
 
 /** The collection path of `kind` in `ns` (cluster-scoped when ns is undefined). */
+/**
+ * The weights of an HTTPRoute's default rule (the one that matches no header) by revision, only
+ * those above 0: backend `<md>-<revision>` -> weight. What the benchmarks watch for "traffic moved".
+ */
+export function defaultRuleWeights(o: Obj | undefined, md: string): Record<string, number> {
+  const rules = (
+    o?.spec as
+      | {
+          rules?: Array<{
+            matches?: Array<{ headers?: unknown[] }>;
+            backendRefs?: Array<{ name: string; weight?: number }>;
+          }>;
+        }
+      | undefined
+  )?.rules;
+  const rule = rules?.find((r) => !(r.matches ?? []).some((m) => (m.headers ?? []).length > 0));
+  const out: Record<string, number> = {};
+  for (const b of rule?.backendRefs ?? []) {
+    const w = b.weight ?? 1;
+    if (w > 0) out[b.name.slice(md.length + 1)] = w;
+  }
+  return out;
+}
+
 export function collection(apiVersion: string, kind: string, ns?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const plural = PLURAL[kind];

@@ -26,6 +26,7 @@ import {
 import { LoadGenerator, ok, tally, type Reply, type Target } from '../test/harness/serving.js';
 import {
   applyObj,
+  defaultRuleWeights,
   ensureNamespace,
   Informer,
   now,
@@ -88,24 +89,6 @@ export function servingUnavailable(cluster: BenchCluster): string | undefined {
   }
 }
 
-interface Route {
-  spec?: {
-    rules?: Array<{
-      matches?: Array<{ headers?: unknown[] }>;
-      backendRefs?: Array<{ name: string; weight?: number }>;
-    }>;
-  };
-}
-/** The default rule's weights by revision, only those above 0. */
-function weights(o: Obj | undefined): Record<string, number> {
-  const rule = (o as Route | undefined)?.spec?.rules?.find(
-    (r) => !(r.matches ?? []).some((m) => (m.headers ?? []).length),
-  );
-  const out: Record<string, number> = {};
-  for (const b of rule?.backendRefs ?? [])
-    if ((b.weight ?? 1) > 0) out[b.name.slice(MD.length + 1)] = b.weight ?? 1;
-  return out;
-}
 interface Status {
   phase?: string;
   stableRevision?: string;
@@ -252,7 +235,7 @@ export class ServingBench {
       const t0 = Date.now();
       const mark = (what: string): void => void timeline.push({ t: Date.now() - t0, what });
       const offs = [
-        this.routes.on((_, r) => mark(`route ${JSON.stringify(weights(r))}`)),
+        this.routes.on((_, r) => mark(`route ${JSON.stringify(defaultRuleWeights(r, MD))}`)),
         this.pods.on((type, p) =>
           mark(
             `pod ${p.metadata.name} ${type === 'DELETED' ? 'deleted' : podReady(p) ? 'Ready' : (p.metadata as { deletionTimestamp?: string }).deletionTimestamp ? 'terminating' : 'not Ready'}`,
@@ -374,7 +357,7 @@ export class ServingBench {
       const canary = st(o).canaryRevision!;
       await when(
         this.routes,
-        (r) => r.metadata.name === MD && weights(r)[canary] === 50,
+        (r) => r.metadata.name === MD && defaultRuleWeights(r, MD)[canary] === 50,
         60_000,
         'the route at 50 %',
       );
@@ -392,7 +375,9 @@ export class ServingBench {
       );
       const safe = when(
         this.routes,
-        (r) => r.metadata.name === MD && JSON.stringify(weights(r)) === JSON.stringify({ [stable]: 100 }),
+        (r) =>
+          r.metadata.name === MD &&
+          JSON.stringify(defaultRuleWeights(r, MD)) === JSON.stringify({ [stable]: 100 }),
         120_000,
         'the route at 100 % stable',
         false,

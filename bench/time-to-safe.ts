@@ -10,7 +10,16 @@
 //   route is already 100% stable when the failure appears (time to safe is 0 by construction); what
 //   matters there is the revert time.
 import type { KubeHttp } from '../src/k8s/kube-http.js';
-import { applyObj, ensureNamespace, Informer, now, when, type Kube, type Obj } from './lib.js';
+import {
+  applyObj,
+  defaultRuleWeights,
+  ensureNamespace,
+  Informer,
+  now,
+  when,
+  type Kube,
+  type Obj,
+} from './lib.js';
 import { FAULT, modelDeployment, modelVersion, mdReady } from './objects.js';
 
 export const TTS_NS = 'bench-tts';
@@ -39,30 +48,8 @@ interface MdStatus {
 }
 const status = (o: Obj): MdStatus => (o.status ?? {}) as MdStatus;
 
-interface Route {
-  spec?: {
-    rules?: Array<{
-      matches?: Array<{ headers?: unknown[] }>;
-      backendRefs?: Array<{ name: string; weight?: number }>;
-    }>;
-  };
-}
-
-/** The default rule's weights by revision (backend `<md>-<revision>`), only those above 0. */
-function routeWeights(o: Obj | undefined): Record<string, number> {
-  const rule = (o as Route | undefined)?.spec?.rules?.find(
-    (r) => !(r.matches ?? []).some((m) => (m.headers ?? []).length > 0),
-  );
-  const out: Record<string, number> = {};
-  for (const b of rule?.backendRefs ?? []) {
-    const w = b.weight ?? 1;
-    if (w > 0) out[b.name.replace(`${MD}-`, '')] = w;
-  }
-  return out;
-}
-
 const onlyStable = (o: Obj | undefined, stable: string): boolean => {
-  const w = routeWeights(o);
+  const w = defaultRuleWeights(o, MD);
   const keys = Object.keys(w);
   return keys.length === 1 && keys[0] === stable;
 };
@@ -142,7 +129,7 @@ export class TimeToSafe {
       // Wait for the canary's 50% in the route, then make its pods crash-loop.
       await when(
         this.routes,
-        (o) => (routeWeights(o)[canary] ?? 0) > 0,
+        (o) => (defaultRuleWeights(o, MD)[canary] ?? 0) > 0,
         60_000,
         `${version}: canary weight in route`,
       );
@@ -180,7 +167,7 @@ export class TimeToSafe {
       `${version}: CrashLoopBackOff`,
     );
     const t0 = failure.at;
-    const weightAtFailure = routeWeights(route())[canary] ?? 0;
+    const weightAtFailure = defaultRuleWeights(route(), MD)[canary] ?? 0;
     const alreadySafe = onlyStable(route(), stable);
     const [tScaled, tRolled] = await Promise.all([scaled, rolledBack]);
     let tSafe: number;

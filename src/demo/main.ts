@@ -153,7 +153,13 @@ interface Serving {
 }
 
 /** Replies by who answered, as `1.0.0 74% · 1.1.0 26%`, and the failures. */
-function share(replies: readonly Reply[]): { text: string; served: number; failed: number } {
+function share(replies: readonly Reply[]): {
+  text: string;
+  served: number;
+  failed: number;
+  /** Replies served, by version, in the order versions first answered. */
+  by: Map<string, number>;
+} {
   const by = new Map<string, number>();
   let failed = 0;
   for (const r of replies) {
@@ -165,7 +171,7 @@ function share(replies: readonly Reply[]): { text: string; served: number; faile
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([v, n]) => `${v} ${Math.round((100 * n) / Math.max(1, served))}%`)
     .join(' · ');
-  return { text: text || '-', served, failed };
+  return { text: text || '-', served, failed, by };
 }
 
 async function main(): Promise<number> {
@@ -323,10 +329,7 @@ async function main(): Promise<number> {
   const tallyFrom = (from: number, what: string) => {
     if (!serving) return;
     const total = share(serving.load.between(from));
-    const counts = new Map<string, number>();
-    for (const r of serving.load.between(from).filter(ok))
-      counts.set(r.version ?? '?', (counts.get(r.version ?? '?') ?? 0) + 1);
-    const by = [...counts.entries()].map(([v, n]) => `${n} by ${v}`).join(', ');
+    const by = [...total.by.entries()].map(([v, n]) => `${n} by ${v}`).join(', ');
     const line = `  requests during ${what}: ${total.served + total.failed} sent, ${total.served} served (${by || 'none'}), ${total.failed} failed`;
     process.stdout.write(`${total.failed ? red(line) : green(line)}\n`);
   };
