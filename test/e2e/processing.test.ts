@@ -65,14 +65,14 @@ function suite(cfg: DataPlaneConfig): void {
     () => op,
   );
 
-  const labeller = (version: string): object => ({
+  const labeller = (version: string, replicas = 1): object => ({
     apiVersion: GROUP_VERSION,
     kind: 'ModelDeployment',
     metadata: { name: MD },
     spec: {
       model: MD,
       version,
-      replicas: 1,
+      replicas,
       strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }], scaleDownDelaySeconds: 0 } },
       traffic: {
         router: 'gatewayApi',
@@ -152,19 +152,6 @@ function suite(cfg: DataPlaneConfig): void {
   const mvCondition = async (version: string, type: string) =>
     condition((await getObject<ModelVersion>(ns.name, 'modelversion', `${MD}-${version}`))?.status, type);
 
-  /** Deletes the pods of a revision: their replacements start from what the revision holds now. */
-  const restartPods = async (revision: string): Promise<void> => {
-    await kubectlOk([
-      'delete',
-      'pod',
-      '-n',
-      ns.name,
-      '-l',
-      `modelship.io/revision=${revision}`,
-      '--wait=false',
-    ]);
-  };
-
   beforeAll(async () => {
     gw = await localGateway();
     ns = await tempNamespace('processing');
@@ -243,18 +230,21 @@ function suite(cfg: DataPlaneConfig): void {
       expect(c.message).toContain('spec.processing.postprocess.configMapRef');
       expect(c.message).toContain('labels.json (changed)');
       expect(c.message).not.toContain('labels.py');
-      // A pod started now gets the revision's pinned copy, not the edited ConfigMap.
+      // A pod started now gets the revision's pinned copy, not the edited ConfigMap: a second replica
+      // (a scale-up keeps the revision, and the first pod keeps serving while it starts, so the
+      // stable revision never loses readiness). The Gateway spreads the requests over both pods.
       const before = (await listPods()).map((p) => p.metadata.uid);
-      await restartPods(rev110);
+      await apply(ns.name, labeller('1.1.0', 2));
       await until(
-        'a new pod of 1.1.0 is Ready',
-        async () =>
-          (await listPods()).some(
+        'a second pod of 1.1.0, started after the edit, is Ready',
+        async () => {
+          const ready = (await listPods()).filter(
             (p) =>
-              !before.includes(p.metadata.uid) &&
               p.metadata.labels['modelship.io/revision'] === rev110 &&
               (p.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'),
-          ),
+          );
+          return ready.length === 2 && ready.some((p) => !before.includes(p.metadata.uid));
+        },
         { timeoutMs: 120_000, intervalMs: 1000 },
       );
       const replies = await answeredBy('1.1.0', 'tabby cat (1.1.0)', 40);
