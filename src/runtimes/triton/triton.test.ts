@@ -365,12 +365,18 @@ describe('fetch-model', () => {
     expect(fetch).not.toContain('tar ');
   });
 
+  test('a directory with a digest is checked by verify-model before the generated files go in', () => {
+    const pod = render(mv({ storageUri: 's3://m/r/', format: 'python', digest: DIGEST }));
+    const [fetch, verify] = pod.initContainers;
+    expect(pod.initContainers.map((c) => c.name)).toEqual(['fetch-model', 'verify-model']);
+    expect(script(fetch!)).not.toContain('config.pbtxt');
+    expect(verify!.image).toBe(DEFAULT_IMAGES.unpack);
+    expect(env(verify!, 'MODEL_DIGEST')).toBe(DIGEST);
+    const v = script(verify!);
+    expect(v.indexOf('config.pbtxt')).toBeGreaterThan(v.indexOf('digest $got verified'));
+  });
+
   test.each([
-    [
-      'a digest on a directory',
-      { storageUri: 's3://m/r/', format: 'python' as const, digest: DIGEST },
-      'DigestNeedsSingleFile',
-    ],
     [
       'a directory over https',
       { storageUri: 'https://h/r/', format: 'python' as const },
