@@ -3,7 +3,8 @@
 // MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (basic auth).
 import { createHash } from 'node:crypto';
 import yaml from 'js-yaml';
-import type { Mlmodel, MlflowModelVersion, MlflowRun } from './mlflow.js';
+import { renderManifest, unfitManifestPath, type ManifestEntry } from '../runtimes/common/manifest.js';
+import { proxiedArtifactPath, type Mlmodel, type MlflowModelVersion, type MlflowRun } from './mlflow.js';
 
 /** A request to MLflow that failed, worded for the user. */
 export class MlflowError extends Error {}
@@ -108,6 +109,44 @@ export class MlflowClient {
     return doc as Mlmodel;
   }
 
+  /**
+   * The directory digest (src/runtimes/common/manifest.ts) of an artifact directory that the
+   * tracking server proxies (an `mlflow-artifacts:` URI): listed and read through the server's
+   * artifact API. Undefined for another URI, or a file name the scheme cannot hold.
+   */
+  async proxiedDirectoryDigest(artifactUri: string): Promise<string | undefined> {
+    const root = proxiedArtifactPath(artifactUri);
+    if (root === undefined) return undefined;
+    const api = '/api/2.0/mlflow-artifacts/artifacts';
+    const entries: ManifestEntry[] = [];
+    const walk = async (rel: string): Promise<boolean> => {
+      const dir = rel === '' ? root : `${root}/${rel}`;
+      const listed = await this.json<{ files?: Array<{ path: string; is_dir?: boolean }> }>(api, {
+        path: dir,
+      });
+      for (const f of listed.files ?? []) {
+        const path = rel === '' ? f.path : `${rel}/${f.path}`;
+        if (f.is_dir) {
+          if (!(await walk(path))) return false;
+          continue;
+        }
+        if (unfitManifestPath(path) !== undefined) return false;
+        const file = `${dir}/${f.path}`.split('/').map(encodeURIComponent).join('/');
+        const hex = await this.sha256(await this.get(`${api}/${file}`, {}, DOWNLOAD_TIMEOUT_MS));
+        entries.push({ path, sha256: hex });
+      }
+      return true;
+    };
+    if (!(await walk(''))) return undefined;
+    return `sha256:${createHash('sha256').update(renderManifest(entries)).digest('hex')}`;
+  }
+
+  private async sha256(res: Response): Promise<string> {
+    const hash = createHash('sha256');
+    if (res.body) for await (const chunk of res.body) hash.update(chunk as Uint8Array);
+    return hash.digest('hex');
+  }
+
   /** sha256:<hex> of one file of the artifact, streamed; undefined when the server cannot serve it. */
   async fileDigest(name: string, version: string, path: string): Promise<string | undefined> {
     let res: Response;
@@ -117,9 +156,6 @@ export class MlflowClient {
       if (err instanceof MlflowError && /answered (404|400|501)/.test(err.message)) return undefined;
       throw err;
     }
-    if (!res.body) return undefined;
-    const hash = createHash('sha256');
-    for await (const chunk of res.body) hash.update(chunk as Uint8Array);
-    return `sha256:${hash.digest('hex')}`;
+    return `sha256:${await this.sha256(res)}`;
   }
 }

@@ -5,6 +5,7 @@ import {
   chooseVersion,
   mapSchema,
   mapStorageUri,
+  proxiedArtifactPath,
   renderImportedModelVersion,
   withoutCredentials,
   type ImportInput,
@@ -187,6 +188,13 @@ describe('chooseArtifact and mapStorageUri', () => {
     ['file:///tmp/x', 'model.onnx', { storageUri: 'pvc://models/x.onnx' }, 'pvc://models/x.onnx'],
   ])('%s + %s %j -> %s', (download, path, opts, uri) => {
     expect(mapStorageUri(download, path, opts)).toBe(uri);
+  });
+  test.each([
+    ['mlflow-artifacts:/1/models/m-1/artifacts', '1/models/m-1/artifacts'],
+    ['mlflow-artifacts://mlflow:5000/1/a/', '1/a'],
+    ['s3://b/1/a', undefined],
+  ])('proxiedArtifactPath(%s) = %s', (uri, path) => {
+    expect(proxiedArtifactPath(uri)).toBe(path);
   });
   test('a proxied artifact without --artifacts-destination', () => {
     expect(error(() => mapStorageUri('mlflow-artifacts:/1/a', 'model.onnx', {})).message).toContain(

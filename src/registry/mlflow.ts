@@ -271,6 +271,15 @@ export function chooseArtifact(
 }
 
 /**
+ * The path under the artifacts destination of an `mlflow-artifacts:` URI (`mlflow-artifacts:/1/x`
+ * or `mlflow-artifacts://host:port/1/x`), without a trailing '/'; undefined for another scheme.
+ */
+export function proxiedArtifactPath(uri: string): string | undefined {
+  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*?)\/*$/.exec(uri);
+  return m ? m[1]! : undefined;
+}
+
+/**
  * Where modelship fetches the artifact from: --storage-uri as given, else MLflow's download URI in a
  * scheme the fetch step knows. `mlflow-artifacts:` URIs (a tracking server that proxies artifacts)
  * name a path under the server's --artifacts-destination, which its API does not reveal: the caller
@@ -283,8 +292,8 @@ export function mapStorageUri(
 ): string {
   if (opts.storageUri !== undefined) return opts.storageUri;
   let base: string;
-  const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(downloadUri);
-  if (proxied) {
+  const proxied = proxiedArtifactPath(downloadUri);
+  if (proxied !== undefined) {
     if (opts.artifactsDestination === undefined) {
       throw new ImportError(
         'artifact_uri',
@@ -293,7 +302,7 @@ export function mapStorageUri(
           's3://mlflow-artifacts), or the full location as --storage-uri',
       );
     }
-    base = `${opts.artifactsDestination.replace(/\/+$/, '')}/${proxied[1]!}`;
+    base = `${opts.artifactsDestination.replace(/\/+$/, '')}/${proxied}`;
   } else {
     base = downloadUri;
   }

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import type { ModelVersion } from '../../src/api/index.js';
+import { directoryDigest } from '../../src/plugin/commands/digest.js';
 import { clusterEnv, repoRoot } from '../harness/env.js';
 import { kubectl, kubectlOk, run, tempNamespace, type RunResult } from '../harness/kube.js';
 import { startMlflow, type MlflowServer } from '../harness/mlflow.js';
@@ -147,6 +148,30 @@ test('a column signature, the version from the modelship.version tag; YAML witho
   expect((await getMv('iris-0.3.0')).spec).toEqual(manifest.spec);
 });
 
+test("the whole artifact directory: its directory digest, computed through MLflow's artifact proxy", async () => {
+  const r = await plugin([
+    'import',
+    'plus-one',
+    versions['plus-one']!,
+    '--version',
+    '1.0.1',
+    '--format',
+    'onnx',
+    '--artifact-path',
+    '.',
+    '--artifacts-destination',
+    DESTINATION,
+  ]);
+  expect(r).toMatchObject({ code: 0, stderr: '' });
+  const manifest = load(r.stdout) as ModelVersion;
+  expect(manifest.spec.storageUri).toMatch(/^s3:\/\/mlflow-artifacts\/.*\/artifacts\/$/);
+  // The same digest as kubectl modelship digest over the directory MLflow stored, which is what the
+  // fetch step's verify-model checks.
+  const local = join(mlflow.artifactsDir, manifest.spec.storageUri.slice(`${DESTINATION}/`.length));
+  expect(manifest.spec.digest).toBe((await directoryDigest(local)).digest);
+  await kubectlOk(['create', '-n', ns.name, '-f', '-'], r.stdout);
+});
+
 test('a signature that cannot be mapped is an error naming the field; nothing is created', async () => {
   const r = await plugin([
     'import',
@@ -168,7 +193,11 @@ test('a signature that cannot be mapped is an error naming the field; nothing is
   const list = JSON.parse(await kubectlOk(['get', 'mv', '-n', ns.name, '-o', 'json'])) as {
     items: ModelVersion[];
   };
-  expect(list.items.map((v) => v.metadata!.name).sort()).toEqual(['iris-0.3.0', 'plus-one-1.0.0']);
+  expect(list.items.map((v) => v.metadata!.name).sort()).toEqual([
+    'iris-0.3.0',
+    'plus-one-1.0.0',
+    'plus-one-1.0.1',
+  ]);
 });
 
 test('MLflow that is not there, and a model version that does not exist: clear errors', async () => {

@@ -52,10 +52,13 @@ export async function runImport(ctx: ImportContext): Promise<number> {
     let computedDigest: string | undefined;
     const input = { ...flags, trackingUri, modelVersion, run, mlmodel, downloadUri };
     if (needsDigest(flags) && flags.storageUri === undefined) {
-      // The bytes the fetch step will download are the artifact's file: hash that file as the
-      // tracking server serves it. A directory has no single file to hash (kubectl modelship digest).
+      // The bytes the fetch step will download, as the tracking server serves them: the artifact's
+      // file, or every file of a directory the server proxies (the directory digest scheme).
       const { path } = chooseArtifact(mlmodel, flags.runtime, flags);
-      if (path !== '') computedDigest = await mlflow.fileDigest(name, version, path);
+      computedDigest =
+        path !== ''
+          ? await mlflow.fileDigest(name, version, path)
+          : await mlflow.proxiedDirectoryDigest(downloadUri);
     }
     ({ mv, notes } = renderImportedModelVersion({ ...input, ...(computedDigest ? { computedDigest } : {}) }));
   } catch (err) {
