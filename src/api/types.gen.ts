@@ -878,6 +878,10 @@ export interface ModelVersionSpecRecord {
   trainingParams?: Record<string, string>;
   /** Evaluation metrics by name, as numbers, for example {top1: 0.761, latencyP99Ms: 12}. */
   metrics?: Record<string, number>;
+  /** Free-form tags of the version, for example the tags of an MLflow model version that kubectl modelship import copied. */
+  tags?: Record<string, string>;
+  /** Link to the training run that produced the artifact, for example the run's page in the MLflow UI. */
+  runLink?: string;
   /** What changed since the previous version. */
   changelog?: string;
   /** When the artifact was produced, RFC 3339, for example 2025-01-31T12:00:00Z. */
@@ -886,6 +890,8 @@ export interface ModelVersionSpecRecord {
 
 /** Dataset the version was trained or fine-tuned on. */
 export interface ModelVersionSpecRecordDataset {
+  /** Name of the dataset, for example imagenet-2024-01. */
+  name?: string;
   /** Location of the dataset, for example s3://datasets/imagenet/2024-01. */
   uri?: string;
   /** Content hash or version identifier of the dataset, for example sha256:…. */

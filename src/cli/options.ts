@@ -153,7 +153,8 @@ function imageFlags(): Record<string, FlagSpec> {
     fetchGs: 'fetch-model init container for gs:// (needs sh, sha256sum, gcloud)',
     fetchHttps: 'fetch-model init container for https:// (needs sh, sha256sum, curl)',
     fetchPvc: 'fetch-model init container for pvc:// (needs sh, sha256sum, cp)',
-    unpack: 'unpack-model init container for .tar.gz artifacts (needs sh, tar)',
+    unpack:
+      'unpack-model init container for .tar.gz artifacts, verify-model for directories with a digest (needs sh, tar, find, sort, sed, sha256sum)',
   };
   return Object.fromEntries(
     (Object.keys(DEFAULT_IMAGES) as ImageName[]).map((name) => [

@@ -17,6 +17,44 @@ describe('parseArgs', () => {
     [['status', '-h'], { command: 'help' }],
     [['help'], { command: 'help' }],
     [['status', '--', '-odd-name'], { args: ['-odd-name'] }],
+    [['digest', './model'], { command: 'digest', args: ['./model'] }],
+    [
+      ['import', 'fraud', '7', '--version', '1.4.0', '--artifacts-destination=s3://a', '--apply'],
+      {
+        command: 'import',
+        args: ['fraud', '7'],
+        import: {
+          version: '1.4.0',
+          artifactsDestination: 's3://a',
+          apply: true,
+          unverified: false,
+          runtime: 'triton',
+        },
+      },
+    ],
+    [
+      [
+        'import',
+        'm',
+        '1',
+        '--runtime',
+        'torchserve',
+        '--format',
+        'mar',
+        '--artifact-path',
+        'm.mar',
+        '--unverified',
+      ],
+      {
+        import: {
+          runtime: 'torchserve',
+          format: 'mar',
+          artifactPath: 'm.mar',
+          unverified: true,
+          apply: false,
+        },
+      },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseArgs(argv)).toMatchObject(expected);
   });
@@ -36,6 +74,10 @@ describe('parseArgs', () => {
     [['promote', 'x', '--wait', '--timeout', 'soon'], /not a duration/],
     [['status', 'x', '-n'], /flag -n needs a NAMESPACE/],
     [['status', 'x', '--watch=yes'], /takes no value/],
+    [['import', 'fraud'], /import needs MLFLOW_MODEL MLFLOW_VERSION/],
+    [['import', 'm', '1', '--runtime', 'tgi'], /--runtime "tgi": triton or torchserve/],
+    [['import', 'm', '1', '--unverified', '--digest', 'sha256:x'], /--unverified contradicts --digest/],
+    [['status', 'x', '--apply'], /status does not take --apply/],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);

@@ -51,6 +51,28 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: ['all-namespaces'],
     summary: "uninstall: remove the operator's finalizer from ModelVersions (after it is stopped)",
   },
+  import: {
+    args: ['MLFLOW_MODEL', 'MLFLOW_VERSION'],
+    flags: [
+      'tracking-uri',
+      'version',
+      'model',
+      'runtime',
+      'format',
+      'artifact-path',
+      'artifacts-destination',
+      'storage-uri',
+      'digest',
+      'unverified',
+      'apply',
+    ],
+    summary: 'an MLflow model version as a ModelVersion: print its YAML, or --apply it (needs --version)',
+  },
+  digest: {
+    args: ['DIR'],
+    flags: [],
+    summary: "a directory artifact's digest (sha256 over its file manifest) for spec.digest",
+  },
   help: { args: [], flags: [], summary: 'show this help' },
 };
 
@@ -73,6 +95,29 @@ const FLAGS: Record<string, FlagSpec> = {
     help: 'versions: only those no revision keeps that have not served for DURATION (720h, 30d), oldest first',
   },
   'all-namespaces': { short: 'A', help: 'release-finalizers: in every namespace' },
+  'tracking-uri': {
+    value: 'URL',
+    help: 'import: the MLflow tracking server; default: $MLFLOW_TRACKING_URI',
+  },
+  version: {
+    value: 'SEMVER',
+    help: "import: the ModelVersion's semantic version; default: the MLflow tag modelship.version",
+  },
+  model: { value: 'NAME', help: "import: spec.model; default: the MLflow model's name" },
+  runtime: { value: 'RUNTIME', help: 'import: triton (default) or torchserve' },
+  format: { value: 'FORMAT', help: "import: spec.format; default: from the model's flavor (onnx)" },
+  'artifact-path': {
+    value: 'PATH',
+    help: "import: the file to serve inside the model's artifact (. for all of it); default: the flavor's",
+  },
+  'artifacts-destination': {
+    value: 'URI',
+    help: "import: the tracking server's --artifacts-destination, to map mlflow-artifacts:/ URIs",
+  },
+  'storage-uri': { value: 'URI', help: "import: spec.storageUri as given instead of MLflow's download URI" },
+  digest: { value: 'SHA256', help: 'import: spec.digest as given (sha256:…) instead of computing it' },
+  unverified: { help: 'import: no digest, spec.digestPolicy: Unverified (the explicit opt-out)' },
+  apply: { help: 'import: create the ModelVersion (never overwrites one) instead of printing it' },
   help: { short: 'h', help: 'show this help' },
 };
 
@@ -100,6 +145,22 @@ export interface Invocation {
   /** versions --unused-for, in milliseconds, and as given (for messages). */
   unusedFor?: { ms: number; text: string };
   help: boolean;
+  /** import's flags. */
+  import: ImportFlags;
+}
+
+export interface ImportFlags {
+  trackingUri?: string;
+  version?: string;
+  model?: string;
+  runtime: 'triton' | 'torchserve';
+  format?: string;
+  artifactPath?: string;
+  artifactsDestination?: string;
+  storageUri?: string;
+  digest?: string;
+  unverified: boolean;
+  apply: boolean;
 }
 
 const HINT = 'see kubectl modelship --help';
@@ -155,6 +216,10 @@ export function parseArgs(argv: readonly string[]): Invocation {
       );
     if (values.timeout !== undefined && values.wait !== 'true')
       throw new UsageError('--timeout goes with --wait');
+    if (values.runtime !== undefined && values.runtime !== 'triton' && values.runtime !== 'torchserve')
+      throw new UsageError(`--runtime ${JSON.stringify(values.runtime)}: triton or torchserve`);
+    if (values.unverified === 'true' && values.digest !== undefined)
+      throw new UsageError('--unverified contradicts --digest; give one or the other');
   }
   let timeoutMs = 120_000;
   if (values.timeout !== undefined) {
@@ -180,7 +245,25 @@ export function parseArgs(argv: readonly string[]): Invocation {
     allNamespaces: values['all-namespaces'] === 'true',
     timeoutMs,
     help,
+    import: {
+      runtime: values.runtime === 'torchserve' ? 'torchserve' : 'triton',
+      unverified: values.unverified === 'true',
+      apply: values.apply === 'true',
+    },
   };
+  const optional = {
+    trackingUri: 'tracking-uri',
+    version: 'version',
+    model: 'model',
+    format: 'format',
+    artifactPath: 'artifact-path',
+    artifactsDestination: 'artifacts-destination',
+    storageUri: 'storage-uri',
+    digest: 'digest',
+  } as const;
+  for (const [key, flag] of Object.entries(optional)) {
+    if (values[flag] !== undefined) inv.import[key as keyof typeof optional] = values[flag];
+  }
   if (values.namespace) inv.namespace = values.namespace;
   if (values.kubeconfig) inv.kubeconfig = values.kubeconfig;
   if (values.context) inv.context = values.context;

@@ -185,6 +185,27 @@ export class PluginClient {
     return list.items;
   }
 
+  /**
+   * Creates the ModelVersion; never replaces one. 'exists' when its name is taken: ModelVersions are
+   * immutable, and the name is the natural key, so the apiserver's AlreadyExists is the answer.
+   */
+  async createVersion(mv: ModelVersion): Promise<ModelVersion | 'exists'> {
+    const name = mv.metadata!.name!;
+    try {
+      return await this.http.request<ModelVersion>('POST', this.path(MODEL_VERSION_KIND), {
+        body: mv,
+        query: { fieldManager: PLUGIN_MANAGER },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists') return 'exists';
+      throw this.explain(
+        err,
+        `create ModelVersion ${JSON.stringify(name)} in namespace ${JSON.stringify(this.namespace)}`,
+      );
+    }
+  }
+
   /** A JSON merge patch of the ModelDeployment (metadata.annotations or spec fields). */
   patchDeployment(name: string, patch: unknown): Promise<ModelDeployment> {
     return this.call(

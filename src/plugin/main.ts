@@ -39,6 +39,15 @@ async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   graceful = inv.watch || inv.wait;
+  // digest, and import without --apply, read no cluster: no kubeconfig needed.
+  if (inv.command === 'digest') {
+    const { runDigest } = await import('./commands/digest.js');
+    return runDigest(inv, io);
+  }
+  if (inv.command === 'import' && !inv.import.apply) {
+    const { runImport } = await import('./commands/import.js');
+    return runImport({ inv, io, env: process.env });
+  }
   const { PluginClient, loadKubeConfig } = await import('./kube.js');
   const { COMMAND_RUNNERS } = await import('./commands/index.js');
   const run = COMMAND_RUNNERS[inv.command];

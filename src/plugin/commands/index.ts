@@ -1,5 +1,6 @@
 // Command name -> implementation. Loaded on demand by main, after the arguments are checked, so
 // --help and usage errors answer without loading the Kubernetes client.
+import { runImport } from './import.js';
 import { diff, history, versions } from './read.js';
 import { releaseFinalizers } from './release.js';
 import { request } from './request.js';
@@ -19,4 +20,6 @@ export const COMMAND_RUNNERS: Record<string, Command> = {
   resume: setPaused(false),
   rollback,
   'release-finalizers': releaseFinalizers,
+  // main runs it without a cluster unless --apply; MLflow's credentials come from the environment.
+  import: (ctx) => runImport({ inv: ctx.inv, io: ctx.io, env: process.env, client: ctx.client }),
 };

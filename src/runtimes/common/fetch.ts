@@ -13,6 +13,8 @@ import type { ArtifactKind, StorageScheme, StorageSource } from './storage.js';
 
 export const FETCH_CONTAINER = 'fetch-model';
 export const UNPACK_CONTAINER = 'unpack-model';
+/** Checks a directory artifact against spec.digest (src/runtimes/common/manifest.ts). */
+export const VERIFY_CONTAINER = 'verify-model';
 
 /** One image per scheme, each with the one client it needs, and sh, sha256sum and cp. */
 export const DEFAULT_FETCH_IMAGES: Readonly<Record<StorageScheme, string>> = {
@@ -23,8 +25,9 @@ export const DEFAULT_FETCH_IMAGES: Readonly<Record<StorageScheme, string>> = {
 };
 
 /**
- * Extracts archives. A separate step so that no fetch image needs tar and gzip: amazon/aws-cli
- * (Amazon Linux 2, a minimal install) does not promise them; BusyBox has both.
+ * Extracts archives, and verifies directories. A separate step so that no fetch image needs tar,
+ * gzip, find or sort: amazon/aws-cli (Amazon Linux 2, a minimal install) does not promise them;
+ * BusyBox has them all.
  */
 export const DEFAULT_UNPACK_IMAGE = DEFAULT_IMAGES.unpack;
 
@@ -114,7 +117,10 @@ export function renderFetch(
       persistentVolumeClaim: { claimName: source.claim!, readOnly: true },
     });
   }
-  const unpack = kind === 'archive';
+  // A second step (BusyBox) extracts an archive, or checks a directory against its digest; the
+  // generated files are copied in after it, so they are never part of what is checked.
+  const verifyDir = kind === 'directory' && mv.spec.digest !== undefined;
+  const unpack = kind === 'archive' || verifyDir;
   const fetch: V1Container = {
     name: FETCH_CONTAINER,
     image: settings.fetchImages?.[source.scheme] ?? DEFAULT_FETCH_IMAGES[source.scheme],
@@ -139,13 +145,19 @@ export function renderFetch(
   if (!unpack) return { initContainers: [fetch], volumes };
 
   const unpackContainer: V1Container = {
-    name: UNPACK_CONTAINER,
+    name: verifyDir ? VERIFY_CONTAINER : UNPACK_CONTAINER,
     image: settings.unpackImage ?? DEFAULT_UNPACK_IMAGE,
-    command: ['/bin/sh', '-c', unpackScript(copies, dirs)],
-    env: [
-      { name: 'MODEL_ARCHIVE', value: ARCHIVE },
-      { name: 'MODEL_DIR', value: dir },
-    ],
+    command: ['/bin/sh', '-c', verifyDir ? verifyDirScript(copies, dirs) : unpackScript(copies, dirs)],
+    env: verifyDir
+      ? [
+          { name: 'MODEL_URI', value: source.uri },
+          { name: 'MODEL_DIR', value: dir },
+          { name: 'MODEL_DIGEST', value: mv.spec.digest! },
+        ]
+      : [
+          { name: 'MODEL_ARCHIVE', value: ARCHIVE },
+          { name: 'MODEL_DIR', value: dir },
+        ],
     workingDir: '/tmp',
     volumeMounts: [
       { name: VOLUME_MODELS, mountPath: MODEL_ROOT },
@@ -207,6 +219,37 @@ export function unpackScript(copies: Array<[key: string, to: string]>, dirs: str
       'tar -xzf "$MODEL_ARCHIVE" -C "$MODEL_DIR"',
       // The archive would double the disk the model takes for the life of the pod.
       'rm -rf "$(dirname "$MODEL_ARCHIVE")"',
+      ...copyLines(copies, dirs),
+      'echo "modelship: model ready"',
+    ].join('\n') + '\n'
+  );
+}
+
+/**
+ * The POSIX sh script of verify-model: the digest of the fetched directory's manifest
+ * (src/runtimes/common/manifest.ts) against spec.digest. Exported for the tests, which run it.
+ */
+export function verifyDirScript(copies: Array<[key: string, to: string]>, dirs: string[] = []): string {
+  return (
+    [
+      'set -eu',
+      'cd "$MODEL_DIR"',
+      'odd="$(find . ! -type f ! -type d | head -n 1)"',
+      'if [ -n "$odd" ]; then',
+      '  echo "modelship: $MODEL_URI: $odd is neither a file nor a directory; a directory with a digest may hold only files" >&2',
+      '  exit 1',
+      'fi',
+      // One `<sha256>  <path>` line per file, by path in byte order, as sha256sum prints them.
+      `got="sha256:$(find . -type f | sed 's|^\\./||' | LC_ALL=C sort | while IFS= read -r f; do sha256sum "$f"; done | sha256sum | cut -d ' ' -f 1)"`,
+      'if [ "$got" != "$MODEL_DIGEST" ]; then',
+      '  cd /',
+      '  rm -rf "$MODEL_DIR"',
+      '  echo "modelship: digest mismatch for $MODEL_URI: spec.digest is $MODEL_DIGEST but the directory is $got;' +
+        ' a file changed after the ModelVersion was published (publish it as a new ModelVersion)' +
+        ' or spec.digest is wrong (kubectl modelship digest DIR computes it)" >&2',
+      '  exit 1',
+      'fi',
+      'echo "modelship: digest $got verified"',
       ...copyLines(copies, dirs),
       'echo "modelship: model ready"',
     ].join('\n') + '\n'

@@ -67,13 +67,6 @@ export function artifactKind(
 
 /** Rejects what the fetcher cannot do, with what to change, before any pod is created. */
 export function checkFetchable(mv: ModelVersion, source: StorageSource, kind: ArtifactKind): void {
-  if (kind === 'directory' && mv.spec.digest !== undefined) {
-    throw new InvalidModelVersionError(
-      'DigestNeedsSingleFile',
-      `ModelVersion ${mvKey(mv)}: spec.digest is the sha256 of one file, but ${source.uri} is a directory; ` +
-        'publish the directory as a .tar.gz and give the digest of that archive, or drop spec.digest',
-    );
-  }
   if (kind === 'directory' && source.scheme === 'https') {
     throw new InvalidModelVersionError(
       'UnsupportedStorageUri',

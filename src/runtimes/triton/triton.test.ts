@@ -365,12 +365,18 @@ describe('fetch-model', () => {
     expect(fetch).not.toContain('tar ');
   });
 
+  test('a directory with a digest is checked by verify-model before the generated files go in', () => {
+    const pod = render(mv({ storageUri: 's3://m/r/', format: 'python', digest: DIGEST }));
+    const [fetch, verify] = pod.initContainers;
+    expect(pod.initContainers.map((c) => c.name)).toEqual(['fetch-model', 'verify-model']);
+    expect(script(fetch!)).not.toContain('config.pbtxt');
+    expect(verify!.image).toBe(DEFAULT_IMAGES.unpack);
+    expect(env(verify!, 'MODEL_DIGEST')).toBe(DIGEST);
+    const v = script(verify!);
+    expect(v.indexOf('config.pbtxt')).toBeGreaterThan(v.indexOf('digest $got verified'));
+  });
+
   test.each([
-    [
-      'a digest on a directory',
-      { storageUri: 's3://m/r/', format: 'python' as const, digest: DIGEST },
-      'DigestNeedsSingleFile',
-    ],
     [
       'a directory over https',
       { storageUri: 'https://h/r/', format: 'python' as const },
@@ -485,6 +491,25 @@ describe('processing', () => {
     const e = fail(() => triton.renderPod(labelled(), {}, 'cm'));
     expect(e.reason).toBe('ProcessingNotResolved');
     expect(e.message).toContain('spec.processing.postprocess.configMapRef');
+  });
+
+  test('a verified directory with a handler: the ensemble and its steps go in after the digest check', () => {
+    const pod = triton.renderPod(
+      labelled({ storageUri: 's3://m/r/', digest: DIGEST }),
+      {},
+      'resnet50-abc',
+      content,
+    );
+    const [fetch, verify] = pod.initContainers;
+    expect(pod.initContainers.map((c) => c.name)).toEqual(['fetch-model', 'verify-model']);
+    expect(script(fetch!)).not.toContain('__postprocess');
+    const v = script(verify!);
+    const checked = v.indexOf('digest $got verified');
+    expect(checked).toBeGreaterThan(0);
+    expect(v.indexOf('__postprocess')).toBeGreaterThan(checked);
+    expect(v.indexOf('config.pbtxt')).toBeGreaterThan(checked);
+    // The ensemble's empty version folder, which Triton needs, too.
+    expect(v.search(/mkdir -p '?[^'\n]*\/resnet50\/1'?\n/)).toBeGreaterThan(checked);
   });
 
   test('a handler makes an ensemble under the model name: model -> postprocess, tensors mapped between the steps', () => {
