@@ -175,8 +175,10 @@ export async function callWebhook(
   try {
     const r = await call(f, target, timeoutMs, body);
     const ok = r.status >= 200 && r.status < 300;
-    const said = r.text.trim().slice(0, 200);
-    return { ok, message: `${target} answered ${r.status}${said ? `: ${said}` : ''}` };
+    // The status code only: the URL is the spec author's choice, and echoing what an arbitrary
+    // address answers into status would let anyone who may edit a ModelDeployment read, through the
+    // operator, services only the operator's network reaches (decision 0010).
+    return { ok, message: `${target} answered ${r.status}` };
   } catch (err) {
     return { ok: false, message: `${target}: ${errorText(err, timeoutMs)}` };
   }
