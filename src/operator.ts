@@ -42,6 +42,8 @@ export interface OperatorOptions {
   onGone?: ReconcileDeps['onGone'];
   /** The pre-traffic checks' HTTP client (tests); default: the global fetch. */
   gateFetch?: typeof fetch;
+  /** Whether the pre-traffic checks call the new revision's pods (loaded interface, smoke test); default true. */
+  podChecks?: boolean;
   /** An Event could not be written (`failed`) or was dropped because too many were in flight. */
   onEventLost?: (why: 'failed' | 'dropped') => void;
   /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
@@ -238,6 +240,7 @@ export class Operator {
       gates: {
         runner: this.gateRunner,
         fetch: this.opts.gateFetch ?? fetch,
+        podChecks: this.opts.podChecks ?? true,
         now: this.opts.now ?? Date.now,
       },
     };

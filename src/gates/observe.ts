@@ -15,6 +15,11 @@ import type { Check, GateRunner } from './runner.js';
 export interface GateDeps {
   runner: GateRunner;
   fetch: Fetch;
+  /**
+   * Whether the checks that call the revision's pods run (loaded interface, smoke test); off with
+   * --pre-traffic-checks=false, e.g. where pods are simulated and nothing answers at their IPs.
+   */
+  podChecks: boolean;
   now: () => number;
 }
 
@@ -62,7 +67,7 @@ export function observeGates(deps: GateDeps, s: GateSubject): GatesInput | undef
   const st = md.status ?? {};
   const stable = st.stableRevision;
   const gates = md.spec.strategy?.gates ?? [];
-  const triton = mv.spec.runtime === 'triton';
+  const triton = deps.podChecks && mv.spec.runtime === 'triton';
   const checkInterface =
     triton && !!(mv.spec.interface?.inputs?.length || mv.spec.interface?.outputs?.length);
   const smoke = triton ? mv.spec.smokeTest : undefined;

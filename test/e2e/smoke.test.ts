@@ -240,7 +240,7 @@ function suite(cfg: DataPlaneConfig): void {
     mds = await waitFor('the ModelDeployment API to answer a list and watch', () =>
       Recorder.start<ModelDeployment>(paths.modelDeployments(ns.name)),
     );
-    op = startE2EOperator(ns.name);
+    op = startE2EOperator(ns.name, ['--pre-traffic-checks=true']);
   }, 900_000);
 
   afterAll(async () => {

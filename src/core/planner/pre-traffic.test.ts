@@ -38,6 +38,8 @@ describe('pre-traffic gates', () => {
     });
     const warnings = w.plans.flatMap((p) => p.events).filter((e) => e.type === 'Warning');
     expect(warnings.map((e) => e.reason)).toEqual(['RolledBack']);
+    // The verdict that reverted it stays on record in the reconciles after the revert.
+    w.runUntil(() => false, 5_000);
     expect(w.status.gates).toMatchObject({ revision: hashOf('1.1.0'), beforeTraffic: { result: 'Failed' } });
   });
 

@@ -60,10 +60,16 @@ export function gateDecision(pl: Planner, hash: string, version: string, stage: 
   };
 }
 
-/** status.gates: the verdicts of the revision the gates judge now, else the last ones recorded. */
+/**
+ * status.gates: the verdicts of the revision whose rollout was under way when this plan began or is
+ * after it (the plan that reverts it records the verdict that did); else the last ones recorded.
+ * Once reverted, what the shell says of the revision ("not begun") must not overwrite the verdict
+ * that reverted it.
+ */
 export function gatesStatus(pl: Planner): RolloutStatus['gates'] {
   const g = pl.input.gates;
-  if (!g) return pl.prev.gates;
+  const underWay = (h: string) => pl.canary?.hash === h || pl.preview === h || pl.prev.canaryRevision === h;
+  if (!g || !underWay(g.revision)) return pl.prev.gates;
   const record = (v: GateVerdict | undefined) =>
     v
       ? { result: v.result, reason: v.reason, message: v.message, ...(v.time ? { time: v.time } : {}) }
