@@ -23,7 +23,7 @@ import {
   publish,
   pythonModelVersion,
 } from '../test/harness/dataplane.js';
-import { LoadGenerator, ok, tally, type Reply, type Target } from '../test/harness/serving.js';
+import { LoadGenerator, ok, servedOnlyBy, tally, type Reply, type Target } from '../test/harness/serving.js';
 import {
   applyObj,
   defaultRuleWeights,
@@ -147,7 +147,7 @@ export class ServingBench {
     await this.release(first, addModel(first));
     await applyObj(this.cluster.http, this.md(first, []));
     await this.until((o) => st(o).phase === 'Healthy' && st(o).stableVersion === first, `${first} Healthy`);
-    await this.servedOnlyBy(first);
+    await servedOnlyBy(this.target, first);
   }
 
   private nextVersion(): string {
@@ -205,21 +205,6 @@ export class ServingBench {
       if (Date.now() > deadline)
         throw new Error(`bench: the pods of revision ${revision} were not gone in ${timeoutMs} ms`);
       await sleep(100);
-    }
-  }
-
-  /** Until 20 requests in a row through the Gateway are answered by `version` (Traefik applies routes late). */
-  private async servedOnlyBy(version: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const probe = new LoadGenerator(this.target, { concurrency: 4 }).start();
-      await sleep(200);
-      const r = await probe.stop();
-      if (r.length >= 20 && r.every((x) => x.version === version)) return;
-      if (Date.now() > deadline)
-        throw new Error(
-          `bench: the Gateway did not serve only ${version} in 60 s: ${JSON.stringify(tally(r))}`,
-        );
     }
   }
 

@@ -143,24 +143,7 @@ spec:
 YAML
 
 token="$(kubectl_ create token traefik -n "$GATEWAY_NAMESPACE" --duration=24h)"
-umask 077
-cat >"$kc" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: modelship-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $RUN_DIR/pki/ca.crt
-users:
-- name: traefik
-  user:
-    token: $token
-contexts:
-- name: modelship-local
-  context: {cluster: modelship-local, user: traefik}
-current-context: modelship-local
-KC
+write_kubeconfig "$kc" traefik "token: $token"
 
 # Loopback only: clients on this machine reach the Gateway; Traefik itself reaches the backends at
 # whatever addresses their EndpointSlices hold (it does not go through Service IPs). No calls home.

@@ -36,3 +36,23 @@ wait_for() {
   done
   say "$what ready (${SECONDS}s)"
 }
+
+# write_kubeconfig FILE USER CREDENTIAL...: a kubeconfig (mode 600) for the local apiserver as USER,
+# whose credentials are the CREDENTIAL lines of its `user:` entry: `token: …`, or
+# `client-certificate: …` and `client-key: …`.
+write_kubeconfig() {
+  local file="$1" user="$2"
+  shift 2
+  (
+    umask 077
+    {
+      printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: modelship-local\n  cluster:\n'
+      printf '    server: https://127.0.0.1:%s\n    certificate-authority: %s\n' "$APISERVER_PORT" "$RUN_DIR/pki/ca.crt"
+      printf 'users:\n- name: "%s"\n  user:\n' "$user"
+      printf '    %s\n' "$@"
+      printf 'contexts:\n- name: modelship-local\n  context: {cluster: modelship-local, user: "%s"}\n' "$user"
+      printf 'current-context: modelship-local\n'
+    } >"$file"
+  )
+  chmod 600 "$file"
+}

@@ -82,25 +82,7 @@ subjects:
   - {kind: ServiceAccount, name: prometheus, namespace: $NAMESPACE}
 YAML
 token="$(kubectl_ create token prometheus -n "$NAMESPACE" --duration=24h)"
-umask 077
-cat >"$kc" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: modelship-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $RUN_DIR/pki/ca.crt
-users:
-- name: prometheus
-  user:
-    token: $token
-contexts:
-- name: modelship-local
-  context: {cluster: modelship-local, user: prometheus}
-current-context: modelship-local
-KC
-umask 022
+write_kubeconfig "$kc" prometheus "token: $token"
 
 # Only pods modelship made (they carry modelship.io/deployment), only their port named metrics
 # (Triton 8002, TorchServe 8082), only running pods with an address: pods of kwok's simulated nodes

@@ -69,30 +69,10 @@ if [ ! -f "$pki/ca.crt" ] || [ ! -f "$pki/.complete" ]; then
   touch "$pki/.complete"
 fi
 
-# write_kubeconfig FILE CLIENT
-write_kubeconfig() {
-  cat > "$1" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: modelship-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $pki/ca.crt
-users:
-- name: $2
-  user:
-    client-certificate: $pki/$2.crt
-    client-key: $pki/$2.key
-contexts:
-- name: modelship-local
-  context: {cluster: modelship-local, user: $2}
-current-context: modelship-local
-KC
-  chmod 600 "$1"
-}
-write_kubeconfig "$KUBECONFIG_PATH" admin
-for c in kube-controller-manager kube-scheduler kwok; do write_kubeconfig "$RUN_DIR/$c.kubeconfig" "$c"; done
+write_kubeconfig "$KUBECONFIG_PATH" admin "client-certificate: $pki/admin.crt" "client-key: $pki/admin.key"
+for c in kube-controller-manager kube-scheduler kwok; do
+  write_kubeconfig "$RUN_DIR/$c.kubeconfig" "$c" "client-certificate: $pki/$c.crt" "client-key: $pki/$c.key"
+done
 
 # start NAME ARGS...: runs the binary in its own session so it outlives this script.
 start() {

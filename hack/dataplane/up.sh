@@ -107,25 +107,7 @@ chmod 644 "$pki/store.key"
 cat /etc/ssl/certs/ca-certificates.crt "$pki/ca.crt" > "$DP_DIR/ca-bundle.pem" 2>/dev/null \
   || cp "$pki/ca.crt" "$DP_DIR/ca-bundle.pem"
 chmod 644 "$DP_DIR/ca-bundle.pem"
-cat > "$DP_DIR/node.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: modelship-local
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $RUN_DIR/pki/ca.crt
-users:
-- name: system:node:$DP_NODE
-  user:
-    client-certificate: $pki/node.crt
-    client-key: $pki/node.key
-contexts:
-- name: modelship-local
-  context: {cluster: modelship-local, user: "system:node:$DP_NODE"}
-current-context: modelship-local
-KC
-chmod 600 "$DP_DIR/node.kubeconfig"
+write_kubeconfig "$DP_DIR/node.kubeconfig" "system:node:$DP_NODE" "client-certificate: $pki/node.crt" "client-key: $pki/node.key"
 
 # ---- the model store
 store_url="https://$gateway:$DP_STORE_PORT"

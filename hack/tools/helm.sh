@@ -13,44 +13,19 @@
 # it is built on the Kubernetes 1.34 libraries (k8s.io/client-go v0.34), the version of the local
 # control plane. Newer v3 minors need Go 1.25 (v3.20) and 1.26 (v3.21).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../cluster/versions.sh
-. "$here/../cluster/versions.sh"
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HELM_VERSION="${HELM_VERSION:-3.19.5}"
 dir="$MODELSHIP_CACHE/bin/helm-v$HELM_VERSION"
 bin="$dir/helm"
 
-say() { printf '[tools:helm] %s\n' "$*" >&2; }
-die() { printf '[tools:helm] error: %s\n' "$*" >&2; exit 1; }
-
-if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
-
-mkdir -p "$dir"
-# Two callers may ask at once (the CI step and a test run): one builds, the other waits for it.
-exec 9>"$dir/.build.lock"
-if command -v flock >/dev/null 2>&1; then flock 9; fi
-if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
-
-command -v go >/dev/null 2>&1 || die "Go is not installed; install Go (see README) and run again."
-export GOTOOLCHAIN=local
-mod="helm.sh/helm/v3@v$HELM_VERSION"
-gomod="$(cd / && GOFLAGS= go mod download -json "$mod" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
-[ -f "$gomod" ] || die "could not download $mod through the Go module proxy ($(go env GOPROXY))"
-
-# The go directive of that release must be met by the installed Go (GOTOOLCHAIN=local never
-# fetches another toolchain).
-need="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
-have="$(go env GOVERSION | sed 's/^go//')"
-if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n 1)" != "$need" ]; then
-  die "helm v$HELM_VERSION needs Go >= $need, this machine has Go $have; install a newer Go or set HELM_VERSION to an older release."
+tool_begin helm "$dir" "$bin"
+gomod="$(gomod_of "helm.sh/helm/v3@v$HELM_VERSION")"
+go_for "$gomod"
+if [ -n "$(replace_lines_of "$gomod")" ]; then
+  die "$gomod has replace lines: go install cannot build it as is; build it through a helper module (build_in_helper_module in hack/tools/lib.sh)"
 fi
-# `go install pkg@version` refuses a main module with replace lines; helm has none today. If a
-# future release adds some, this needs a helper module as hack/cluster/build.sh writes for Kubernetes.
-if grep -qE '^(replace|[[:space:]]+[^ ]+ => )' "$gomod"; then
-  die "$gomod has replace lines: go install cannot build it as is; build it through a helper module (see hack/cluster/build.sh)"
-fi
-
 client_go="$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")"
 [ -n "$client_go" ] || die "found no k8s.io/client-go requirement in $gomod"
 ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -58,7 +33,7 @@ for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
   ldflags="$ldflags -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$client_go"
 done
 
-say "building helm v$HELM_VERSION with Go $have into $dir (once; a few minutes)"
+say "building helm v$HELM_VERSION into $dir (once; a few minutes)"
 start=$SECONDS
 tmp="$(mktemp -d "$dir/.partial.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT

@@ -186,6 +186,10 @@ export type ModelDeploymentSpecStrategyType = 'Canary' | 'BlueGreen';
 export interface ModelDeploymentSpecStrategyCanary {
   /** Steps run in order once the new revision is Ready. */
   steps?: ModelDeploymentSpecStrategyCanaryStep[];
+  /** Requests that go to the new revision whatever the weights, while its rollout is under way and it has a serving pod: each cohort is one match (every header and the cookie of it), and a request matching any cohort goes to the new revision. */
+  cohorts?: ModelDeploymentSpecStrategyCanaryCohort[];
+  /** Shadow traffic: while the new revision's rollout is under way and it has a serving pod, a copy of percent of the requests the stable revision serves is also sent to it; its answers are discarded, so clients only ever see the stable revision's. */
+  mirror?: ModelDeploymentSpecStrategyCanaryMirror;
   /**
    * Seconds the previous revision keeps running after the new one takes all traffic, so in-flight requests finish and a rollback is instant.
    * @defaultValue `30`
@@ -205,6 +209,44 @@ export interface ModelDeploymentSpecStrategyCanaryStep {
 export interface ModelDeploymentSpecStrategyCanaryStepPause {
   /** How long to wait, as a Go duration with units ms, s, m or h, for example 30s, 5m or 1h30m. */
   duration?: string;
+}
+
+/** One cohort; set at least one header or the cookie. */
+export interface ModelDeploymentSpecStrategyCanaryCohort {
+  /** Headers a request must carry, all of them. */
+  headers?: ModelDeploymentSpecStrategyCanaryCohortHeader[];
+  /** A cookie the request must carry with exactly this value. */
+  cookie?: ModelDeploymentSpecStrategyCanaryCohortCookie;
+}
+
+/** A request header and the value it must have. */
+export interface ModelDeploymentSpecStrategyCanaryCohortHeader {
+  /** Header name in lower case, for example x-cohort. */
+  name: string;
+  /**
+   * Exact (the default) or RegularExpression (RE2 syntax; anchor it with ^ and $, since gateways differ on whether a regular expression must match the whole value).
+   * @defaultValue `"Exact"`
+   */
+  type?: ModelDeploymentSpecStrategyCanaryCohortHeaderType;
+  /** The value, or the regular expression, the header must match. */
+  value: string;
+}
+
+/** Exact (the default) or RegularExpression (RE2 syntax; anchor it with ^ and $, since gateways differ on whether a regular expression must match the whole value). */
+export type ModelDeploymentSpecStrategyCanaryCohortHeaderType = 'Exact' | 'RegularExpression';
+
+/** A cookie the request must carry with exactly this value. */
+export interface ModelDeploymentSpecStrategyCanaryCohortCookie {
+  /** Cookie name. */
+  name: string;
+  /** Cookie value (matched exactly). */
+  value: string;
+}
+
+/** Shadow traffic: while the new revision's rollout is under way and it has a serving pod, a copy of percent of the requests the stable revision serves is also sent to it; its answers are discarded, so clients only ever see the stable revision's. */
+export interface ModelDeploymentSpecStrategyCanaryMirror {
+  /** Percentage, 1 to 100, of the stable revision's requests copied to the new one. */
+  percent: number;
 }
 
 /** Blue-green switch. */
@@ -423,6 +465,10 @@ export interface ModelDeploymentStatus {
   desiredSince?: string;
   /** Traffic split applied to the router, keyed by revision. */
   traffic?: ModelDeploymentStatusTrafficItem[];
+  /** The revision that requests matching spec.strategy.canary.cohorts are routed to, while they are. */
+  cohort?: ModelDeploymentStatusCohort;
+  /** The revision that receives a copy of the stable revision's requests (shadow traffic), while it does. */
+  mirror?: ModelDeploymentStatusMirror;
   /** Pods of the ModelDeployment's revisions (the scale subresource reads it). */
   replicas?: number;
   /** Ready pods of the ModelDeployment's revisions. */
@@ -474,6 +520,24 @@ export interface ModelDeploymentStatusTrafficItem {
   version?: string;
   /** Percentage of traffic, 0 to 100. */
   weight: number;
+}
+
+/** The revision that requests matching spec.strategy.canary.cohorts are routed to, while they are. */
+export interface ModelDeploymentStatusCohort {
+  /** Revision the cohorts reach. */
+  revision?: string;
+  /** Model version of the revision. */
+  version?: string;
+}
+
+/** The revision that receives a copy of the stable revision's requests (shadow traffic), while it does. */
+export interface ModelDeploymentStatusMirror {
+  /** Revision the copies go to. */
+  revision?: string;
+  /** Model version of the revision. */
+  version?: string;
+  /** Percentage of the stable revision's requests copied. */
+  percent?: number;
 }
 
 /** The outcome of one rollout. */

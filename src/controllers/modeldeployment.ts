@@ -91,6 +91,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       revisions: world.revisions,
       appliedWeights: world.appliedWeights,
       exactWeights: world.router?.exactWeights ?? true,
+      routing: world.router && { cohorts: world.router.matches, mirror: world.router.mirrors },
       requests: readRequests(md),
       now: startedAt,
       unreadyGraceMs: deps.unreadyGraceMs,

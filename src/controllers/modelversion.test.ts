@@ -3,8 +3,17 @@
 // here. (That the apiserver accepts the status is tested on a real one: test/e2e/modelversion-users.test.ts.)
 import { readCrds } from '../../tools/api/crd-files.js';
 import type { JSONSchemaProps } from '../../tools/api/codegen.js';
-import type { ModelVersion } from '../api/index.js';
-import { computeRetireAt, describeUser, summarizeUsers, USED_BY_LIMIT, type User } from './modelversion.js';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { ModelDeployment, ModelVersion } from '../api/index.js';
+import { ANNOTATION_MODEL_VERSION_NAME, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
+import {
+  computeRetireAt,
+  computeServing,
+  describeUser,
+  summarizeUsers,
+  USED_BY_LIMIT,
+  type User,
+} from './modelversion.js';
 
 type Schema = JSONSchemaProps & {
   properties?: Record<string, Schema>;
@@ -123,5 +132,50 @@ describe('computeRetireAt', () => {
   test('deleteWhenIdleFor after it last served, or after its creation if it never served', () => {
     expect(computeRetireAt(mv('2h'), 0, 0, '2026-03-01T10:00:00Z')).toBe(t('2026-03-01T12:00:00Z'));
     expect(computeRetireAt(mv('1h30m'), 0, 0, undefined)).toBe(t('2026-01-01T01:30:00Z'));
+  });
+});
+
+describe('computeServing: weighted and cohort traffic is served, a mirror is not', () => {
+  const mv: ModelVersion = {
+    apiVersion: 'modelship.io/v1alpha1',
+    kind: 'ModelVersion',
+    metadata: { name: 'iris-1-1-0', namespace: 'ns' },
+    spec: { model: 'iris', version: '1.1.0' },
+  } as ModelVersion;
+  const md = (status: ModelDeployment['status']): ModelDeployment => ({
+    apiVersion: 'modelship.io/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name: 'iris', namespace: 'ns', uid: 'uid-1' },
+    spec: { model: 'iris', version: '1.1.0' },
+    status,
+  });
+  const deployment: V1Deployment = {
+    metadata: {
+      name: 'iris-r110',
+      namespace: 'ns',
+      labels: { [LABEL_DEPLOYMENT]: 'iris', [LABEL_REVISION]: 'r110' },
+      annotations: { [ANNOTATION_MODEL_VERSION_NAME]: 'iris-1-1-0' },
+      ownerReferences: [
+        {
+          apiVersion: 'modelship.io/v1alpha1',
+          kind: 'ModelDeployment',
+          name: 'iris',
+          uid: 'uid-1',
+          controller: true,
+        },
+      ],
+    },
+    status: { readyReplicas: 1 },
+  };
+  const traffic = [
+    { revision: 'r100', weight: 100 },
+    { revision: 'r110', weight: 0 },
+  ];
+  test.each([
+    ['weight', { traffic: [{ revision: 'r110', weight: 100 }] }, ['iris/r110']],
+    ['cohort at weight 0', { traffic, cohort: { revision: 'r110', version: '1.1.0' } }, ['iris/r110']],
+    ['mirror at weight 0', { traffic, mirror: { revision: 'r110', version: '1.1.0', percent: 100 } }, []],
+  ] as Array<[string, ModelDeployment['status'], string[]]>)('%s', (_n, status, serving) => {
+    expect(computeServing(mv, [deployment], () => md(status))).toEqual(serving);
   });
 });

@@ -161,7 +161,11 @@ export function computeServing(
     const md = keeperOf(d, lookup);
     const hash = d.metadata?.labels?.[LABEL_REVISION];
     if (!md || !hash || (d.status?.readyReplicas ?? 0) === 0) continue;
-    if ((md.status?.traffic ?? []).some((t) => t.revision === hash && t.weight > 0))
+    // Weighted traffic and cohorts are served; a mirror's copies (status.mirror) are not.
+    if (
+      (md.status?.traffic ?? []).some((t) => t.revision === hash && t.weight > 0) ||
+      md.status?.cohort?.revision === hash
+    )
       out.push(`${md.metadata!.name}/${hash}`);
   }
   return out.sort();

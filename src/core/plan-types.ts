@@ -35,6 +35,11 @@ export interface PlanInput {
    */
   interfaces?: ReadonlyMap<string, ModelVersionSpecInterface | undefined> | undefined;
   /**
+   * What the router can do besides weights: send header/cookie cohorts to one revision, mirror
+   * requests. Without it, exact routers (exactWeights) are taken to do both and others neither.
+   */
+  routing?: { cohorts: boolean; mirror: boolean } | undefined;
+  /**
    * The pre-traffic gates (loaded interface, smoke test, webhooks) of one revision, as the shell's
    * probes left them (src/gates). Undefined: no gate applies to any revision of this
    * ModelDeployment. See core/planner/pre-traffic.ts.
@@ -84,6 +89,10 @@ export interface Plan {
   weights: Weight[];
   /** Blue-green: the revision the preview Service selects. */
   previewRevision?: string;
+  /** The revision requests matching spec.strategy.canary.cohorts go to (planner/routing.ts). */
+  cohort?: { revision: string; version: string };
+  /** The revision a copy of the stable revision's requests goes to; never part of `weights`. */
+  mirror?: { revision: string; version: string; percent: number };
   status: RolloutStatus;
   events: PlanEvent[];
   requeueAfterMs?: number;

@@ -10,6 +10,7 @@ import { checkStable, firstDeploy, replace, steady } from './planner/stable.js';
 import { Planner } from './planner/state.js';
 import { parseTime } from './time.js';
 import { pausedBeforeStart } from './planner/steps.js';
+import { planRouting, routingUnsupported } from './planner/routing.js';
 export type * from './plan-types.js';
 export { readRequests } from './planner/requests.js';
 
@@ -30,7 +31,11 @@ export { readRequests } from './planner/requests.js';
  *   opt-in) is not started: nothing of it runs and no traffic moves (planner/interface-gate.ts).
  */
 export function planRollout(input: PlanInput): Plan {
-  return decide(new Planner(input));
+  const pl = new Planner(input);
+  // Cohorts or a mirror the router cannot carry out: nothing moves (planner/routing.ts).
+  const unsupported = routingUnsupported(pl);
+  if (unsupported) return hold(pl, unsupported.reason, unsupported.message);
+  return planRouting(pl, decide(pl));
 }
 
 /** Which branch of the state machine this reconcile is in. */

@@ -33,7 +33,7 @@ import {
   publish,
   pythonModelVersion,
 } from '../../test/harness/dataplane.js';
-import { LoadGenerator, ok, type Reply, type Target } from '../../test/harness/serving.js';
+import { LoadGenerator, ok, servedOnlyBy, type Reply, type Target } from '../../test/harness/serving.js';
 
 // dist-demo/src/demo/main.js -> the repository.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -363,14 +363,12 @@ async function main(): Promise<number> {
     await watchUntil((s) => s.phase === 'Healthy' && s.stableVersion === '1.0.0');
     if (serving) {
       // Clients start once 1.0.0 serves (Traefik applies a new route within a second or two).
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const probe = new LoadGenerator(serving.target, { concurrency: 1 }).start();
-        await new Promise((r) => setTimeout(r, 300));
-        const r = await probe.stop();
-        if (r.length > 0 && r.every((x) => x.version === '1.0.0')) break;
-        if (Date.now() > deadline) throw new Error('the Gateway did not serve 1.0.0 within 30 s');
-      }
+      await servedOnlyBy(serving.target, '1.0.0', {
+        min: 1,
+        concurrency: 1,
+        burstMs: 300,
+        timeoutMs: 30_000,
+      });
       serving.load.start();
       loadRunning = true;
       process.stdout.write(`  4 clients now send inference requests through the Gateway without pause\n`);

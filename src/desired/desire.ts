@@ -211,6 +211,15 @@ class Desirer {
       ownerReference: ownerReference(md),
       port: this.port,
       targetPortName: 'http',
+      cohort: plan.cohort && {
+        revision: plan.cohort.revision,
+        service: revisionObjectName(this.name, plan.cohort.revision),
+      },
+      mirror: plan.mirror && {
+        revision: plan.mirror.revision,
+        service: revisionObjectName(this.name, plan.mirror.revision),
+        percent: plan.mirror.percent,
+      },
     });
     const liveWeights = router.readWeights(this.input.routeObjects as KubernetesObject[], md);
     const planned = new Map(plan.weights.map((w) => [w.revision, w.weight]));

@@ -107,6 +107,31 @@ describe('status', () => {
     ]);
   });
 
+  test('cohorts and a mirror: what they match, where they go, and that the mirror is not served traffic', () => {
+    const md = canaryMd();
+    md.spec.strategy = {
+      type: 'Canary',
+      canary: {
+        steps: [{ pause: {} }],
+        cohorts: [
+          { headers: [{ name: 'x-cohort', value: 'beta' }] },
+          {
+            headers: [{ name: 'x-tenant', type: 'RegularExpression', value: '^qa-' }],
+            cookie: { name: 'c', value: 'v' },
+          },
+        ],
+        mirror: { percent: 20 },
+      },
+    };
+    md.status!.cohort = { revision: 'bbbbbbbbbb', version: '1.1.0' };
+    md.status!.mirror = { revision: 'bbbbbbbbbb', version: '1.1.0', percent: 20 };
+    const out = renderStatus(md, DEPLOYMENTS, NOW);
+    expect(out.filter((l) => /^(Cohorts|Mirror):/.test(l))).toEqual([
+      'Cohorts:   x-cohort=beta | x-tenant~^qa- and cookie c=v -> 1.1.0 (revision bbbbbbbbbb)',
+      "Mirror:    20% of the stable revision's requests copied to 1.1.0 (revision bbbbbbbbbb); answers discarded, not served traffic",
+    ]);
+  });
+
   test('a status older than the spec says so', () => {
     const md = canaryMd();
     md.metadata!.generation = 3;

@@ -22,6 +22,19 @@ export interface RouteContext {
   port: number;
   /** Name of the container port the revision Services target. */
   targetPortName: string;
+  /**
+   * Requests matching spec.strategy.canary.cohorts go to this revision whatever the weights (only
+   * from routers with `matches`; the planner decides when).
+   */
+  cohort?: RouteTarget | undefined;
+  /** A copy of `percent`% of the stable revision's requests goes to this revision (routers with `mirrors`). */
+  mirror?: (RouteTarget & { percent: number }) | undefined;
+}
+
+/** A revision that receives requests beside the weight table, and its Service `<md>-<revision>`. */
+export interface RouteTarget {
+  revision: string;
+  service: string;
 }
 
 /** A kind a router writes and must watch (for read-back and drift), with the plural of its REST path. */
@@ -39,6 +52,10 @@ export interface TrafficRouter {
    * only follow replica counts (plain Services), in which case the planner sizes revisions to match.
    */
   readonly exactWeights: boolean;
+  /** true when the router can send requests that match headers or cookies to one revision (cohorts). */
+  readonly matches: boolean;
+  /** true when the router can copy requests to another revision and discard its answers (mirror). */
+  readonly mirrors: boolean;
   /** Kinds this router writes (besides the stable Service every router writes). */
   readonly kinds: RoutedKind[];
   /**

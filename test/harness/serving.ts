@@ -166,3 +166,28 @@ export class LoadGenerator {
     return this.replies.filter((r) => r.sentAt >= from && r.sentAt < to);
   }
 }
+
+/**
+ * Resolves once a short burst through the Gateway (`concurrency` clients for `burstMs`) has at least
+ * `min` replies, all answered by `version`; bursts are repeated until then, or throws after
+ * `timeoutMs` with the last burst's tally. Traefik applies a route a second or two after modelship
+ * writes it, so whoever starts measuring after a change waits for this first.
+ */
+export async function servedOnlyBy(
+  target: Target,
+  version: string,
+  opts: { min?: number; concurrency?: number; burstMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  const { min = 20, concurrency = 4, burstMs = 200, timeoutMs = 60_000 } = opts;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const probe = new LoadGenerator(target, { concurrency }).start();
+    await new Promise((res) => setTimeout(res, burstMs));
+    const r = await probe.stop();
+    if (r.length >= min && r.every((x) => ok(x) && x.version === version)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the Gateway did not serve only ${version} within ${timeoutMs} ms: ${JSON.stringify(tally(r))}`,
+      );
+  }
+}

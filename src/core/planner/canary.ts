@@ -5,6 +5,7 @@ import { readiness, servingCount } from '../observed.js';
 import { canaryFailed, promote } from './outcomes.js';
 import { gateDecision, type GateStage } from './pre-traffic.js';
 import type { Planner } from './state.js';
+import { canaryFloor, cohortsServe } from './routing.js';
 import { advance, checkCanary, pausedPhase, startOrResume } from './steps.js';
 
 export function canaryRollout(pl: Planner, hash: string, version: string): void {
@@ -17,18 +18,21 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
   pl.replicas.set(s, pl.spec.replicas);
   const analysis = pl.analysis;
   analysis.ensureCanary(hash, s, fresh);
+  // Cohorts and a mirror reach the canary at weight 0 too: it keeps a pod for them.
+  const floor = canaryFloor(pl);
+  const size = (weight: number): number => Math.max(floor, pl.replicasForWeight(weight));
 
   let failure: Failure | undefined = analysis.failure('Canary', hash, version);
   let waiting: string | undefined;
   let holdReason: string | undefined;
-  let targetReplicas = pl.replicasForWeight(c.weight);
+  let targetReplicas = size(c.weight);
   if (failure) targetReplicas = rev?.replicas ?? targetReplicas;
   /**
    * A step the canary served traffic in ends only once every analysis check has passed since it
    * began (never on no data); sets the waiting message and reason when it cannot.
    */
   const held = (what: string): boolean => {
-    if (c.weight <= 0) return false;
+    if (c.weight <= 0 && !cohortsServe(pl)) return false;
     const hold = analysis.gate(hash, c.stepStartedAt);
     if (!hold) return false;
     waiting = `${what}: ${hold.message}`;
@@ -51,7 +55,7 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
     if (pl.spec.paused) {
       // Frozen: no step moves, sizes stay as they are; failures are still acted on.
       targetReplicas = rev?.replicas ?? 0;
-      failure = checkCanary(pl, rev, c, Math.min(targetReplicas, pl.replicasForWeight(c.weight)));
+      failure = checkCanary(pl, rev, c, Math.min(targetReplicas, size(c.weight)));
       waiting = 'paused';
       pausedPhase(pl);
       break;
@@ -69,20 +73,20 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       }
       waiting = `promoting: ${readiness(rev, targetReplicas, version)}`;
     } else if ('setWeight' in step) {
-      targetReplicas = Math.max(pl.replicasForWeight(step.setWeight), pl.replicasForWeight(c.weight));
+      targetReplicas = Math.max(size(step.setWeight), size(c.weight));
       failure = checkCanary(pl, rev, c, targetReplicas);
       if (failure) break;
       // Weight moves only to pods the gateway can reach: Ready and in the Service's endpoints.
-      if (servingCount(rev) >= pl.replicasForWeight(step.setWeight)) {
+      if (servingCount(rev) >= size(step.setWeight)) {
         if (held(`step ${c.step + 1}/${steps.length}: weight ${c.weight}% before ${step.setWeight}%`)) break;
         if (c.weight === 0 && step.setWeight > 0 && gated('beforeTraffic')) break;
         c.weight = step.setWeight;
         advance(pl, c);
         continue;
       }
-      waiting = `step ${c.step + 1}/${steps.length}: waiting for ${pl.replicasForWeight(step.setWeight)} ready replicas of ${version} before setting weight ${step.setWeight}%: ${readiness(rev, pl.replicasForWeight(step.setWeight), version)}`;
+      waiting = `step ${c.step + 1}/${steps.length}: waiting for ${size(step.setWeight)} ready replicas of ${version} before setting weight ${step.setWeight}%: ${readiness(rev, size(step.setWeight), version)}`;
     } else {
-      targetReplicas = pl.replicasForWeight(c.weight);
+      targetReplicas = size(c.weight);
       failure = checkCanary(pl, rev, c, targetReplicas);
       if (failure) break;
       if (pl.takeRequest('promote')) {

@@ -146,3 +146,34 @@ describe('pre-traffic gates', () => {
     );
   });
 });
+
+test('cohorts and a mirror reach the canary only once its pre-traffic checks passed; a failed check withholds them', () => {
+  const canary = {
+    steps: [{ pause: {} }],
+    cohorts: [{ headers: [{ name: 'x-cohort', value: 'beta' }] }],
+    mirror: { percent: 10 },
+  };
+  const w = new World({ spec: { version: '1.0.0', replicas: 3, strategy: { type: 'Canary', canary } } });
+  expect(w.runUntil((x) => x.status.phase === 'Healthy')).toBe(true);
+  w.gates = {
+    '1.1.0': { beforeTraffic: 'Passed', pendingMs: 10_000 },
+    '1.2.0': { beforeTraffic: 'Failed', pendingMs: 2000 },
+  };
+  w.setSpec({ version: '1.1.0' });
+  expect(w.runUntil((x) => x.servingOf('1.1.0') > 0, 30_000)).toBe(true);
+  w.reconcile();
+  expect(w.status.gates?.beforeTraffic?.result).toBe('Pending');
+  expect(w.plans.at(-1)!.cohort).toBeUndefined();
+  expect(w.plans.at(-1)!.mirror).toBeUndefined();
+  expect(w.runUntil((x) => x.plans.at(-1)!.cohort !== undefined, 30_000)).toBe(true);
+  expect(w.status.gates?.beforeTraffic?.result).toBe('Passed');
+  expect(w.plans.at(-1)!.mirror?.revision).toBe(hashOf('1.1.0'));
+
+  w.setSpec({ version: '1.2.0' });
+  // A cohort-only rollout (no weight step) consults no gate in the step loop: the failed check
+  // withholds the cohorts and mirror, but does not revert (a follow-up).
+  w.runUntil(() => false, 30_000);
+  expect(w.status.gates?.beforeTraffic?.result).toBe('Failed');
+  const to120 = w.plans.filter((p) => p.cohort?.version === '1.2.0' || p.mirror?.version === '1.2.0');
+  expect(to120).toEqual([]);
+});

@@ -60,6 +60,13 @@ export function gateDecision(pl: Planner, hash: string, version: string, stage: 
   };
 }
 
+/** Whether user requests of any kind (weight, cohorts, mirrored copies) may reach `hash` now. No side effects. */
+export function trafficAllowed(pl: Planner, hash: string): boolean {
+  const g = pl.input.gates;
+  if (!g) return true;
+  return g.revision === hash && (!g.beforeTraffic || g.beforeTraffic.result === 'Passed');
+}
+
 /**
  * status.gates: the verdicts of the revision whose rollout was under way when this plan began or is
  * after it (the plan that reverts it records the verdict that did); else the last ones recorded.

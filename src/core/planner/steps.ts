@@ -4,6 +4,7 @@ import type { Failure } from '../health.js';
 import type { ObservedRevision } from '../observed.js';
 import { weightBefore } from '../spec.js';
 import { endCanary } from './outcomes.js';
+import { routedBefore } from './routing.js';
 import type { CanaryState, Planner } from './state.js';
 import { parseTime } from '../time.js';
 
@@ -62,8 +63,10 @@ export function checkCanary(
     if (required > 0) pl.wake(c.stepStartedAt + pl.spec.progressDeadlineMs);
     return undefined;
   }
-  if (c.weight > 0) {
-    const lost = pl.checkRollout(rev, pl.replicasForWeight(c.weight), c.stepStartedAt, true);
+  // Pods that served (weight, or the cohorts and mirror of the last plan) and lost readiness fail it.
+  const served = c.weight > 0 ? pl.replicasForWeight(c.weight) : routedBefore(pl, rev.hash) ? 1 : 0;
+  if (served > 0) {
+    const lost = pl.checkRollout(rev, served, c.stepStartedAt, true);
     if (lost) return lost;
   }
   return pl.checkRollout(rev, required, c.stepStartedAt, false);

@@ -102,6 +102,16 @@ export function renderStatus(
         ? `${s.canaryVersion} (revision ${or(s.canaryRevision)}), ${s.canaryWeight ?? 0}% of traffic`
         : undefined,
     ],
+    [
+      'Cohorts',
+      s?.cohort ? `${describeCohorts(md)} -> ${s.cohort.version} (revision ${s.cohort.revision})` : undefined,
+    ],
+    [
+      'Mirror',
+      s?.mirror
+        ? `${s.mirror.percent}% of the stable revision's requests copied to ${s.mirror.version} (revision ${s.mirror.revision}); answers discarded, not served traffic`
+        : undefined,
+    ],
     ['Progress', describeProgress(md, now)],
     ['Paused', spec.paused ? `spec.paused is true (kubectl modelship resume ${name})` : undefined],
     [
@@ -161,4 +171,17 @@ export function statusLine(md: ModelDeployment): string {
   const ready = condition(md, 'Ready');
   if (ready) parts.push(`Ready=${ready.status} ${ready.reason}: ${ready.message}`);
   return parts.join('  ');
+}
+
+/** The spec's cohorts in one line: `x-cohort=beta | cookie modelship-cohort=canary`. */
+export function describeCohorts(md: ModelDeployment): string {
+  const cohorts = md.spec.strategy?.canary?.cohorts ?? [];
+  return cohorts
+    .map((c) =>
+      [
+        ...(c.headers ?? []).map((h) => `${h.name}${h.type === 'RegularExpression' ? '~' : '='}${h.value}`),
+        ...(c.cookie ? [`cookie ${c.cookie.name}=${c.cookie.value}`] : []),
+      ].join(' and '),
+    )
+    .join(' | ');
 }

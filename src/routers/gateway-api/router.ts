@@ -4,10 +4,18 @@
 // Rule layout (Gateway API v1, standard channel):
 //   1. per version in the table (weight 0 too): path AND `x-model-version: <version>` -> that
 //      version's revision Service(s);
-//   2. last, the default rule: path -> every revision Service, weighted by the table (weight 0 kept,
+//   2. while the planner routes cohorts: one rule whose matches are the cohorts (path AND the
+//      cohort's headers) -> the cohort revision's Service;
+//   3. last, the default rule: path -> every revision Service, weighted by the table (weight 0 kept,
 //      so the table reads back whole and a revision's Service stays attached while it warms up).
+//      With a mirror, each weighted backend other than the mirror target carries a RequestMirror
+//      filter with `percent`: requests the stable revision serves are copied, not the candidate's
+//      own. The filter sits on the backendRef, not on the rule: Traefik v3.6 answers 500 to every
+//      request of a rule that has a filter it does not implement (RequestMirror is one), and
+//      ignores backendRef filters (docs/routers.md).
 // A header rule is more specific than the default rule (more header matches), so it wins whatever
 // the list order; it is listed first anyway so the object reads in the order requests are matched.
+// Between a version pin and a cohort match with as many headers, the earlier rule (the pin) wins.
 //
 // Limits: the CRD allows 16 rules and 16 backendRefs per rule. A table within them (at most 16
 // revisions, at most 15 distinct versions) renders whole. Beyond them the route keeps the 16
@@ -19,6 +27,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecTrafficGatewayApi } from '../../api/index.js';
 import { mdKey, mdName } from '../../core/labels.js';
 import { addWeight, findApplied, revisionOfService } from '../applied.js';
+import { cohortMatches } from '../cohorts.js';
 import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
 import { VERSION_HEADER, checkTable, groupByVersion, headerBackends, keepHeaviest } from '../table.js';
 import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
@@ -53,6 +62,13 @@ export interface HTTPRouteRule {
   matches?: HTTPRouteMatch[];
   backendRefs?: HTTPBackendRef[];
 }
+export interface HTTPRouteFilter {
+  type: string;
+  requestMirror?: {
+    backendRef: { group?: string; kind?: string; name: string; namespace?: string; port?: number };
+    percent?: number;
+  };
+}
 export interface HTTPRouteMatch {
   path?: { type?: string; value?: string };
   headers?: Array<{ type?: string; name: string; value: string }>;
@@ -64,6 +80,7 @@ export interface HTTPBackendRef {
   namespace?: string;
   port?: number;
   weight?: number;
+  filters?: HTTPRouteFilter[];
 }
 
 function config(md: ModelDeployment): ModelDeploymentSpecTrafficGatewayApi {
@@ -93,7 +110,20 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
   const namespace = md.metadata?.namespace;
   const path = { type: cfg.path?.type ?? 'PathPrefix', value: cfg.path?.value ?? '/' };
 
-  const versions = keepHeaviest(groupByVersion(weights), MAX_RULES - 1);
+  const cohorts = ctx.cohort ? cohortMatches(md) : [];
+  const cohortRules: HTTPRouteRule[] =
+    ctx.cohort && cohorts.length > 0
+      ? [
+          {
+            matches: cohorts.map((headers) => ({
+              path,
+              headers: headers.map((h) => ({ type: h.type, name: h.name, value: h.value })),
+            })),
+            backendRefs: [backendRef(ctx.cohort.service, port, 1)],
+          },
+        ]
+      : [];
+  const versions = keepHeaviest(groupByVersion(weights), MAX_RULES - 1 - cohortRules.length);
   const headerRules: HTTPRouteRule[] = versions.map((group) => ({
     matches: [{ path, headers: [{ type: 'Exact', name: VERSION_HEADER, value: group.version }] }],
     backendRefs: keepHeaviest(headerBackends(group), MAX_BACKEND_REFS).map((b) =>
@@ -102,7 +132,23 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
   }));
   const defaultRule: HTTPRouteRule = {
     matches: [{ path }],
-    backendRefs: keepHeaviest(weights, MAX_BACKEND_REFS).map((e) => backendRef(e.service, port, e.weight)),
+    backendRefs: keepHeaviest(weights, MAX_BACKEND_REFS).map((e) => {
+      const ref = backendRef(e.service, port, e.weight);
+      const m = ctx.mirror;
+      if (!m || e.weight === 0 || e.revision === m.revision) return ref;
+      return {
+        ...ref,
+        filters: [
+          {
+            type: 'RequestMirror',
+            requestMirror: {
+              backendRef: { group: '', kind: 'Service', name: m.service, port },
+              percent: m.percent,
+            },
+          },
+        ],
+      };
+    }),
   };
 
   return {
@@ -123,13 +169,18 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
         ...(p.sectionName ? { sectionName: p.sectionName } : {}),
       })),
       ...(cfg.hostnames && cfg.hostnames.length > 0 ? { hostnames: [...cfg.hostnames] } : {}),
-      rules: [...headerRules, defaultRule],
+      rules: [...headerRules, ...cohortRules, defaultRule],
     },
   };
 }
 
+/** The default rule matches on the path alone; version pins and cohorts match headers. */
+function isDefaultRule(r: HTTPRouteRule): boolean {
+  return !(r.matches ?? []).some((m) => isVersionMatch(m) || (m.headers ?? []).length > 0);
+}
+
 /**
- * Weights of the default rule (the first rule none of whose matches tests x-model-version), by
+ * Weights of the default rule (the first rule none of whose matches tests a header), by
  * revision. Backend weights are read as stored: Gateway API weights are proportions, and modelship
  * writes percentages, so a route it applied reads back as the table (weight-0 revisions included).
  * A backend missing its weight counts as 1, the CRD default; backends that are not revision Services
@@ -137,7 +188,7 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
  */
 export function readHTTPRouteWeights(route: HTTPRoute, md: ModelDeployment): Map<string, number> {
   const out = new Map<string, number>();
-  const rule = (route.spec?.rules ?? []).find((r) => !(r.matches ?? []).some(isVersionMatch));
+  const rule = (route.spec?.rules ?? []).find(isDefaultRule);
   for (const b of rule?.backendRefs ?? []) {
     if ((b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') continue;
     if (b.namespace && md.metadata?.namespace && b.namespace !== md.metadata.namespace) continue;
@@ -150,6 +201,8 @@ export function readHTTPRouteWeights(route: HTTPRoute, md: ModelDeployment): Map
 export const gatewayApiRouter: TrafficRouter = {
   name: 'gatewayApi',
   exactWeights: true,
+  matches: true,
+  mirrors: true,
   kinds: [HTTP_ROUTE],
   render(ctx) {
     checkTable(ctx);

@@ -2,7 +2,11 @@
 // header route per model version so clients can reach any live version directly. Pure.
 //
 // Istio evaluates http routes in order and takes the first match, so the header routes come first
-// and the weighted route (no match: everything else) last. The weighted route lists every revision,
+// (version pins, then the cohorts while the planner routes them), and the weighted route (no match:
+// everything else) last. A mirror is set on the weighted route (Istio mirrors per route, not per
+// destination): the candidate then also gets copies of requests it serves itself while it has
+// weight; the percentage is the mirror's percent scaled by the stable share, so that about
+// percent% of the stable revision's requests are copied, as with Gateway API. The weighted route lists every revision,
 // weight 0 included, so the table reads back whole. Destinations are Service FQDNs
 // (`<svc>.<namespace>.svc.cluster.local`), as Istio recommends: a short name is expanded with the
 // VirtualService's namespace, which silently breaks if the object is ever copied or delegated.
@@ -10,6 +14,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecTrafficIstio } from '../../api/index.js';
 import { mdKey, mdName } from '../../core/labels.js';
 import { addWeight, findApplied, revisionOfService } from '../applied.js';
+import { cohortMatches } from '../cohorts.js';
 import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
 import { VERSION_HEADER, checkTable, groupByVersion, headerBackends } from '../table.js';
 import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
@@ -22,6 +27,8 @@ export const VIRTUAL_SERVICE: RoutedKind = {
 
 /** Name of the weighted route, by which readWeights finds it. */
 export const SPLIT_ROUTE = 'split';
+/** Name of the route that sends the cohorts to the new revision. */
+export const COHORT_ROUTE = 'cohorts';
 /** The cluster DNS domain of the destination hosts (kubelet --cluster-domain). */
 export const CLUSTER_DOMAIN = 'cluster.local';
 
@@ -38,6 +45,8 @@ export interface HTTPRoute {
   name?: string;
   match?: Array<{ headers?: Record<string, { exact?: string; prefix?: string; regex?: string }> }>;
   route?: HTTPRouteDestination[];
+  mirror?: { host: string; port?: { number?: number } };
+  mirrorPercentage?: { value: number };
 }
 export interface HTTPRouteDestination {
   destination: { host: string; port?: { number?: number }; subset?: string };
@@ -84,10 +93,31 @@ export function renderVirtualService(ctx: RouteContext): VirtualService {
       })),
     };
   });
+  const cohorts = ctx.cohort ? cohortMatches(md) : [];
+  const cohortRoutes: HTTPRoute[] =
+    ctx.cohort && cohorts.length > 0
+      ? [
+          {
+            name: COHORT_ROUTE,
+            match: cohorts.map((headers) => ({
+              headers: Object.fromEntries(
+                headers.map((h) => [h.name, h.type === 'Exact' ? { exact: h.value } : { regex: h.value }]),
+              ),
+            })),
+            route: [{ destination: destination(ctx.cohort.service) }],
+          },
+        ]
+      : [];
   const split: HTTPRoute = {
     name: SPLIT_ROUTE,
     route: weights.map((e) => ({ destination: destination(e.service), weight: e.weight })),
   };
+  const m = ctx.mirror;
+  const copied = m ? weights.filter((e) => e.revision !== m.revision).reduce((a, e) => a + e.weight, 0) : 0;
+  if (m && copied > 0) {
+    split.mirror = destination(m.service);
+    split.mirrorPercentage = { value: (m.percent * copied) / 100 };
+  }
 
   return {
     apiVersion: VIRTUAL_SERVICE.apiVersion,
@@ -101,7 +131,7 @@ export function renderVirtualService(ctx: RouteContext): VirtualService {
     spec: {
       hosts: [...cfg.hosts],
       ...(cfg.gateways && cfg.gateways.length > 0 ? { gateways: [...cfg.gateways] } : {}),
-      http: [...headerRoutes, split],
+      http: [...headerRoutes, ...cohortRoutes, split],
     },
   };
 }
@@ -132,6 +162,8 @@ export function readVirtualServiceWeights(vs: VirtualService, md: ModelDeploymen
 export const istioRouter: TrafficRouter = {
   name: 'istio',
   exactWeights: true,
+  matches: true,
+  mirrors: true,
   kinds: [VIRTUAL_SERVICE],
   render(ctx) {
     checkTable(ctx);

@@ -53,6 +53,9 @@ export function serviceSelector(ctx: RouteContext): Record<string, string> {
 export const serviceRouter: TrafficRouter = {
   name: 'service',
   exactWeights: false,
+  // A Service selects pods: it sees neither headers nor requests to copy.
+  matches: false,
+  mirrors: false,
   kinds: [],
   render(ctx) {
     checkTable(ctx);
