@@ -134,6 +134,14 @@ s3_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$s3_endpoint/" 2>/dev/
 wait_for "S3 store $s3_endpoint" 20 s3_ready || { tail -n 20 "$RUN_DIR/logs/dataplane-s3.log" >&2; bash "$here/down.sh" >/dev/null 2>&1; dp_die "the S3 store did not start"; }
 
 # ---- the agent
+# A node's podCIDR cannot change (the apiserver answers 422 to the agent's update), and the node's
+# own identity may not delete it: a node left by an earlier run on another subnet is removed here,
+# and the pod garbage collector removes the pods it held.
+old_cidr="$(kubectl_ get node "$DP_NODE" -o jsonpath='{.spec.podCIDR}' 2>/dev/null || true)"
+if [ -n "$old_cidr" ] && [ "$old_cidr" != "$cidr" ]; then
+  dp_say "node $DP_NODE is registered with pod subnet $old_cidr, not $cidr: replacing it"
+  kubectl_ delete node "$DP_NODE" --wait=true >/dev/null
+fi
 cat > "$DP_CONFIG" <<JSON
 {
   "nodeName": "$DP_NODE",

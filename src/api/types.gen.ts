@@ -731,7 +731,7 @@ export interface ModelVersionSpec {
   digest?: string;
   /** Required (the default): spec.digest must be given. */
   digestPolicy?: ModelVersionSpecDigestPolicy;
-  /** Input and output tensors of the model, as the runtime exposes them. */
+  /** Input and output tensors of the model, as the runtime exposes them to clients. */
   interface?: ModelVersionSpecInterface;
   /** Sample requests with the answers this version must give (docs/rollouts.md, Smoke test). */
   smokeTest?: ModelVersionSpecSmokeTest;
@@ -759,7 +759,7 @@ export interface ModelVersionSpecRetirement {
 /** Required (the default): spec.digest must be given. */
 export type ModelVersionSpecDigestPolicy = 'Required' | 'Unverified';
 
-/** Input and output tensors of the model, as the runtime exposes them. */
+/** Input and output tensors of the model, as the runtime exposes them to clients. */
 export interface ModelVersionSpecInterface {
   /** Input tensors, keyed by name. */
   inputs?: ModelVersionSpecInterfaceInput[];
@@ -884,19 +884,21 @@ export interface ModelVersionSpecProcessing {
   preprocess?: ModelVersionSpecProcessingPreprocess;
   /** Processing applied to each response after inference. */
   postprocess?: ModelVersionSpecProcessingPostprocess;
+  /** Triton, with a processing handler: the tensors of the model itself, between the stages (the pre-process step's outputs are its inputs, its outputs are the post-process step's inputs). */
+  modelInterface?: ModelVersionSpecProcessingModelInterface;
 }
 
 /** Processing applied to each request before inference. */
 export interface ModelVersionSpecProcessingPreprocess {
-  /** Handler that implements the stage: a Python module path (module:function) shipped in the artifact, or a Triton ensemble step model name. */
+  /** Handler that implements the stage, module:function (function defaults to the stage name, preprocess or postprocess): a Python module shipped with the version, as a <module>.py key of configMapRef or in a directory or archive artifact. */
   handler?: string;
   /** Free-form configuration passed to the handler as JSON, for example {resize: 224, normalize: imagenet}. */
   config?: Record<string, unknown>;
-  /** ConfigMap in the same namespace that holds the stage configuration. */
+  /** ConfigMap in the same namespace that holds the stage's files (a label map, the handler's module). */
   configMapRef?: ModelVersionSpecProcessingPreprocessConfigMapRef;
 }
 
-/** ConfigMap in the same namespace that holds the stage configuration. */
+/** ConfigMap in the same namespace that holds the stage's files (a label map, the handler's module). */
 export interface ModelVersionSpecProcessingPreprocessConfigMapRef {
   /** Name of the ConfigMap. */
   name: string;
@@ -906,21 +908,91 @@ export interface ModelVersionSpecProcessingPreprocessConfigMapRef {
 
 /** Processing applied to each response after inference. */
 export interface ModelVersionSpecProcessingPostprocess {
-  /** Handler that implements the stage: a Python module path (module:function) shipped in the artifact, or a Triton ensemble step model name. */
+  /** Handler that implements the stage, module:function (function defaults to the stage name, preprocess or postprocess): a Python module shipped with the version, as a <module>.py key of configMapRef or in a directory or archive artifact. */
   handler?: string;
   /** Free-form configuration passed to the handler as JSON, for example {resize: 224, normalize: imagenet}. */
   config?: Record<string, unknown>;
-  /** ConfigMap in the same namespace that holds the stage configuration. */
+  /** ConfigMap in the same namespace that holds the stage's files (a label map, the handler's module). */
   configMapRef?: ModelVersionSpecProcessingPostprocessConfigMapRef;
 }
 
-/** ConfigMap in the same namespace that holds the stage configuration. */
+/** ConfigMap in the same namespace that holds the stage's files (a label map, the handler's module). */
 export interface ModelVersionSpecProcessingPostprocessConfigMapRef {
   /** Name of the ConfigMap. */
   name: string;
   /** Key in the ConfigMap to use. */
   key?: string;
 }
+
+/** Triton, with a processing handler: the tensors of the model itself, between the stages (the pre-process step's outputs are its inputs, its outputs are the post-process step's inputs). */
+export interface ModelVersionSpecProcessingModelInterface {
+  /** Input tensors, keyed by name. */
+  inputs?: ModelVersionSpecProcessingModelInterfaceInput[];
+  /** Output tensors, keyed by name. */
+  outputs?: ModelVersionSpecProcessingModelInterfaceOutput[];
+}
+
+/** One input tensor. */
+export interface ModelVersionSpecProcessingModelInterfaceInput {
+  /** Name of the tensor as the model declares it, for example input__0. */
+  name: string;
+  /** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+  datatype: ModelVersionSpecProcessingModelInterfaceInputDatatype;
+  /** Dimensions of the tensor without the batch dimension; -1 marks a dynamic dimension. */
+  shape: number[];
+  /** Optional layout or encoding of the data, for example FORMAT_NCHW for a Triton image tensor or application/json for a TorchServe request body. */
+  format?: string;
+  /** Human description of the tensor. */
+  description?: string;
+}
+
+/** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+export type ModelVersionSpecProcessingModelInterfaceInputDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BF16'
+  | 'BYTES';
+
+/** One output tensor. */
+export interface ModelVersionSpecProcessingModelInterfaceOutput {
+  /** Name of the tensor as the model declares it, for example input__0. */
+  name: string;
+  /** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+  datatype: ModelVersionSpecProcessingModelInterfaceOutputDatatype;
+  /** Dimensions of the tensor without the batch dimension; -1 marks a dynamic dimension. */
+  shape: number[];
+  /** Optional layout or encoding of the data, for example FORMAT_NCHW for a Triton image tensor or application/json for a TorchServe request body. */
+  format?: string;
+  /** Human description of the tensor. */
+  description?: string;
+}
+
+/** Element type of the tensor, using the Triton/KServe v2 datatype names. */
+export type ModelVersionSpecProcessingModelInterfaceOutputDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BF16'
+  | 'BYTES';
 
 /** Provenance of this version: who owns it, what it was trained on, with which parameters, and how it scored. */
 export interface ModelVersionSpecRecord {
@@ -1007,6 +1079,8 @@ export interface ModelVersionStatus {
   usedByCount?: number;
   /** ModelDeployments in the same namespace that currently use this version, keyed by name: the first 256 in name order when more use it (usedByCount has the total). */
   usedBy?: ModelVersionStatusUsedByItem[];
+  /** The content behind spec.processing's configMapRefs, pinned when the operator first saw this version (or first deployed it): what every revision of the version serves. */
+  processing?: ModelVersionStatusProcessing;
   /** Latest observations of the ModelVersion's state, keyed by type, following Kubernetes conventions (metav1.Condition). */
   conditions?: ModelVersionStatusCondition[];
 }
@@ -1025,6 +1099,38 @@ export interface ModelVersionStatusUsedByItem {
 /** One reason (see reasons). */
 export type ModelVersionStatusUsedByItemReason =
   'SpecVersion' | 'Stable' | 'Canary' | 'WarmRevision' | 'KeptRevision';
+
+/** The content behind spec.processing's configMapRefs, pinned when the operator first saw this version (or first deployed it): what every revision of the version serves. */
+export interface ModelVersionStatusProcessing {
+  /** The pinned content of one stage's configMapRef. */
+  preprocess?: ModelVersionStatusProcessingPreprocess;
+  /** The pinned content of one stage's configMapRef. */
+  postprocess?: ModelVersionStatusProcessingPostprocess;
+}
+
+/** The pinned content of one stage's configMapRef. */
+export interface ModelVersionStatusProcessingPreprocess {
+  /** Name of the ConfigMap (spec.processing.<stage>.configMapRef.name). */
+  configMap: string;
+  /** sha256 over the pinned keys and their values (canonical JSON), sha256:<hex>. */
+  digest: string;
+  /** sha256:<hex> of each pinned key's value, by key. */
+  keys?: Record<string, string>;
+  /** When the operator pinned it, RFC 3339. */
+  pinnedAt?: string;
+}
+
+/** The pinned content of one stage's configMapRef. */
+export interface ModelVersionStatusProcessingPostprocess {
+  /** Name of the ConfigMap (spec.processing.<stage>.configMapRef.name). */
+  configMap: string;
+  /** sha256 over the pinned keys and their values (canonical JSON), sha256:<hex>. */
+  digest: string;
+  /** sha256:<hex> of each pinned key's value, by key. */
+  keys?: Record<string, string>;
+  /** When the operator pinned it, RFC 3339. */
+  pinnedAt?: string;
+}
 
 /** One observation of one aspect of the object's state (metav1.Condition). */
 export interface ModelVersionStatusCondition {

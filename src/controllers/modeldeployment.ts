@@ -42,6 +42,7 @@ import { specDrift } from './cache-shape.js';
 import { BY_DEPLOYMENT, BY_MODEL } from './caches.js';
 import type { ReconcileDeps } from './deps.js';
 import { execute, NameConflictError, WriteError } from './execute.js';
+import { observeProcessing, processingCopies } from './processing.js';
 
 /**
  * How often a ModelDeployment held by a name conflict looks again. The object in the way is often
@@ -60,7 +61,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   }
 
   const startedAt = deps.now();
-  const world = observeWorld(deps, md, namespace);
+  const world = await observeWorld(deps, md, namespace);
   let recheckMs: number | undefined;
   if (world.desired.ok) {
     const conflicts = await observeClaims(deps, md, namespace, world);
@@ -261,7 +262,7 @@ interface World {
  * pods, its routing objects and the weights they carry, its router, and the revision its spec asks
  * for (rendered, or why it cannot be).
  */
-function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): World {
+async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Promise<World> {
   const name = md.metadata!.name!;
   // The children of this ModelDeployment, by the caches' index on its label, and of those only the
   // ones it controls: a label is no proof of ownership (anyone can copy one), the uid is.
@@ -317,9 +318,19 @@ function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string): Wor
       servingRuntime,
       () => deps.caches.modelVersions.list(ns),
     );
-    if ('mv' in found) {
+    // The content behind spec.processing's configMapRefs, pinned to the version (controllers/processing.ts).
+    const processing = 'mv' in found ? await observeProcessing(deps, md, found.mv) : undefined;
+    if (processing && !processing.ok) {
+      desired = { ok: false, reason: processing.reason, message: processing.message };
+    } else if ('mv' in found) {
       try {
-        rendered = renderRevision({ md, mv: found.mv, settings: deps.settings, replicas: 0 });
+        rendered = renderRevision({
+          md,
+          mv: found.mv,
+          settings: deps.settings,
+          replicas: 0,
+          ...(processing ? { processing: processing.content } : {}),
+        });
         desired = { ok: true, revision: { hash: rendered.hash, version: found.mv.spec.version } };
         interfaces.set(rendered.hash, found.mv.spec.interface);
         mv = found.mv;
@@ -351,7 +362,13 @@ function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: 
     const mv = caches.modelVersions.get(ns, mvName);
     if (!mv) continue;
     try {
-      const r = renderRevision({ md, mv, settings: deps.settings, replicas: 0 });
+      const r = renderRevision({
+        md,
+        mv,
+        settings: deps.settings,
+        replicas: 0,
+        processing: processingCopies(deps, md, mv),
+      });
       if (r.hash === hash) rendered.set(hash, r);
     } catch {
       // not renderable any more: reported as drift that is not restored

@@ -19,7 +19,9 @@ import { parseTime } from '../core/time.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
 import { getRuntime } from '../runtimes/index.js';
+import { referencingStages } from '../processing/pin.js';
 import { BY_MODEL, BY_MODEL_VERSION } from './caches.js';
+import { observePins, PROCESSING_RECHECK_MS } from './processing.js';
 import type { ReconcileDeps } from './deps.js';
 
 export const IN_USE_FINALIZER = 'modelship.io/in-use-protection';
@@ -172,6 +174,15 @@ export function computeServing(
 }
 
 export async function reconcileModelVersion(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
+  const result = await reconcileOnce(deps, key);
+  // A version whose processing references a ConfigMap looks at it again (src/controllers/processing.ts).
+  const { namespace, name } = splitKey(key);
+  const mv = deps.caches.modelVersions.get(namespace, name);
+  if (!mv || mv.metadata?.deletionTimestamp || referencingStages(mv).length === 0) return result;
+  return { requeueAfterMs: Math.min(result?.requeueAfterMs ?? Infinity, PROCESSING_RECHECK_MS) };
+}
+
+async function reconcileOnce(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
   let mv = deps.caches.modelVersions.get(namespace, name);
   if (!mv || !namespace) return;
@@ -211,16 +222,17 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     mv = written as ModelVersion;
   }
 
+  const nowIso = new Date(deps.now()).toISOString();
+  const pins = deleting ? undefined : await observePins(deps, mv, nowIso);
   let invalid: string | undefined;
   let unmaintained: { since: string; message: string } | undefined;
   try {
     const runtime = getRuntime(mv.spec.runtime);
     unmaintained = runtime.unmaintained;
-    runtime.renderPod(mv, deps.settings, 'validation');
+    runtime.renderPod(mv, deps.settings, 'validation', pins?.content);
   } catch (err) {
     invalid = (err as Error).message;
   }
-  const nowIso = new Date(deps.now()).toISOString();
   const summary = summarizeUsers(users);
   const usedBy = summary.text;
   // lastServedAt is written when serving starts and when it stops, not while it goes on (a settled
@@ -232,6 +244,12 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     observedGeneration: mv.metadata?.generation ?? 0,
     phase: deleting ? 'Terminating' : invalid ? 'Invalid' : users.length ? 'InUse' : 'Available',
     ...(lastServedAt ? { lastServedAt } : {}),
+    // Once recorded, a pin stays (also while the version is deleted).
+    ...(pins && Object.keys(pins.pins).length
+      ? { processing: pins.pins }
+      : mv.status?.processing
+        ? { processing: mv.status.processing }
+        : {}),
     usedByCount: summary.count,
     usedBy: summary.listed,
     conditions: computeConditions(
@@ -275,6 +293,7 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
                 ? `no revision built from this version has received traffic since ${lastServedAt}`
                 : 'no revision built from this version has received traffic',
             },
+        ...(pins ? [pins.condition] : []),
         // A warning that changes nothing: the version stays Ready and servable.
         ...(unmaintained
           ? [
@@ -292,6 +311,11 @@ export async function reconcileModelVersion(deps: ReconcileDeps, key: string): P
     ),
   };
   if (!status.usedBy?.length) delete status.usedBy;
+  const pinnedBefore = mv.status?.conditions?.find((c) => c.type === 'ProcessingPinned');
+  if (pins && pins.condition.status === 'False' && pinnedBefore?.reason !== pins.condition.reason) {
+    deps.log.warn(pins.condition.message, { key, reason: pins.condition.reason });
+    deps.events.record(mv, 'Warning', pins.condition.reason, pins.condition.message);
+  }
   if (!deepEqual(mv.status ?? {}, status)) {
     const written = await deps.client.apply(
       {

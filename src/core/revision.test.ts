@@ -41,7 +41,7 @@ function tritonMv(
       storageUri: 's3://models/resnet50/1.2.0/model.onnx',
       digest: `sha256:${'c0'.repeat(32)}`,
       interface: { inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 224, 224] }] },
-      processing: { preprocess: { handler: 'pre:run', config: { resize: 256 } } },
+      processing: { preprocess: { config: { resize: 256 } } },
       runtimeConfig: { triton: { maxBatchSize: 32 } },
       record: { owner: 'ml-vision@example.com', metrics: { top1: 0.77 } },
       ...patch,

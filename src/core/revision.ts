@@ -26,6 +26,7 @@ import {
 } from '../api/index.js';
 import { FETCH_CONTAINER } from '../runtimes/common/fetch.js';
 import { canonicalJson } from '../runtimes/common/json.js';
+import type { ProcessingContent } from '../runtimes/common/processing.js';
 import { restrictedPodSecurityContext } from '../runtimes/common/security.js';
 import { getRuntime, type ModelRuntime, type RuntimePod, type RuntimeSettings } from '../runtimes/index.js';
 import {
@@ -60,6 +61,8 @@ export interface RevisionInput {
   settings?: RuntimeSettings;
   /** Defaults to the registered runtime named by mv.spec.runtime. */
   runtime?: ModelRuntime;
+  /** The content pinned to the version behind spec.processing's configMapRefs (src/processing/). */
+  processing?: ProcessingContent;
 }
 
 export interface RenderRevisionInput extends RevisionInput {
@@ -232,7 +235,7 @@ function renderPodTemplate(
 ): { pod: RuntimePod; podTemplate: V1PodTemplateSpec } {
   const { md, mv } = input;
   const runtime = input.runtime ?? getRuntime(mv.spec.runtime);
-  const pod = runtime.renderPod(mv, input.settings ?? {}, configMapName);
+  const pod = runtime.renderPod(mv, input.settings ?? {}, configMapName, input.processing);
   const overrides: ModelDeploymentSpecPod = md.spec.pod ?? {};
 
   const user = overrides.resources ? userResources(overrides.resources) : {};

@@ -1,5 +1,6 @@
 import type { V1Container, V1Probe, V1Volume } from '@kubernetes/client-node';
 import type { ModelVersion } from '../api/index.js';
+import type { ProcessingContent } from './common/processing.js';
 
 /** Operator-wide settings a runtime renders with (from flags/env of the operator). */
 export interface RuntimeSettings {
@@ -61,9 +62,15 @@ export interface ModelRuntime {
   /**
    * Renders the runtime's part of the pod for one ModelVersion. Pure. `configMapName` is the
    * revision ConfigMap that will hold `files`. Throws InvalidModelVersionError for a version this
-   * runtime cannot serve.
+   * runtime cannot serve. `processing` is the content pinned to the version for each stage with a
+   * configMapRef (src/processing/): required for those stages, copied into `files`.
    */
-  renderPod(mv: ModelVersion, settings: RuntimeSettings, configMapName: string): RuntimePod;
+  renderPod(
+    mv: ModelVersion,
+    settings: RuntimeSettings,
+    configMapName: string,
+    processing?: ProcessingContent,
+  ): RuntimePod;
 }
 
 /**

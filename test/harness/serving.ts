@@ -13,6 +13,8 @@ export interface Reply {
   status: number;
   /** The model version that answered: the MODEL_VERSION output of the test models. */
   version?: string;
+  /** The LABEL output, where the model's post-processing writes one (test/e2e/processing.test.ts). */
+  label?: string;
   /** The connection error's code (ECONNRESET, ECONNREFUSED, ...) or 'timeout'. */
   error?: string;
   /** The first bytes of a non-2xx reply's body: who refused it (Traefik's "no available server", Triton's error). */
@@ -70,16 +72,20 @@ export function inferThrough(
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         let version: string | undefined;
+        let label: string | undefined;
         try {
           const j = JSON.parse(text) as { outputs?: Array<{ name: string; data?: unknown[] }> };
           const v = j.outputs?.find((o) => o.name === 'MODEL_VERSION')?.data?.[0];
           if (typeof v === 'string') version = v;
+          const l = j.outputs?.find((o) => o.name === 'LABEL')?.data?.[0];
+          if (typeof l === 'string') label = l;
         } catch {
           // not JSON (Traefik's plain-text errors): the status and body say what happened
         }
         done({
           status,
           ...(version !== undefined ? { version } : {}),
+          ...(label !== undefined ? { label } : {}),
           ...(status >= 200 && status < 300 ? {} : { body: text.slice(0, 160).trim() }),
         });
       });

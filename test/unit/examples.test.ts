@@ -76,6 +76,11 @@ describe.each(files.map((f) => [f.name, f] as const))('%s', (_name, file) => {
     expect(file.text.startsWith('# ')).toBe(true);
     expect(file.docs.length).toBeGreaterThan(0);
     for (const doc of file.docs) {
+      // Besides modelship's kinds, the ConfigMaps a version's processing references.
+      if (doc.kind === 'ConfigMap') {
+        expect(doc.apiVersion).toBe('v1');
+        continue;
+      }
       expect(doc.apiVersion).toBe(API_VERSION);
       expect([MODEL_VERSION_KIND, MODEL_DEPLOYMENT_KIND]).toContain(doc.kind);
       expect(doc.metadata?.name).toEqual(expect.any(String));
@@ -87,7 +92,9 @@ describe.each(files.map((f) => [f.name, f] as const))('%s', (_name, file) => {
 describe.each(valid.map((f) => [f.name, f] as const))('%s', (_name, file) => {
   test('declares every field it sets (nothing would be pruned)', () => {
     expect(
-      file.docs.flatMap((doc) => undeclared(doc.spec, schemas.get(doc.kind!)!.properties!.spec!, '.spec')),
+      file.docs
+        .filter((doc) => schemas.has(doc.kind!))
+        .flatMap((doc) => undeclared(doc.spec, schemas.get(doc.kind!)!.properties!.spec!, '.spec')),
     ).toEqual([]);
   });
 });

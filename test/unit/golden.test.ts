@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { dump, loadAll } from 'js-yaml';
 
 import type { ModelDeployment, ModelVersion } from '../../src/api/index.js';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { renderRevision } from '../../src/core/revision.js';
+import { STAGES, type ProcessingContent } from '../../src/runtimes/common/processing.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -19,11 +21,13 @@ const cases = [
     golden: 'test/golden/triton-revision.yaml',
     versions: 'examples/triton/resnet50-versions.yaml',
     deployment: 'examples/triton/resnet50-canary.yaml',
+    configMaps: 'examples/triton/resnet50-processing.yaml',
   },
   {
     golden: 'test/golden/torchserve-revision.yaml',
     versions: 'examples/torchserve/sentiment-bert-versions.yaml',
     deployment: 'examples/torchserve/sentiment-bert-canary.yaml',
+    configMaps: undefined,
   },
 ];
 
@@ -39,10 +43,20 @@ function render(c: (typeof cases)[number]): string {
   // The version the canary ModelDeployment asks for: the revision its rollout creates.
   const mv = docs<ModelVersion>(c.versions, 'ModelVersion').find((v) => v.spec.version === md.spec.version);
   if (!mv) throw new Error(`${c.versions} has no ModelVersion ${md.spec.version}`);
+  // The content its processing references, as the operator pins it (the ConfigMaps of the example).
+  const configMaps = c.configMaps ? docs<V1ConfigMap>(c.configMaps, 'ConfigMap') : [];
+  const processing: ProcessingContent = {};
+  for (const stage of STAGES) {
+    const ref = mv.spec.processing?.[stage]?.configMapRef;
+    const cm = ref && configMaps.find((m) => m.metadata?.name === ref.name);
+    if (ref && !cm) throw new Error(`${c.configMaps ?? c.versions}: no ConfigMap ${ref.name}`);
+    if (cm) processing[stage] = { data: ref?.key ? { [ref.key]: cm.data![ref.key]! } : { ...cm.data } };
+  }
   const rev = renderRevision({
     md: { ...md, metadata: { ...md.metadata, uid: FAKE_UID } },
     mv,
     replicas: md.spec.replicas ?? 1,
+    processing,
   });
   const header =
     `# Rendered by modelship for ${c.deployment} and ModelVersion ${mv.metadata?.name} (${c.versions}),\n` +

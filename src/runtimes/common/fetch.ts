@@ -39,6 +39,8 @@ export interface FetchLayout {
   dir: string;
   /** Generated files to copy from the revision ConfigMap into the model tree: key -> absolute path. */
   copies?: Record<string, string>;
+  /** Directories to create in the model tree (a Triton ensemble's empty version directory). */
+  dirs?: string[];
 }
 
 export interface FetchPart {
@@ -75,6 +77,7 @@ export function renderFetch(
   layout: FetchLayout,
 ): FetchPart {
   const copies = Object.entries(layout.copies ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const dirs = [...(layout.dirs ?? [])].sort();
   const dir = layout.dir.replace(/\/$/, '');
   const env: V1EnvVar[] = [
     { name: 'MODEL_URI', value: source.uri },
@@ -118,7 +121,13 @@ export function renderFetch(
     command: [
       '/bin/sh',
       '-c',
-      fetchScript(source.scheme, kind, mv.spec.digest !== undefined, unpack ? [] : copies),
+      fetchScript(
+        source.scheme,
+        kind,
+        mv.spec.digest !== undefined,
+        unpack ? [] : copies,
+        unpack ? [] : dirs,
+      ),
     ],
     env,
     workingDir: '/tmp',
@@ -132,7 +141,7 @@ export function renderFetch(
   const unpackContainer: V1Container = {
     name: UNPACK_CONTAINER,
     image: settings.unpackImage ?? DEFAULT_UNPACK_IMAGE,
-    command: ['/bin/sh', '-c', unpackScript(copies)],
+    command: ['/bin/sh', '-c', unpackScript(copies, dirs)],
     env: [
       { name: 'MODEL_ARCHIVE', value: ARCHIVE },
       { name: 'MODEL_DIR', value: dir },
@@ -156,6 +165,7 @@ export function fetchScript(
   kind: ArtifactKind,
   verify: boolean,
   copies: Array<[key: string, to: string]>,
+  dirs: string[] = [],
 ): string {
   const lines = ['set -eu'];
   if (scheme === 'pvc') {
@@ -181,13 +191,13 @@ export function fetchScript(
     );
     if (verify) lines.push(...verifyLines(to));
   }
-  lines.push(...copyLines(copies));
+  lines.push(...copyLines(copies, dirs));
   lines.push(kind === 'archive' ? 'echo "modelship: archive fetched"' : 'echo "modelship: model ready"');
   return lines.join('\n') + '\n';
 }
 
 /** The POSIX sh script of unpack-model. Exported for the tests. */
-export function unpackScript(copies: Array<[key: string, to: string]>): string {
+export function unpackScript(copies: Array<[key: string, to: string]>, dirs: string[] = []): string {
   return (
     [
       'set -eu',
@@ -197,17 +207,20 @@ export function unpackScript(copies: Array<[key: string, to: string]>): string {
       'tar -xzf "$MODEL_ARCHIVE" -C "$MODEL_DIR"',
       // The archive would double the disk the model takes for the life of the pod.
       'rm -rf "$(dirname "$MODEL_ARCHIVE")"',
-      ...copyLines(copies),
+      ...copyLines(copies, dirs),
       'echo "modelship: model ready"',
     ].join('\n') + '\n'
   );
 }
 
-function copyLines(copies: Array<[key: string, to: string]>): string[] {
-  return copies.flatMap(([key, to]) => [
-    `mkdir -p ${shQuote(to.slice(0, to.lastIndexOf('/')))}`,
-    `cp ${shQuote(`${CONFIG_DIR}/${key}`)} ${shQuote(to)}`,
-  ]);
+function copyLines(copies: Array<[key: string, to: string]>, dirs: string[]): string[] {
+  return [
+    ...dirs.map((d) => `mkdir -p ${shQuote(d)}`),
+    ...copies.flatMap(([key, to]) => [
+      `mkdir -p ${shQuote(to.slice(0, to.lastIndexOf('/')))}`,
+      `cp ${shQuote(`${CONFIG_DIR}/${key}`)} ${shQuote(to)}`,
+    ]),
+  ];
 }
 
 function verifyLines(path: string): string[] {

@@ -16,7 +16,7 @@ import {
   defaultServerResources,
   serverBaseMounts,
 } from '../common/pod.js';
-import { renderProcessing } from '../common/processing.js';
+import { renderProcessing, type ProcessingContent } from '../common/processing.js';
 import { restrictedContainerSecurityContext, TERMINATION_MESSAGE_POLICY } from '../common/security.js';
 import { artifactKind, checkFetchable, parseStorageUri } from '../common/storage.js';
 import {
@@ -74,7 +74,12 @@ export const torchserve: ModelRuntime = {
       'PyTorch models exported to ONNX or TorchScript, or Python models (docs/runtimes.md)',
   },
 
-  renderPod(mv: ModelVersion, settings: RuntimeSettings, configMapName: string): RuntimePod {
+  renderPod(
+    mv: ModelVersion,
+    settings: RuntimeSettings,
+    configMapName: string,
+    content?: ProcessingContent,
+  ): RuntimePod {
     const { model, format } = mv.spec;
     const source = parseStorageUri(mv);
     const kind = artifactKind(source, format);
@@ -93,7 +98,8 @@ export const torchserve: ModelRuntime = {
       file: `${MODEL_ROOT}/${model}.mar`,
       dir: `${MODEL_ROOT}/${model}`,
     });
-    const processing = renderProcessing(mv, configMapName);
+    // The handler is inside the .mar (versioned with it): spec.processing is only files for it to read.
+    const processing = renderProcessing(mv, configMapName, content);
     const files = { 'config.properties': renderConfigProperties(mv, load), ...processing.files };
 
     const modelReady: V1Probe = { exec: { command: modelReadyCommand(model) } };

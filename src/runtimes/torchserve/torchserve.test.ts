@@ -308,4 +308,53 @@ describe('processing', () => {
       'sentiment-bert-abc',
     );
   });
+
+  // Rendering only: no TorchServe runs here (torch is gigabytes; docs/runtimes.md). The handler that
+  // reads these files is inside the .mar, versioned with it; modelship runs no handler of its own
+  // and makes no ensemble for TorchServe.
+  test("a configMapRef is copied into the revision ConfigMap (pinned), never mounted from the user's", () => {
+    const v = mv({
+      processing: {
+        preprocess: {
+          handler: 'tokenize:preprocess',
+          config: { maxLength: 256 },
+          configMapRef: { name: 'vocab-v3' },
+        },
+      },
+    });
+    const pod = torchserve.renderPod(v, {}, 'sentiment-bert-abc', {
+      preprocess: { data: { 'vocab.txt': '[PAD]\n[UNK]\n' } },
+    });
+    expect(pod.files['preprocess--vocab.txt']).toBe('[PAD]\n[UNK]\n');
+    expect(pod.volumes.find((v) => v.name === 'preprocess')).toEqual({
+      name: 'preprocess',
+      projected: {
+        sources: [
+          {
+            configMap: {
+              name: 'sentiment-bert-abc',
+              items: [
+                { key: 'preprocess--vocab.txt', path: 'vocab.txt' },
+                { key: 'preprocess.json', path: 'preprocess.json' },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    expect(JSON.stringify(pod)).not.toContain('vocab-v3');
+    // The .mar is served as it is: no generated models, no step files.
+    expect(Object.keys(pod.files).sort()).toEqual([
+      'config.properties',
+      'preprocess--vocab.txt',
+      'preprocess.json',
+    ]);
+    expect(env(pod.container, 'MODELSHIP_PROCESSING_DIR')).toBe('/mnt/processing');
+  });
+
+  test('a configMapRef whose content was not resolved is refused', () => {
+    expect(() => render(mv({ processing: { postprocess: { configMapRef: { name: 'x' } } } }))).toThrow(
+      InvalidModelVersionError,
+    );
+  });
 });

@@ -3,6 +3,8 @@
 //   /mnt/models/<model>/config.pbtxt          generated (see config-pbtxt.ts), when there is one
 //   /mnt/models/<model>/1/model.onnx          a single-file artifact, under Triton's default name
 //   /mnt/models/<model>/1/...                 a directory artifact, or an archive's contents
+// With a processing handler the model moves to <model>__model/ and <model>/ is a generated ensemble
+// (pre-process -> model -> post-process, see ensemble.ts).
 // Version directory 1 is the only one: the ModelVersion is the version, and a revision serves one.
 import type { V1Probe } from '@kubernetes/client-node';
 import type { ModelVersion, ModelVersionSpecFormat } from '../../api/index.js';
@@ -14,7 +16,7 @@ import {
   defaultServerResources,
   serverBaseMounts,
 } from '../common/pod.js';
-import { renderProcessing } from '../common/processing.js';
+import { renderProcessing, type ProcessingContent } from '../common/processing.js';
 import { restrictedContainerSecurityContext, TERMINATION_MESSAGE_POLICY } from '../common/security.js';
 import { artifactKind, checkFetchable, parseStorageUri } from '../common/storage.js';
 import {
@@ -27,6 +29,7 @@ import {
 } from '../types.js';
 import { DEFAULT_IMAGES } from '../images.js';
 import { renderConfigPbtxt } from './config-pbtxt.js';
+import { renderEnsemble } from './ensemble.js';
 
 export const TRITON_IMAGE = DEFAULT_IMAGES.triton;
 
@@ -56,7 +59,12 @@ export const triton: ModelRuntime = {
   name: 'triton',
   defaultImage: TRITON_IMAGE,
 
-  renderPod(mv: ModelVersion, settings: RuntimeSettings, configMapName: string): RuntimePod {
+  renderPod(
+    mv: ModelVersion,
+    settings: RuntimeSettings,
+    configMapName: string,
+    content?: ProcessingContent,
+  ): RuntimePod {
     const { model, format } = mv.spec;
     const filename = DEFAULT_FILENAME[format];
     if (filename === undefined) {
@@ -69,11 +77,23 @@ export const triton: ModelRuntime = {
     const kind = artifactKind(source, format, DIRECTORY_FORMATS);
     checkFetchable(mv, source, kind);
 
-    const modelDir = `${MODEL_ROOT}/${model}`;
+    // With a processing handler, the model is a step of an ensemble that answers under its name.
+    const processing = renderProcessing(mv, configMapName, content);
+    const ensemble = renderEnsemble(mv, kind, content);
+    const modelDir = `${MODEL_ROOT}/${ensemble?.modelName ?? model}`;
     const versionDir = `${modelDir}/1`;
     const files: Record<string, string> = {};
-    const config = renderConfigPbtxt(mv);
-    if (config !== undefined) files['config.pbtxt'] = config;
+    let copies: Record<string, string> = {};
+    if (ensemble) {
+      Object.assign(files, ensemble.files);
+      copies = ensemble.copies;
+    } else {
+      const config = renderConfigPbtxt(mv);
+      if (config !== undefined) {
+        files['config.pbtxt'] = config;
+        copies = { 'config.pbtxt': `${modelDir}/config.pbtxt` };
+      }
+    }
     // config.pbtxt reaches the repository by copy, not by a subPath mount: Triton then reads one
     // plain directory tree, the server mounts the whole store read-only, and nothing depends on
     // subPath mounts (which never see ConfigMap updates and have had their share of CVEs).
@@ -81,9 +101,9 @@ export const triton: ModelRuntime = {
       file: `${versionDir}/${filename}`,
       dir:
         format === 'tensorflow_savedmodel' && kind === 'directory' ? `${versionDir}/${filename}` : versionDir,
-      copies: config !== undefined ? { 'config.pbtxt': `${modelDir}/config.pbtxt` } : {},
+      copies,
+      ...(ensemble ? { dirs: ensemble.dirs } : {}),
     });
-    const processing = renderProcessing(mv, configMapName);
     Object.assign(files, processing.files);
 
     const port = (name: string) => TRITON_PORTS.find((p) => p.name === name)!.port;

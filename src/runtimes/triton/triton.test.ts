@@ -391,35 +391,71 @@ describe('fetch-model', () => {
 });
 
 describe('processing', () => {
-  test('inline handlers and configMapRefs are mounted read-only under /mnt/processing', () => {
-    const pod = render(
+  const LABELS_PY = 'import json\n\ndef postprocess(inputs, context):\n    return {}\n';
+  /** The version of the e2e test: a post-processing handler and its label map from a ConfigMap. */
+  const labelled = (spec: Partial<ModelVersionSpec> = {}): ModelVersion =>
+    mv({
+      format: 'python',
+      storageUri: 'https://store/adder/model.py',
+      interface: {
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [4] }],
+        outputs: [
+          { name: 'OUTPUT0', datatype: 'FP32', shape: [4] },
+          { name: 'LABEL', datatype: 'BYTES', shape: [1] },
+        ],
+      },
+      processing: {
+        postprocess: { handler: 'labels:postprocess', configMapRef: { name: 'labels-1.0.0' } },
+        modelInterface: { outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [4] }] },
+      },
+      ...spec,
+    });
+  const content = { postprocess: { data: { 'labels.py': LABELS_PY, 'labels.json': '{"3": "cat"}' } } };
+  const fail = (f: () => unknown): InvalidModelVersionError => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidModelVersionError);
+      return e as InvalidModelVersionError;
+    }
+    throw new Error('did not throw');
+  };
+
+  test('config and a configMapRef without a handler: files only, all from the revision ConfigMap (the pinned copy)', () => {
+    const pod = triton.renderPod(
       mv({
         processing: {
-          preprocess: { handler: 'pre:run', config: { resize: 256, normalize: 'imagenet' } },
+          preprocess: { config: { resize: 256, normalize: 'imagenet' } },
           postprocess: { configMapRef: { name: 'labels-v2' } },
         },
       }),
+      {},
+      'resnet50-abc',
+      { postprocess: { data: { 'labels.txt': 'cat\ndog\n', 'extra.json': '{}' } } },
     );
     expect(JSON.parse(pod.files['preprocess.json']!)).toEqual({
-      handler: 'pre:run',
       config: { normalize: 'imagenet', resize: 256 },
     });
     expect(pod.files['postprocess.json']).toBeUndefined();
+    // The user's ConfigMap is copied, never mounted: an edit of it cannot reach a pod.
+    expect(pod.files['postprocess--labels.txt']).toBe('cat\ndog\n');
     expect(pod.volumes).toContainEqual({
-      name: 'preprocess',
+      name: 'postprocess',
       projected: {
         sources: [
           {
-            configMap: { name: 'resnet50-abc', items: [{ key: 'preprocess.json', path: 'preprocess.json' }] },
+            configMap: {
+              name: 'resnet50-abc',
+              items: [
+                { key: 'postprocess--extra.json', path: 'extra.json' },
+                { key: 'postprocess--labels.txt', path: 'labels.txt' },
+              ],
+            },
           },
         ],
       },
     });
-    // Without a key every key of the ConfigMap is a file.
-    expect(pod.volumes).toContainEqual({
-      name: 'postprocess',
-      projected: { sources: [{ configMap: { name: 'labels-v2' } }] },
-    });
+    expect(JSON.stringify(pod.volumes)).not.toContain('labels-v2');
     expect(pod.container.volumeMounts).toEqual(
       expect.arrayContaining([
         { name: 'preprocess', mountPath: '/mnt/processing/preprocess', readOnly: true },
@@ -427,30 +463,219 @@ describe('processing', () => {
       ]),
     );
     expect(env(pod.container, 'MODELSHIP_PROCESSING_DIR')).toBe('/mnt/processing');
+    // No handler, no ensemble: the model keeps its name and its directory.
+    expect(env(pod.initContainers[0]!, 'MODEL_FILE')).toBe('/mnt/models/resnet50/1/model.onnx');
+    expect(Object.keys(pod.files).filter((k) => k.endsWith('.pbtxt'))).toEqual([]);
   });
 
-  test('a configMapRef with a key projects that key only, before the inline file', () => {
-    const pod = render(
-      mv({
+  test('the spec file wins over a ConfigMap key of the same name', () => {
+    const pod = triton.renderPod(
+      mv({ processing: { preprocess: { config: { a: 1 }, configMapRef: { name: 'c' } } } }),
+      {},
+      'cm',
+      { preprocess: { data: { 'preprocess.json': '{"evil": true}' } } },
+    );
+    const items = pod.volumes.find((v) => v.name === 'preprocess')!.projected!.sources![0]!.configMap!.items!;
+    expect(items.filter((i) => i.path === 'preprocess.json')).toEqual([
+      { key: 'preprocess.json', path: 'preprocess.json' },
+    ]);
+  });
+
+  test('a configMapRef whose content was not resolved is refused, naming the field', () => {
+    const e = fail(() => triton.renderPod(labelled(), {}, 'cm'));
+    expect(e.reason).toBe('ProcessingNotResolved');
+    expect(e.message).toContain('spec.processing.postprocess.configMapRef');
+  });
+
+  test('a handler makes an ensemble under the model name: model -> postprocess, tensors mapped between the steps', () => {
+    const pod = triton.renderPod(labelled(), {}, 'resnet50-abc', content);
+    expect(pod.files['config.pbtxt']).toBe(
+      [
+        '# Generated by modelship for resnet50 1.0.0 (ensemble: model -> postprocess); do not edit.',
+        'name: "resnet50"',
+        'platform: "ensemble"',
+        'input [',
+        '  {',
+        '    name: "INPUT0"',
+        '    data_type: TYPE_FP32',
+        '    dims: [ 4 ]',
+        '  }',
+        ']',
+        'output [',
+        '  {',
+        '    name: "OUTPUT0"',
+        '    data_type: TYPE_FP32',
+        '    dims: [ 4 ]',
+        '  },',
+        '  {',
+        '    name: "LABEL"',
+        '    data_type: TYPE_STRING',
+        '    dims: [ 1 ]',
+        '  }',
+        ']',
+        'ensemble_scheduling {',
+        '  step [',
+        '    {',
+        '      model_name: "resnet50__model"',
+        '      model_version: -1',
+        '      input_map { key: "INPUT0" value: "INPUT0" }',
+        '      output_map { key: "OUTPUT0" value: "model.OUTPUT0" }',
+        '    },',
+        '    {',
+        '      model_name: "resnet50__postprocess"',
+        '      model_version: -1',
+        '      input_map { key: "OUTPUT0" value: "model.OUTPUT0" }',
+        '      output_map { key: "OUTPUT0" value: "OUTPUT0" }',
+        '      output_map { key: "LABEL" value: "LABEL" }',
+        '    }',
+        '  ]',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    // The model itself, renamed, with its own tensors.
+    const model = pod.files['model.config.pbtxt']!;
+    expect(model).toContain('name: "resnet50__model"');
+    expect(model).toContain('backend: "python"');
+    expect(model).not.toContain('LABEL');
+    // The step: a Python-backend model that calls the version's handler.
+    const step = pod.files['postprocess.config.pbtxt']!;
+    expect(step).toContain('name: "resnet50__postprocess"');
+    expect(step).toContain('backend: "python"');
+    expect(step).toContain('kind: KIND_CPU');
+    expect(step).toContain(
+      'parameters { key: "modelship.handler" value: { string_value: "labels:postprocess" } }',
+    );
+    expect(step).toContain(
+      'parameters { key: "modelship.directory" value: { string_value: "/mnt/processing/postprocess" } }',
+    );
+    expect(step).toContain(
+      'parameters { key: "modelship.artifact" value: { string_value: "/mnt/models/resnet50__model/1" } }',
+    );
+    expect(pod.files['postprocess.model.py']).toContain('class TritonPythonModel');
+    // fetch-model puts the artifact under the step name and every generated file in place.
+    const sh = script(pod.initContainers[0]!);
+    expect(env(pod.initContainers[0]!, 'MODEL_FILE')).toBe('/mnt/models/resnet50__model/1/model.py');
+    for (const line of [
+      "mkdir -p '/mnt/models/resnet50/1'",
+      "cp '/mnt/config/config.pbtxt' '/mnt/models/resnet50/config.pbtxt'",
+      "cp '/mnt/config/model.config.pbtxt' '/mnt/models/resnet50__model/config.pbtxt'",
+      "cp '/mnt/config/postprocess.config.pbtxt' '/mnt/models/resnet50__postprocess/config.pbtxt'",
+      "cp '/mnt/config/postprocess.model.py' '/mnt/models/resnet50__postprocess/1/model.py'",
+    ])
+      expect(sh).toContain(line);
+    // Clients call the name they always called: the ensemble is what is probed.
+    expect(pod.readinessProbe.httpGet?.path).toBe('/v2/models/resnet50/ready');
+    expect(pod.container.args).toContain('--load-model=resnet50');
+  });
+
+  test("preprocess -> model -> postprocess: the model's tensors come from spec.processing.modelInterface", () => {
+    const pod = triton.renderPod(
+      labelled({
+        interface: {
+          inputs: [{ name: 'TEXT', datatype: 'BYTES', shape: [1] }],
+          outputs: [{ name: 'LABEL', datatype: 'BYTES', shape: [1] }],
+        },
         processing: {
-          postprocess: { handler: 'post:topk', configMapRef: { name: 'labels', key: 'labels.txt' } },
+          preprocess: { handler: 'tok', configMapRef: { name: 'p' } },
+          postprocess: { handler: 'labels:postprocess', configMapRef: { name: 'labels-1.0.0' } },
+          modelInterface: {
+            inputs: [{ name: 'IDS', datatype: 'INT64', shape: [-1] }],
+            outputs: [{ name: 'LOGITS', datatype: 'FP32', shape: [3] }],
+          },
         },
       }),
+      {},
+      'cm',
+      { ...content, preprocess: { data: { 'tok.py': 'def preprocess(inputs, context):\n    pass\n' } } },
     );
-    expect(pod.volumes).toContainEqual({
-      name: 'postprocess',
-      projected: {
-        sources: [
-          { configMap: { name: 'labels', items: [{ key: 'labels.txt', path: 'labels.txt' }] } },
-          {
-            configMap: {
-              name: 'resnet50-abc',
-              items: [{ key: 'postprocess.json', path: 'postprocess.json' }],
-            },
-          },
-        ],
-      },
-    });
+    const ens = pod.files['config.pbtxt']!;
+    expect(ens).toContain('(ensemble: preprocess -> model -> postprocess)');
+    expect(ens).toContain('input_map { key: "TEXT" value: "TEXT" }');
+    expect(ens).toContain('output_map { key: "IDS" value: "preprocess.IDS" }');
+    expect(ens).toContain('input_map { key: "IDS" value: "preprocess.IDS" }');
+    expect(ens).toContain('output_map { key: "LOGITS" value: "model.LOGITS" }');
+    expect(ens).toContain('input_map { key: "LOGITS" value: "model.LOGITS" }');
+    expect(ens).toContain('output_map { key: "LABEL" value: "LABEL" }');
+    expect(pod.files['preprocess.config.pbtxt']).toContain('name: "IDS"');
+    expect(pod.files['model.config.pbtxt']).toContain('name: "LOGITS"');
+  });
+
+  test.each([
+    [
+      'a handler module that is not shipped',
+      labelled(),
+      { postprocess: { data: { 'labels.json': '{}' } } },
+      'ProcessingHandlerNotFound',
+      'spec.processing.postprocess.handler',
+      'has no key labels.py',
+    ],
+    [
+      'a handler function the module does not define',
+      labelled({
+        processing: {
+          postprocess: { handler: 'labels:topk', configMapRef: { name: 'labels-1.0.0' } },
+          modelInterface: { outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [4] }] },
+        },
+      }),
+      content,
+      'ProcessingHandlerNotFound',
+      'spec.processing.postprocess.handler',
+      'defines no top-level function topk',
+    ],
+    [
+      'a handler that is not module:function',
+      labelled({
+        processing: {
+          postprocess: { handler: 'labels-post', configMapRef: { name: 'labels-1.0.0' } },
+          modelInterface: { outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [4] }] },
+        },
+      }),
+      content,
+      'InvalidProcessingHandler',
+      'spec.processing.postprocess.handler',
+      'is not module:function',
+    ],
+    [
+      'a handler without an interface',
+      labelled({ interface: undefined }),
+      content,
+      'ProcessingNeedsInterface',
+      'spec.interface',
+      'ensemble',
+    ],
+    [
+      'model outputs that are not the client outputs, without a postprocess handler',
+      labelled({
+        processing: {
+          preprocess: { handler: 'labels:postprocess', configMapRef: { name: 'labels-1.0.0' } },
+          modelInterface: { outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [4] }] },
+        },
+      }),
+      { preprocess: content.postprocess },
+      'ModelInterfaceMismatch',
+      'spec.processing.modelInterface.outputs',
+      'without a postprocess handler',
+    ],
+  ])('bad input: %s', (_what, v, c, reason, field, words) => {
+    const e = fail(() => triton.renderPod(v, {}, 'cm', c));
+    expect(e.reason).toBe(reason);
+    expect(e.message).toContain(`vision/resnet50-1.0.0: ${field}:`);
+    expect(e.message).toContain(words);
+  });
+
+  test('a handler module may ship in a directory or archive artifact: checked when Triton loads the step', () => {
+    const v = labelled({ storageUri: 'https://store/adder/1.0.0.tar.gz', digest: DIGEST });
+    const pod = triton.renderPod(v, {}, 'cm', { postprocess: { data: { 'labels.json': '{}' } } });
+    expect(pod.files['postprocess.model.py']).toContain('cannot import module');
+    // The ensemble's empty version directory is made after the archive is extracted.
+    expect(script(pod.initContainers[1]!)).toContain("mkdir -p '/mnt/models/resnet50/1'");
+  });
+
+  test('content that is unknown (validation only) skips the checks that read it', () => {
+    expect(() =>
+      triton.renderPod(labelled(), {}, 'cm', { postprocess: { data: {}, unknown: true } }),
+    ).not.toThrow();
   });
 
   test('no processing, no processing volumes', () => {
