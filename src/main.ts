@@ -98,6 +98,7 @@ async function main(): Promise<number> {
       );
     },
     onGone: (namespace, name) => metrics.forget(namespace, name),
+    podChecks: flags.preTrafficChecks,
     onEventLost: (why) => metrics.eventLost(why),
   });
   const server = flags.listen

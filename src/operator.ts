@@ -15,6 +15,7 @@ import { ApiError, KubeHttp } from './k8s/kube-http.js';
 import { apiPath } from './k8s/resources.js';
 import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
+import { GateRunner } from './gates/runner.js';
 import { allRoutedKinds, routerFor } from './routers/index.js';
 import type { RoutedKind } from './routers/types.js';
 import type { RuntimeSettings } from './runtimes/types.js';
@@ -39,6 +40,10 @@ export interface OperatorOptions {
   queueObserver?: (queue: string) => WorkQueueObserver;
   onPlan?: ReconcileDeps['onPlan'];
   onGone?: ReconcileDeps['onGone'];
+  /** The pre-traffic checks' HTTP client (tests); default: the global fetch. */
+  gateFetch?: typeof fetch;
+  /** Whether the pre-traffic checks call the new revision's pods (loaded interface, smoke test); default true. */
+  podChecks?: boolean;
   /** An Event could not be written (`failed`) or was dropped because too many were in flight. */
   onEventLost?: (why: 'failed' | 'dropped') => void;
   /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
@@ -48,6 +53,8 @@ export interface OperatorOptions {
 export class Operator {
   readonly mdQueue: WorkQueue;
   readonly mvQueue: WorkQueue;
+  /** The pre-traffic checks in flight and their verdicts (src/gates); a finished one enqueues its key. */
+  private readonly gateRunner: GateRunner;
   private caches: Caches | undefined;
   private readonly client: KubeClient;
   /** Ends the periodic router discovery. */
@@ -94,6 +101,7 @@ export class Operator {
       onError: onError('modelversion'),
       ...(opts.queueObserver ? { observer: opts.queueObserver('modelversion') } : {}),
     });
+    this.gateRunner = new GateRunner({ enqueue: (key) => this.mdQueue.add(key), now: opts.now ?? Date.now });
   }
 
   /** Caches, then workers: what a process without leader election does. */
@@ -229,6 +237,12 @@ export class Operator {
       ...(this.opts.metricLabels ? { metricLabels: this.opts.metricLabels } : {}),
       ...(this.opts.onPlan ? { onPlan: this.opts.onPlan } : {}),
       ...(this.opts.onGone ? { onGone: this.opts.onGone } : {}),
+      gates: {
+        runner: this.gateRunner,
+        fetch: this.opts.gateFetch ?? fetch,
+        podChecks: this.opts.podChecks ?? true,
+        now: this.opts.now ?? Date.now,
+      },
     };
     const concurrency = this.opts.concurrency ?? 4;
     this.mdQueue.run((key) => reconcileModelDeployment(deps, key), { concurrency });
@@ -245,6 +259,7 @@ export class Operator {
   async stop(): Promise<void> {
     this.discovery.abort();
     await Promise.all([this.mdQueue.shutdown(), this.mvQueue.shutdown()]);
+    this.gateRunner.stop();
     await this.events.drain();
     await this.caches?.stop();
   }

@@ -175,6 +175,8 @@ export interface ModelDeploymentSpecStrategy {
   maxRestarts?: number;
   /** Metric analysis (docs/rollouts.md, Metric analysis): checks on the new revision's metrics, read from the Prometheus the operator is configured with (--prometheus-url). */
   analysis?: ModelDeploymentSpecStrategyAnalysis;
+  /** Webhook gates (docs/rollouts.md, Webhook gates): HTTP endpoints that must answer 2xx before traffic moves to a new revision (when BeforeTraffic, after the smoke test) or before it is promoted (BeforePromotion). */
+  gates?: ModelDeploymentSpecStrategyGate[];
 }
 
 /** How a new version is rolled out: Canary or BlueGreen. */
@@ -323,6 +325,37 @@ export type ModelDeploymentSpecStrategyAnalysisCheckBuiltin = 'ErrorRate' | 'Mea
 /** Whether a value above (the default) or below the threshold fails the check. */
 export type ModelDeploymentSpecStrategyAnalysisCheckFailWhen = 'Above' | 'Below';
 
+/** One webhook gate. */
+export interface ModelDeploymentSpecStrategyGate {
+  /** Name of the gate (a DNS label), unique in the list. */
+  name: string;
+  /** The http:// or https:// URL the operator POSTs to. */
+  url: string;
+  /**
+   * BeforeTraffic: asked before the first user request reaches the revision.
+   * @defaultValue `"BeforeTraffic"`
+   */
+  when?: ModelDeploymentSpecStrategyGateWhen;
+  /**
+   * How long one call may take, as a duration (units ms, s, m).
+   * @defaultValue `"10s"`
+   */
+  timeout?: string;
+  /**
+   * Time between calls after one that was not 2xx, as a duration (units ms, s, m).
+   * @defaultValue `"5s"`
+   */
+  interval?: string;
+  /**
+   * Non-2xx answers (or time-outs) in a row after which the revision fails and is reverted (reason GateFailed).
+   * @defaultValue `0`
+   */
+  failureLimit?: number;
+}
+
+/** BeforeTraffic: asked before the first user request reaches the revision. */
+export type ModelDeploymentSpecStrategyGateWhen = 'BeforeTraffic' | 'BeforePromotion';
+
 /** How clients reach the model and how traffic is split between revisions. */
 export interface ModelDeploymentSpecTraffic {
   /**
@@ -446,6 +479,8 @@ export interface ModelDeploymentStatus {
   history?: ModelDeploymentStatusHistoryItem[];
   /** The metric analysis of the latest rollout: which revision is judged against which, at which stage, and each check's last value and verdict. */
   analysis?: ModelDeploymentStatusAnalysis;
+  /** The pre-traffic gates of the latest rollout (loaded interface, smoke test, webhook gates), for one revision: what each stage decided and why. */
+  gates?: ModelDeploymentStatusGates;
   /** The most recent automatic or manual rollback. */
   lastRollback?: ModelDeploymentStatusLastRollback;
   /** Earlier stable revisions kept at full size after a promotion, for scaleDownDelaySeconds, so that a rollback to them is instant. */
@@ -573,6 +608,46 @@ export interface ModelDeploymentStatusAnalysisCheck {
 /** Pass or Fail against the threshold; Inconclusive: too few samples or no data; Error: Prometheus could not be reached or refused the query. */
 export type ModelDeploymentStatusAnalysisCheckVerdict = 'Pass' | 'Fail' | 'Inconclusive' | 'Error';
 
+/** The pre-traffic gates of the latest rollout (loaded interface, smoke test, webhook gates), for one revision: what each stage decided and why. */
+export interface ModelDeploymentStatusGates {
+  /** The revision the gates judged. */
+  revision?: string;
+  /** The verdict before traffic moves (loaded interface, smoke test, BeforeTraffic webhooks). */
+  beforeTraffic?: ModelDeploymentStatusGatesBeforeTraffic;
+  /** The verdict before promotion (BeforePromotion webhooks). */
+  beforePromotion?: ModelDeploymentStatusGatesBeforePromotion;
+}
+
+/** The verdict before traffic moves (loaded interface, smoke test, BeforeTraffic webhooks). */
+export interface ModelDeploymentStatusGatesBeforeTraffic {
+  /** Pending (running), Passed, Held (a webhook said no; asked again) or Failed. */
+  result?: ModelDeploymentStatusGatesBeforeTrafficResult;
+  /** CamelCase reason, e.g. SmokeTestPassed, SmokeTestFailed, InterfaceMismatch, GateRejected. */
+  reason?: string;
+  /** What was checked, and the first difference on failure. */
+  message?: string;
+  /** When the verdict was reached. */
+  time?: string;
+}
+
+/** Pending (running), Passed, Held (a webhook said no; asked again) or Failed. */
+export type ModelDeploymentStatusGatesBeforeTrafficResult = 'Pending' | 'Passed' | 'Held' | 'Failed';
+
+/** The verdict before promotion (BeforePromotion webhooks). */
+export interface ModelDeploymentStatusGatesBeforePromotion {
+  /** Pending (running), Passed, Held (a webhook said no; asked again) or Failed. */
+  result?: ModelDeploymentStatusGatesBeforePromotionResult;
+  /** CamelCase reason, e.g. SmokeTestPassed, SmokeTestFailed, InterfaceMismatch, GateRejected. */
+  reason?: string;
+  /** What was checked, and the first difference on failure. */
+  message?: string;
+  /** When the verdict was reached. */
+  time?: string;
+}
+
+/** Pending (running), Passed, Held (a webhook said no; asked again) or Failed. */
+export type ModelDeploymentStatusGatesBeforePromotionResult = 'Pending' | 'Passed' | 'Held' | 'Failed';
+
 /** The most recent automatic or manual rollback. */
 export interface ModelDeploymentStatusLastRollback {
   /** Revision traffic was taken away from. */
@@ -658,6 +733,8 @@ export interface ModelVersionSpec {
   digestPolicy?: ModelVersionSpecDigestPolicy;
   /** Input and output tensors of the model, as the runtime exposes them to clients. */
   interface?: ModelVersionSpecInterface;
+  /** Sample requests with the answers this version must give (docs/rollouts.md, Smoke test). */
+  smokeTest?: ModelVersionSpecSmokeTest;
   /** Pre- and post-processing that belongs to this version. */
   processing?: ModelVersionSpecProcessing;
   /** Provenance of this version: who owns it, what it was trained on, with which parameters, and how it scored. */
@@ -751,6 +828,55 @@ export type ModelVersionSpecInterfaceOutputDatatype =
   | 'FP64'
   | 'BF16'
   | 'BYTES';
+
+/** Sample requests with the answers this version must give (docs/rollouts.md, Smoke test). */
+export interface ModelVersionSpecSmokeTest {
+  /**
+   * Time each request may take on each pod, as a duration (units ms, s, m).
+   * @defaultValue `"10s"`
+   */
+  timeout?: string;
+  /** The sample requests, each with a unique name, sent in order. */
+  requests: ModelVersionSpecSmokeTestRequest[];
+}
+
+/** One sample request and the outputs it must produce. */
+export interface ModelVersionSpecSmokeTestRequest {
+  /** Name of the request (a DNS label), used in messages. */
+  name: string;
+  /** The request's input tensors as KServe v2 JSON: name, datatype, shape and data (flat, row-major). */
+  inputs: ModelVersionSpecSmokeTestRequestInput[];
+  /** KServe v2 request parameters, sent as they are. */
+  parameters?: Record<string, unknown>;
+  /** The outputs to compare, by name; outputs the response has beyond these are not compared. */
+  expected: ModelVersionSpecSmokeTestRequestExpectedItem[];
+}
+
+/** One input tensor of the request. */
+export interface ModelVersionSpecSmokeTestRequestInput {
+  /** Input tensor name. */
+  name: string;
+  /** KServe v2 datatype, for example FP32, INT64 or BYTES. */
+  datatype: string;
+  /** Shape of the data sent (with the batch dimension, if the model has one). */
+  shape: number[];
+  /** The values, flat, row-major (numbers, strings or booleans). */
+  data: unknown[];
+}
+
+/** One expected output. */
+export interface ModelVersionSpecSmokeTestRequestExpectedItem {
+  /** Output tensor name. */
+  name: string;
+  /** The shape the output must have; omit to compare the data only. */
+  shape?: number[];
+  /** The values the output must hold, flat, row-major. */
+  data: unknown[];
+  /** A number matches when |got - expected| <= absoluteTolerance + relativeTolerance x |expected|. */
+  absoluteTolerance?: number;
+  /** See absoluteTolerance. */
+  relativeTolerance?: number;
+}
 
 /** Pre- and post-processing that belongs to this version. */
 export interface ModelVersionSpecProcessing {

@@ -34,6 +34,8 @@ export interface OperatorFlags {
   prometheusRevisionLabel: string;
   /** Notifications: the file that lists the webhook sinks (undefined: none). */
   notifyConfig: string | undefined;
+  /** The pre-traffic checks that call a new revision's pods (loaded interface, smoke test). */
+  preTrafficChecks: boolean;
   help: boolean;
 }
 
@@ -140,6 +142,12 @@ export const FLAGS: Record<string, FlagSpec> = {
   'notify-config': {
     env: 'MODELSHIP_NOTIFY_CONFIG',
     help: 'YAML file listing the webhook sinks that receive rollout notifications as signed CloudEvents (docs/operations.md); default: none',
+  },
+  'pre-traffic-checks': {
+    env: 'MODELSHIP_PRE_TRAFFIC_CHECKS',
+    boolean: true,
+    default: 'true',
+    help: "before traffic moves to a new Triton revision, compare the interface its pods loaded with the declared one and send the ModelVersion's smokeTest samples (docs/rollouts.md); false skips both (webhook gates still apply)",
   },
   help: { env: '', boolean: true, help: 'show this help' },
 };
@@ -288,6 +296,7 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
     prometheusNamespaceLabel: labelName('prometheus-namespace-label', raw['prometheus-namespace-label']!),
     prometheusRevisionLabel: labelName('prometheus-revision-label', raw['prometheus-revision-label']!),
     notifyConfig: raw['notify-config'] || undefined,
+    preTrafficChecks: bool('pre-traffic-checks'),
     help: bool('help'),
   };
 }

@@ -23,7 +23,8 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
 /** A pod as the controllers read it: metadata (labels, deletion) and status. */
 /**
  * An EndpointSlice as the reconcile reads it: which pods it lists and whether each is ready
- * (core/observed.ts servingPodsByService); addresses, ports, zones and hints are dropped.
+ * (core/observed.ts servingPodsByService), with each endpoint's first address and the slice's
+ * ports, where the pre-traffic checks send their requests (src/gates); zones and hints are dropped.
  */
 export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
   const { metadata } = withoutManagedFields(s);
@@ -32,8 +33,9 @@ export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
     ...(s.kind ? { kind: s.kind } : {}),
     metadata,
     addressType: s.addressType,
+    ...(s.ports ? { ports: s.ports.map((p) => ({ name: p.name, port: p.port })) } : {}),
     endpoints: (s.endpoints ?? []).map((e) => ({
-      addresses: [],
+      addresses: (e.addresses ?? []).slice(0, 1),
       ...(e.conditions ? { conditions: { ready: e.conditions.ready } } : {}),
       ...(e.targetRef ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name } } : {}),
     })),

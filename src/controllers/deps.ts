@@ -4,6 +4,7 @@ import type { PrometheusClient } from '../analysis/prometheus.js';
 import type { ModelDeployment } from '../api/index.js';
 import type { MetricLabels } from '../core/analysis/queries.js';
 import type { Plan } from '../core/plan.js';
+import type { GateDeps } from '../gates/observe.js';
 import type { KubeClient } from '../k8s/client.js';
 import type { EventRecorder } from '../k8s/events.js';
 import type { Logger } from '../log.js';
@@ -23,6 +24,8 @@ export interface ReconcileDeps {
   prometheus?: PrometheusClient | undefined;
   /** Target label names of a revision's series in that Prometheus; default DEFAULT_METRIC_LABELS. */
   metricLabels?: MetricLabels;
+  /** The pre-traffic checks (loaded interface, smoke test, webhook gates); none: no gates. */
+  gates?: GateDeps | undefined;
   /** Called when the ModelDeployment is gone (metrics forget its series). */
   onGone?: (namespace: string, name: string) => void;
   /** Called after a plan was applied (metrics); `startedAt` is when this reconcile began. */

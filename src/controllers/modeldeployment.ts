@@ -4,7 +4,7 @@
 // writes; and no write ever lands on an object this ModelDeployment did not create.
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { measureAnalysis } from '../analysis/measure.js';
-import type { ModelDeployment, ModelVersionSpecInterface } from '../api/index.js';
+import type { ModelDeployment, ModelVersion, ModelVersionSpecInterface } from '../api/index.js';
 import { API_VERSION, MODEL_DEPLOYMENT_KIND } from '../api/index.js';
 import { DEFAULT_METRIC_LABELS } from '../core/analysis/queries.js';
 import type { AnalysisInput } from '../core/analysis/verdict.js';
@@ -30,6 +30,7 @@ import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
 import type { Desired } from '../desired/types.js';
+import { observeGates } from '../gates/observe.js';
 import { isNotFound } from '../k8s/client.js';
 import { formatPath } from '../k8s/managed-fields.js';
 import { isNamespaceTerminating } from '../k8s/kube-http.js';
@@ -55,6 +56,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
   // Deleted: the children carry owner references, so the garbage collector removes them.
   if (!md || !namespace || md.metadata?.deletionTimestamp) {
     if (namespace) deps.onGone?.(namespace, name);
+    deps.gates?.runner.forget(key);
     return;
   }
 
@@ -73,6 +75,16 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     }
   }
   const analysis = await observeAnalysis(deps, md, world, startedAt);
+  // The pre-traffic checks run in the background (src/gates): this reads their verdicts so far.
+  const gates =
+    deps.gates && world.desired.ok && world.mv
+      ? observeGates(deps.gates, {
+          md,
+          revision: world.desired.revision.hash,
+          mv: world.mv,
+          slices: deps.caches.endpointSlices.byIndex(BY_DEPLOYMENT, namespace, name),
+        })
+      : undefined;
   const planFor = (desired: Resolution) =>
     planRollout({
       md,
@@ -86,6 +98,7 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       unreadyGraceMs: deps.unreadyGraceMs,
       analysis,
       interfaces: world.interfaces,
+      gates,
     });
   let plan = planFor(world.desired);
   if (!world.desired.ok && world.desired.reason === 'NameConflict') warnOnce(md, plan, world.desired);
@@ -118,7 +131,9 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     recheckMs = held.recheckMs;
     warnOnce(md, plan, held);
   }
-  await recordPlan(deps, md, plan);
+  // Deleted while this reconcile ran: nothing was recorded, and nothing is announced (metrics,
+  // notifications) for a plan of a ModelDeployment that no longer exists.
+  if (!(await recordPlan(deps, md, plan))) return;
   deps.onPlan?.(md, plan, md.status, startedAt);
   const requeue = Math.min(plan.requeueAfterMs ?? Infinity, recheckMs ?? Infinity);
   return requeue !== Infinity ? { requeueAfterMs: requeue } : undefined;
@@ -238,6 +253,8 @@ interface World {
   appliedWeights: Map<string, number> | undefined;
   /** The interface gate's input: what each revision's ModelVersion declares, by revision hash. */
   interfaces: Map<string, ModelVersionSpecInterface | undefined>;
+  /** The desired revision's ModelVersion (the pre-traffic checks read its interface and samples). */
+  mv?: ModelVersion | undefined;
 }
 
 /**
@@ -293,6 +310,7 @@ async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string
     if (hash && mv) interfaces.set(hash, mv.spec.interface);
   }
   let rendered: RenderedRevision | undefined;
+  let mv: ModelVersion | undefined;
   if (!desired) {
     const found = resolveModelVersion(
       md,
@@ -315,6 +333,7 @@ async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string
         });
         desired = { ok: true, revision: { hash: rendered.hash, version: found.mv.spec.version } };
         interfaces.set(rendered.hash, found.mv.spec.interface);
+        mv = found.mv;
       } catch (err) {
         const reason = (err as { reason?: string }).reason ?? 'InvalidModelVersion';
         desired = { ok: false, reason, message: (err as Error).message };
@@ -324,7 +343,7 @@ async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string
     }
   }
   const appliedWeights = router?.readWeights(routeObjects, md);
-  return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights, interfaces };
+  return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights, interfaces, mv };
 }
 
 function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Desired {
@@ -390,8 +409,11 @@ function recordDrift(deps: ReconcileDeps, md: ModelDeployment, desired: Desired)
   }
 }
 
-/** Status (only when it changed), Events, and one log line per decision. */
-async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan): Promise<void> {
+/**
+ * Status (only when it changed), Events, and one log line per decision. False when the
+ * ModelDeployment was gone before its status could be written: nothing was recorded.
+ */
+async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan): Promise<boolean> {
   const key = mdKey(md);
   const before = md.status ?? {};
   if (!deepEqual(before, plan.status)) {
@@ -419,7 +441,7 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
       // delete event brings the reconcile that lets it go.
       if (isNotFound(err)) {
         deps.log.debug('ModelDeployment gone before its status was written', { key });
-        return;
+        return false;
       }
       throw err;
     }
@@ -444,4 +466,5 @@ async function recordPlan(deps: ReconcileDeps, md: ModelDeployment, plan: Plan):
     deps.log.log(e.type === 'Warning' ? 'warn' : 'info', e.message, { key, reason: e.reason, event: e.type });
     deps.events.record(md, e.type, e.reason, e.message);
   }
+  return true;
 }

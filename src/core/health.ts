@@ -9,7 +9,13 @@ export type FailureReason =
   | 'ProgressDeadlineExceeded'
   | 'ReadinessLost'
   /** A metric analysis check failed (core/analysis). */
-  | 'AnalysisFailed';
+  | 'AnalysisFailed'
+  /** A pre-traffic gate failed (core/planner/pre-traffic.ts): a sample answered wrong, ... */
+  | 'SmokeTestFailed'
+  /** ... the interface the server loaded is not the declared one, ... */
+  | 'InterfaceMismatch'
+  /** ... or a webhook gate said no failureLimit times in a row. */
+  | 'GateFailed';
 
 export interface Failure {
   reason: FailureReason;

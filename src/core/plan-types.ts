@@ -39,6 +39,33 @@ export interface PlanInput {
    * requests. Without it, exact routers (exactWeights) are taken to do both and others neither.
    */
   routing?: { cohorts: boolean; mirror: boolean } | undefined;
+  /**
+   * The pre-traffic gates (loaded interface, smoke test, webhooks) of one revision, as the shell's
+   * probes left them (src/gates). Undefined: no gate applies to any revision of this
+   * ModelDeployment. See core/planner/pre-traffic.ts.
+   */
+  gates?: GatesInput | undefined;
+}
+
+export type GateResult = 'Pending' | 'Passed' | 'Held' | 'Failed';
+
+/** What one stage of the gates decided: Pending (a probe in flight), Passed, Held (ask again), Failed. */
+export interface GateVerdict {
+  result: GateResult;
+  /** CamelCase: GatesPending, SmokeTestPassed, SmokeTestFailed, InterfaceMismatch, GateRejected, GateFailed… */
+  reason: string;
+  message: string;
+  /** When the verdict was reached (ISO 8601); absent while Pending. */
+  time?: string;
+}
+
+export interface GatesInput {
+  /** The revision judged. */
+  revision: string;
+  /** Before the first user request reaches it; undefined: nothing to check at this stage. */
+  beforeTraffic?: GateVerdict | undefined;
+  /** Before it takes all traffic; undefined: nothing to check at this stage. */
+  beforePromotion?: GateVerdict | undefined;
 }
 
 export interface Weight {

@@ -31,6 +31,9 @@ export function startOperator(args: string[] = [], env: NodeJS.ProcessEnv = {}):
       // Plain http, /metrics open to the test on loopback; test/e2e/metrics.test.ts turns the
       // token review (the default) back on with a later --metrics-auth.
       '--metrics-auth=none',
+      // kwok's pods run no server at their IPs: the checks that call a revision's pods are off
+      // unless a test turns them on (test/e2e/smoke.test.ts, on the real data plane).
+      '--pre-traffic-checks=false',
       ...args,
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -9,7 +9,7 @@ import { resolveAnalysis } from '../../src/core/analysis/spec.js';
 import type { AnalysisInput, Measurement } from '../../src/core/analysis/verdict.js';
 import { analysisTarget, dueChecks } from '../../src/core/analysis/verdict.js';
 import type { PodObservation } from '../../src/core/observed.js';
-import type { Plan, PlanInput } from '../../src/core/plan.js';
+import type { GatesInput, GateVerdict, Plan, PlanInput } from '../../src/core/plan.js';
 import { planRollout } from '../../src/core/plan.js';
 
 export type Fault = 'none' | 'crashloop' | 'never-ready' | 'image-pull' | 'unready-later';
@@ -43,6 +43,16 @@ export interface SimOptions {
  * What a simulated Prometheus says about a version over any window: its request count, error share,
  * mean latency and the value of a custom query.
  */
+/** What a version's pre-traffic gates end with (World.gates). */
+export interface SimGates {
+  beforeTraffic?: GateVerdict['result'];
+  beforePromotion?: GateVerdict['result'];
+  /** How long each stage stays Pending once it can start. */
+  pendingMs?: number;
+  /** The reason of a Failed verdict (default SmokeTestFailed). */
+  reason?: string;
+}
+
 export interface SimMetrics {
   requests: number;
   errorRate: number;
@@ -76,6 +86,14 @@ export class World {
    * the shell hands the core no interfaces (no gate); a version without a key is not known.
    */
   interfaces: Record<string, ModelVersionSpecInterface | undefined> | undefined;
+  /**
+   * The pre-traffic gates per version, as the shell's probes would end (src/gates/observe.ts): each
+   * stage Pending for `pendingMs` once its probe can start, then `result`. Unset: no gates.
+   */
+  gates: Record<string, SimGates> | undefined;
+  private gateStarted = new Map<string, number>();
+  /** The input of every reconcile, in order (plans[i] was planned from inputs[i]). */
+  inputs: PlanInput[] = [];
 
   constructor(private readonly opts: SimOptions) {
     this.md = {
@@ -177,7 +195,50 @@ export class World {
       unreadyGraceMs: this.opts.unreadyGraceMs ?? 3000,
       analysis: this.measure(),
       interfaces: this.interfaceMap(),
+      gates: this.gateInput(),
     };
+  }
+
+  /** The shell's part of the pre-traffic gates, simulated: the rules of src/gates/observe.ts. */
+  private gateInput(): GatesInput | undefined {
+    const version = this.md.spec.version;
+    const g = this.gates?.[version];
+    const st = this.md.status ?? {};
+    const hash = hashOf(version);
+    if (!g || !st.stableRevision || st.stableRevision === hash) return undefined;
+    const pending = (message: string): GateVerdict => ({
+      result: 'Pending',
+      reason: 'GatesPending',
+      message,
+    });
+    const out: GatesInput = { revision: hash };
+    const stage = (
+      name: 'beforeTraffic' | 'beforePromotion',
+      result: GateVerdict['result'] | undefined,
+      canStart: boolean,
+    ): void => {
+      if (!result) return;
+      const key = `${hash}@${st.rolloutStartedAt ?? ''}/${name}`;
+      if (st.canaryRevision !== hash || !canStart) {
+        out[name] = pending('not started');
+        return;
+      }
+      const since = this.gateStarted.get(key) ?? this.now;
+      this.gateStarted.set(key, since);
+      out[name] =
+        this.now - since < (g.pendingMs ?? 0)
+          ? pending('running')
+          : {
+              result,
+              reason: result === 'Failed' ? (g.reason ?? 'SmokeTestFailed') : 'GatesPassed',
+              message: result,
+            };
+    };
+    stage('beforeTraffic', g.beforeTraffic, this.servingOf(version) > 0);
+    const steps =
+      this.md.spec.strategy?.type === 'BlueGreen' ? 1 : (this.md.spec.strategy?.canary?.steps?.length ?? 0);
+    stage('beforePromotion', g.beforePromotion, (st.currentStepIndex ?? 0) >= steps);
+    return out;
   }
 
   private interfaceMap(): Map<string, ModelVersionSpecInterface | undefined> | undefined {
@@ -238,7 +299,9 @@ export class World {
 
   /** One reconcile: plan, then apply the plan to the world as the shell would. */
   reconcile(): Plan {
-    const plan = planRollout(this.input());
+    const input = this.input();
+    this.inputs.push(input);
+    const plan = planRollout(input);
     this.plans.push(plan);
     for (const r of plan.revisions) {
       let rev = this.revisions.get(r.hash);

@@ -3,6 +3,7 @@
 // at once. Pure.
 import { readiness, servingCount } from '../observed.js';
 import { canaryFailed, promote } from './outcomes.js';
+import { gateDecision } from './pre-traffic.js';
 import type { Planner } from './state.js';
 import { advance, pausedPhase, startOrResume } from './steps.js';
 
@@ -36,6 +37,15 @@ export function blueGreen(pl: Planner, hash: string, version: string): void {
   ]);
   if (c.step === 0) {
     pl.progressing('PreviewStarting', `preview of ${version}: ${readiness(rev, pl.spec.replicas, version)}`);
+    return;
+  }
+  // The switch moves all traffic at once: both gate stages come before it (pre-traffic.ts). A
+  // promote request waits, unacknowledged, until they pass.
+  for (const stage of ['beforeTraffic', 'beforePromotion'] as const) {
+    const g = gateDecision(pl, hash, version, stage);
+    if (g.pass) continue;
+    if ('failure' in g) return canaryFailed(pl, c, g.failure, s, stableRev.version);
+    pl.progressing(g.hold.reason, g.hold.message);
     return;
   }
   const bg = pl.spec.blueGreen;

@@ -3,6 +3,7 @@
 import type { Failure } from '../health.js';
 import { readiness, servingCount } from '../observed.js';
 import { canaryFailed, promote } from './outcomes.js';
+import { gateDecision, type GateStage } from './pre-traffic.js';
 import type { Planner } from './state.js';
 import { canaryFloor, cohortsServe } from './routing.js';
 import { advance, checkCanary, pausedPhase, startOrResume } from './steps.js';
@@ -38,6 +39,17 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
     holdReason = hold.reason;
     return true;
   };
+  /**
+   * The pre-traffic gates (pre-traffic.ts): before the canary's first user request and before its
+   * promotion. Sets the failure, or the waiting message and reason, when traffic may not move.
+   */
+  const gated = (stage: GateStage): boolean => {
+    const g = gateDecision(pl, hash, version, stage);
+    if (g.pass) return false;
+    if ('failure' in g) failure = g.failure;
+    else [waiting, holdReason] = [g.hold.message, g.hold.reason];
+    return true;
+  };
   while (!waiting && !failure) {
     const step = steps[c.step];
     if (pl.spec.paused) {
@@ -55,6 +67,8 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       if (failure) break;
       if (servingCount(rev) >= targetReplicas) {
         if (held(`promotion of ${version}`)) break;
+        if (c.weight === 0 && gated('beforeTraffic')) break;
+        if (gated('beforePromotion')) break;
         return promote(pl, hash, version, s, stableRev.version);
       }
       waiting = `promoting: ${readiness(rev, targetReplicas, version)}`;
@@ -65,6 +79,7 @@ export function canaryRollout(pl: Planner, hash: string, version: string): void 
       // Weight moves only to pods the gateway can reach: Ready and in the Service's endpoints.
       if (servingCount(rev) >= size(step.setWeight)) {
         if (held(`step ${c.step + 1}/${steps.length}: weight ${c.weight}% before ${step.setWeight}%`)) break;
+        if (c.weight === 0 && step.setWeight > 0 && gated('beforeTraffic')) break;
         c.weight = step.setWeight;
         advance(pl, c);
         continue;

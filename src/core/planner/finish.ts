@@ -3,6 +3,7 @@
 import type { Plan, RolloutStatus, WarmRevision } from '../plan-types.js';
 import { computeStatus } from '../status.js';
 import { analysisCondition, warnAnalysisHold } from './analysis.js';
+import { gatesStatus } from './pre-traffic.js';
 import type { Planner } from './state.js';
 import { parseTime } from '../time.js';
 
@@ -36,7 +37,7 @@ export function finish(pl: Planner, opts: { keepAll?: boolean } = {}): Plan {
   const now = pl.input.now;
   // A promote request acts on a pause (or a ready blue-green preview) that is waiting now; one that
   // found none is acknowledged without effect, so it cannot skip a pause of a later rollout.
-  if (!opts.keepAll && pl.takeRequest('promote')) {
+  if (!opts.keepAll && !pl.promoteWaits && pl.takeRequest('promote')) {
     pl.event(
       'Normal',
       'PromoteIgnored',
@@ -98,7 +99,7 @@ export function finish(pl: Planner, opts: { keepAll?: boolean } = {}): Plan {
 export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
   const analysisCond = analysisCondition(pl);
   warnAnalysisHold(pl, analysisCond);
-  return computeStatus({
+  const status = computeStatus({
     input: pl.input,
     spec: pl.spec,
     previous: pl.prev,
@@ -117,4 +118,7 @@ export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
     analysis: pl.analysis.finish(pl),
     analysisCondition: analysisCond,
   });
+  const gates = gatesStatus(pl);
+  if (gates) status.gates = gates;
+  return status;
 }

@@ -5,10 +5,12 @@
 // Rules (property-tested in plan.property.test.ts):
 // - only the canary of a rollout under way gets them, from when it has a serving pod (Ready and in
 //   its Service's endpoints) until it is promoted, superseded or fails (a lost pod fails it after the
-//   unready grace, as with weight), and not while the rollout is Degraded (halted);
+//   unready grace, as with weight), and not while the rollout is Degraded (halted), nor before its
+//   pre-traffic gates passed (pre-traffic.ts);
 // - a mirror is never served traffic: it is not in the weight table nor status.traffic.
 import type { Plan } from '../plan-types.js';
 import { servingCount } from '../observed.js';
+import { trafficAllowed } from './pre-traffic.js';
 import type { Planner } from './state.js';
 
 interface Wanted {
@@ -80,6 +82,8 @@ export function planRouting(pl: Planner, plan: Plan): Plan {
     pl.phase !== 'Degraded' &&
     !pl.knownBad(c.hash) &&
     plan.weights.some((x) => x.revision === c.hash) &&
+    // Cohorts and mirrored copies are user requests too: none before the pre-traffic gates passed.
+    trafficAllowed(pl, c.hash) &&
     !routingUnsupported(pl);
   if (!c || !live) return plan;
   if (w.cohorts) {

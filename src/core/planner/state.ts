@@ -47,6 +47,8 @@ export class Planner {
   rolloutStartedAt: number | undefined;
   desiredSince: number | undefined;
   lastRollback: RolloutStatus['lastRollback'];
+  /** A pre-traffic gate holds the rollout: a promote request waits for it, unacknowledged. */
+  promoteWaits = false;
   readonly analysis: AnalysisBook;
   reasons: {
     ready: [string, string];
