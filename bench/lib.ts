@@ -342,6 +342,29 @@ export function whenCount(
   });
 }
 
+/**
+ * Receipt time of the first event at which each object satisfied `pred`, by `keyOf(o)` (objects it
+ * maps to undefined are skipped). Objects already satisfying it when called count from now. Call
+ * the returned function to stop recording.
+ */
+export function firstTimes(
+  inf: Informer,
+  pred: (o: Obj) => boolean,
+  keyOf: (o: Obj) => string | undefined,
+): { times: Map<string, number>; stop: () => void } {
+  const times = new Map<string, number>();
+  const t = now();
+  for (const o of inf.items.values()) {
+    const k = keyOf(o);
+    if (k !== undefined && pred(o)) times.set(k, t);
+  }
+  const stop = inf.on((type, o, at) => {
+    const k = keyOf(o);
+    if (k !== undefined && type !== 'DELETED' && !times.has(k) && pred(o)) times.set(k, at);
+  });
+  return { times, stop: () => void stop() };
+}
+
 // ---- the operator ----------------------------------------------------------------------------------
 
 export interface OperatorProc {

@@ -20,11 +20,16 @@ import {
   operatorIdentity,
   printTable,
   procSample,
+  scrape,
+  sumOf,
+  buckets,
+  histogramQuantile,
   startCluster,
   startOperator,
   summarize,
   writeResult,
   type OperatorProc,
+  type Summary,
 } from './lib.js';
 import {
   captureTemplate,
@@ -76,8 +81,12 @@ async function main(): Promise<void> {
   log(`machine ${JSON.stringify(machine)}`);
   // kwok nodes advertise 64 CPUs and the rendered Triton pod requests 2: 32 pods a node, 28 with
   // room. At most: the population during a roll-out (2 pods each), or the population plus one
-  // converge side (2 replicas each).
-  const pods = Math.max(2 * N, N + 2 * CONVERGE_N) + 50;
+  // converge side (2 replicas each); only what the benchmarks chosen with --only make (fewer kwok
+  // nodes: each one heartbeats, which a run of 10,000 ModelDeployments can do without).
+  const popN = ONLY.has('scale') ? N : 0;
+  const popPods = ONLY.has('throughput') ? 2 * popN : popN;
+  const convPods = ONLY.has('converge') ? 2 * CONVERGE_N : 0;
+  const pods = Math.max(popPods, popN + convPods) + 50;
   const nodes = Math.max(4, Math.ceil(pods / 28));
   log(`starting the benchmark cluster in ${a['run-dir']} (apiserver :${a.port}, ${nodes} kwok nodes)`);
   const cluster = startCluster(a['run-dir']!, Number(a.port), nodes);
@@ -172,6 +181,9 @@ async function main(): Promise<void> {
         createdMs: number;
         availableMs: number;
         ratio: number;
+        /** Per ModelDeployment: its Ready event minus its revision Deployment's Available event (s). */
+        lag: Summary | undefined;
+        rssPeakMiB: number;
         operatorWrites: Record<string, number>;
         /** CPU seconds per process in each side's timed window. */
         cpu: { plain: Record<string, number>; md: Record<string, number> };
@@ -186,6 +198,8 @@ async function main(): Promise<void> {
         let mdMs = 0;
         let createdMs = 0;
         let availableMs = 0;
+        let lag: Summary | undefined;
+        let rssPeakMiB = 0;
         let operatorWrites: Record<string, number> = {};
         const cpuUsed: { plain: Record<string, number>; md: Record<string, number> } = { plain: {}, md: {} };
         for (const which of order) {
@@ -195,8 +209,17 @@ async function main(): Promise<void> {
             plainMs = r1.ms;
             cpuUsed.plain = r1.cpu;
           } else {
-            const r2 = await convergeModelDeployments(http, ns, CONVERGE_N, { runDir, user: id.user }, cpu);
+            const r2 = await convergeModelDeployments(
+              http,
+              ns,
+              CONVERGE_N,
+              { runDir, user: id.user },
+              cpu,
+              op.pid,
+            );
             mdMs = r2.ms;
+            lag = r2.lag;
+            rssPeakMiB = r2.rssPeakMiB;
             createdMs = r2.createdMs;
             availableMs = r2.availableMs;
             operatorWrites = r2.writes;
@@ -214,10 +237,13 @@ async function main(): Promise<void> {
           createdMs,
           availableMs,
           ratio: mdMs / plainMs,
+          lag,
+          rssPeakMiB,
           operatorWrites,
           cpu: cpuUsed,
         });
         log(`  rep ${r}: operator writes ${JSON.stringify(operatorWrites)}`);
+        log(`  rep ${r}: status lag (s) ${JSON.stringify(lag)}, operator RSS peak ${rssPeakMiB} MiB`);
         log(
           `  rep ${r}: CPU seconds, plain ${JSON.stringify(cpuUsed.plain)}; md ${JSON.stringify(cpuUsed.md)}`,
         );
@@ -239,6 +265,14 @@ async function main(): Promise<void> {
             value: fmtRange(summarize(reps.map((x) => x.availableMs / 1000))),
           },
           { what: 'ratio (same rep), goal <= 1.2', value: fmtRange(q) },
+          ...(['p50', 'p99', 'max'] as const).map((k) => ({
+            what: `status lag ${k}: MD Ready - its Deployment Available (s)`,
+            value: fmtRange(summarize(reps.map((x) => x.lag?.[k] ?? NaN))),
+          })),
+          {
+            what: 'operator RSS peak (MiB)',
+            value: fmtRange(summarize(reps.map((x) => x.rssPeakMiB)), 0),
+          },
         ],
       );
       // Where the CPU went: per process, core-seconds in each side's window (median over reps).
@@ -266,8 +300,32 @@ async function main(): Promise<void> {
       ] as const) {
         if (to <= from) continue;
         log(`population: growing ${POP_NS} to ${to} ModelDeployments (1 replica each)`);
-        const growMs = await grow(http, POP_NS, from, to);
-        log(`  ${to - from} more Ready in ${(growMs / 1000).toFixed(1)} s`);
+        const m0 = await scrape(op.port);
+        let rssPeak = procSample(op.pid).rssBytes;
+        const sampler = setInterval(() => {
+          try {
+            rssPeak = Math.max(rssPeak, procSample(op.pid).rssBytes);
+          } catch {
+            // exited
+          }
+        }, 1000);
+        const growMs = await grow(http, POP_NS, from, to).finally(() => clearInterval(sampler));
+        const m1 = await scrape(op.port);
+        // The burst of first deploys: reconciles per second and the queue's wait, from /metrics.
+        const reconciles =
+          sumOf(m1, 'controller_runtime_reconcile_total', { controller: 'modeldeployment' }) -
+          sumOf(m0, 'controller_runtime_reconcile_total', { controller: 'modeldeployment' });
+        const qb = buckets(m0, 'workqueue_queue_duration_seconds', { name: 'modeldeployment' });
+        const qa = buckets(m1, 'workqueue_queue_duration_seconds', { name: 'modeldeployment' });
+        const growth = {
+          seconds: +(growMs / 1000).toFixed(1),
+          reconciles,
+          reconcilesPerSecond: +(reconciles / (growMs / 1000)).toFixed(2),
+          queueWaitP50: +histogramQuantile(qb, qa, 0.5).toFixed(3),
+          queueWaitP99: +histogramQuantile(qb, qa, 0.99).toFixed(3),
+          rssPeakMiB: +(rssPeak / 2 ** 20).toFixed(1),
+        };
+        log(`  ${to - from} more Ready in ${(growMs / 1000).toFixed(1)} s: ${JSON.stringify(growth)}`);
         // A fresh process, so its memory is that of an operator started on N objects.
         const startMs = await restart();
         const startRss = procSample(op.pid).rssBytes / 2 ** 20;
@@ -276,7 +334,14 @@ async function main(): Promise<void> {
         );
         await new Promise((r) => setTimeout(r, 30_000));
         const s = await steadyState(op, runDir, id.user, STEADY_S);
-        steady[String(to)] = { total: to + 1, growSeconds: growMs / 1000, cacheSyncMs: startMs, ...s };
+        steady[String(to)] = {
+          total: to + 1,
+          growSeconds: growMs / 1000,
+          growth,
+          cacheSyncMs: startMs,
+          startRssMiB: +startRss.toFixed(1),
+          ...s,
+        };
         log(
           `  ${to}: ${s.writes} writes in ${s.windowSeconds.toFixed(0)} s ${JSON.stringify(s.byVerbResource)}`,
         );
@@ -285,7 +350,11 @@ async function main(): Promise<void> {
         'steady state and footprint (operator restarted on the population, 30 s settle, then the window)',
         [
           ...Object.entries(steady).map(([k, v]) => {
-            const s = v as Awaited<ReturnType<typeof steadyState>> & { cacheSyncMs: number };
+            const s = v as Awaited<ReturnType<typeof steadyState>> & {
+              cacheSyncMs: number;
+              startRssMiB: number;
+              growth: { seconds: number; reconcilesPerSecond: number; rssPeakMiB: number };
+            };
             return {
               ModelDeployments: `${k} (+1 tts)`,
               'window s': fmt(s.windowSeconds, 0),
@@ -294,6 +363,8 @@ async function main(): Promise<void> {
               'RSS MiB median (min–max)': `${s.rssMiB.median} (${s.rssMiB.min}–${s.rssMiB.max})`,
               'CPU % (window)': s.cpuPercent,
               'cache sync ms': s.cacheSyncMs,
+              'RSS after restart MiB': s.startRssMiB,
+              'growth: s, reconciles/s, RSS peak MiB': `${s.growth.seconds}, ${s.growth.reconcilesPerSecond}, ${s.growth.rssPeakMiB}`,
             };
           }),
         ],

@@ -10,6 +10,7 @@ import {
   buckets,
   cpuDelta,
   deleteNamespace,
+  firstTimes,
   ensureNamespace,
   histogramQuantile,
   Informer,
@@ -17,6 +18,7 @@ import {
   procSample,
   scrape,
   sleep,
+  summarize,
   sumOf,
   when,
   whenCount,
@@ -24,7 +26,9 @@ import {
   type Kube,
   type Obj,
   type OperatorProc,
+  type Summary,
 } from './lib.js';
+import { LABEL_DEPLOYMENT } from '../src/core/labels.js';
 import {
   captureChildren,
   deploymentReady,
@@ -58,6 +62,7 @@ export async function convergeModelDeployments(
   n: number,
   audit?: { runDir: string; user: string },
   cpu: () => Record<string, number> = () => ({}),
+  operatorPid?: number,
 ): Promise<{
   ms: number;
   createdMs: number;
@@ -65,6 +70,14 @@ export async function convergeModelDeployments(
   writes: Record<string, number>;
   /** CPU seconds per process over the timed window (see cpuDelta). */
   cpu: Record<string, number>;
+  /**
+   * Status lag per ModelDeployment (s): receipt of its Ready event minus receipt of the event that
+   * made its revision Deployment Available. What the operator adds after the Deployment controller
+   * has done its part.
+   */
+  lag: Summary;
+  /** The operator's RSS (MiB), sampled every second over the window. */
+  rssPeakMiB: number;
 }> {
   await ensureNamespace(http, ns);
   const mvs = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelVersion');
@@ -78,6 +91,20 @@ export async function convergeModelDeployments(
   await inf.start();
   await children.start();
   const fromByte = audit ? auditLogSize(audit.runDir) : 0;
+  const readyAt = firstTimes(
+    inf,
+    (o) => mdReady(o),
+    (o) => o.metadata.name,
+  );
+  const availableAt = firstTimes(children, deploymentReady, (o) => o.metadata.labels?.[LABEL_DEPLOYMENT]);
+  let peak = operatorPid ? procSample(operatorPid).rssBytes : 0;
+  const sampler = setInterval(() => {
+    try {
+      if (operatorPid) peak = Math.max(peak, procSample(operatorPid).rssBytes);
+    } catch {
+      // exited
+    }
+  }, 1000);
   try {
     const cpu0 = cpu();
     const t0 = now();
@@ -97,8 +124,24 @@ export async function convergeModelDeployments(
     const writes = audit
       ? byVerb(auditWrites(audit.runDir, audit.user, { fromByte, sinceMs: t0 - 1000, untilMs: t1 + 1000 }))
       : {};
-    return { ms: t1 - t0, createdMs: tc - t0, availableMs: ta - t0, writes, cpu: cpuUsed };
+    const lags: number[] = [];
+    for (const [name, r] of readyAt.times) {
+      const a = availableAt.times.get(name);
+      if (a !== undefined) lags.push(Math.max(0, r - a) / 1000);
+    }
+    return {
+      ms: t1 - t0,
+      createdMs: tc - t0,
+      availableMs: ta - t0,
+      writes,
+      cpu: cpuUsed,
+      lag: summarize(lags),
+      rssPeakMiB: +(peak / 2 ** 20).toFixed(1),
+    };
   } finally {
+    clearInterval(sampler);
+    readyAt.stop();
+    availableAt.stop();
     inf.stop();
     children.stop();
   }
