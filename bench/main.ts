@@ -51,6 +51,8 @@ const { values: a } = parseArgs({
     reps: { type: 'string', default: '3' },
     'throughput-reps': { type: 'string' },
     'converge-n': { type: 'string' },
+    /** Converge: which side goes first in every repetition (md or plain); default: alternate. */
+    'converge-first': { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
     only: { type: 'string', default: 'tts,converge,scale,throughput,serving,analysis' },
     'analysis-window': { type: 'string', default: '4s' },
@@ -193,7 +195,9 @@ async function main(): Promise<void> {
         cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid });
       for (let r = 0; r < REPS; r++) {
         // Alternate which goes first, so a trend in the machine's load does not favour one side.
-        const order = r % 2 === 0 ? ['plain', 'md'] : ['md', 'plain'];
+        const first = a['converge-first'];
+        const order =
+          first === 'md' || (first === undefined && r % 2 === 1) ? ['md', 'plain'] : ['plain', 'md'];
         let plainMs = 0;
         let mdMs = 0;
         let createdMs = 0;
@@ -220,6 +224,11 @@ async function main(): Promise<void> {
             mdMs = r2.ms;
             lag = r2.lag;
             rssPeakMiB = r2.rssPeakMiB;
+            // Now, not at the end of the repetition: the figures survive a plain side that fails.
+            log(`  rep ${r} md: status lag (s) ${JSON.stringify(lag)}, operator RSS peak ${rssPeakMiB} MiB`);
+            log(
+              `  rep ${r} md: operator writes ${JSON.stringify(r2.writes)}; CPU s ${JSON.stringify(r2.cpu)}`,
+            );
             createdMs = r2.createdMs;
             availableMs = r2.availableMs;
             operatorWrites = r2.writes;
