@@ -199,7 +199,8 @@ async function main(): Promise<number> {
   if (missing) {
     say('Real serving is not available here, so the pods are simulated (kwok)');
     process.stdout.write(
-      `  why: ${missing}\n  real serving needs root on Linux x86-64 and the packages in README.md's prerequisites; docs/data-plane.md\n`,
+      `  why: ${missing}\n  real serving needs root on Linux x86-64 and the packages in README.md's prerequisites; docs/data-plane.md\n` +
+        `  with no server in the pods, the pre-traffic checks of their loaded interface are off (--pre-traffic-checks=false)\n`,
     );
   } else {
     say(
@@ -260,7 +261,9 @@ async function main(): Promise<number> {
   log.clear();
   const { default: winston } = await import('winston');
   log.add(new winston.transports.File({ filename: join(logDir, 'demo-operator.log') }));
-  const operator = new Operator({ kc, log, namespaces: [NS], unreadyGraceMs: 3000 });
+  // Simulated pods have no server behind their addresses: the checks that talk to a new revision's
+  // pods before traffic moves (its loaded interface; docs/rollouts.md) are off, and the demo says so.
+  const operator = new Operator({ kc, log, namespaces: [NS], unreadyGraceMs: 3000, podChecks: !!serving });
   say('Starting the modelship operator (its decision log: ' + join(logDir, 'demo-operator.log') + ')');
   await operator.start();
 
