@@ -3,8 +3,9 @@
 // identity. Prints a table per benchmark and writes JSON under bench/results/.
 //
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
-//     [--only tts,converge,scale,throughput,serving,analysis] [--serving-reps 3] [--serving-concurrency 8]
-//     [--analysis-window 4s]
+//     [--only tts,converge,scale,throughput,serving,analysis,peers] [--serving-reps 3] [--serving-concurrency 8]
+//     [--analysis-window 4s] [--peers-trials 5] [--peers-default-trials 3] [--peers-deadline 10]
+//     [--peers-cap 660] [--peers-tuned-cap 90]
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -37,6 +38,7 @@ import {
 import { printAnalysis, runAnalysisBench } from './analysis.js';
 import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
+import { FLAGGER_NOTE, printPeers, runPeers, startArgoRollouts, type ArgoRollouts } from './peers.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -47,7 +49,12 @@ const { values: a } = parseArgs({
     'throughput-reps': { type: 'string' },
     'converge-n': { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
-    only: { type: 'string', default: 'tts,converge,scale,throughput,serving,analysis' },
+    only: { type: 'string', default: 'tts,converge,scale,throughput,serving,analysis,peers' },
+    'peers-trials': { type: 'string', default: '5' },
+    'peers-default-trials': { type: 'string', default: '3' },
+    'peers-deadline': { type: 'string', default: '10' },
+    'peers-cap': { type: 'string', default: '660' },
+    'peers-tuned-cap': { type: 'string', default: '90' },
     'analysis-window': { type: 'string', default: '4s' },
     'serving-reps': { type: 'string', default: '3' },
     'serving-concurrency': { type: 'string', default: '8' },
@@ -78,7 +85,8 @@ async function main(): Promise<void> {
   // room. At most: the population during a roll-out (2 pods each), or the population plus one
   // converge side (2 replicas each).
   const pods = Math.max(2 * N, N + 2 * CONVERGE_N) + 50;
-  const nodes = Math.max(4, Math.ceil(pods / 28));
+  // Only the peers: their trial namespaces hold under 100 pods.
+  const nodes = ONLY.size === 1 && ONLY.has('peers') ? 4 : Math.max(4, Math.ceil(pods / 28));
   log(`starting the benchmark cluster in ${a['run-dir']} (apiserver :${a.port}, ${nodes} kwok nodes)`);
   const cluster = startCluster(a['run-dir']!, Number(a.port), nodes);
   const { http, kube, runDir } = cluster;
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
   };
   const tts = new TimeToSafe(http, kube, '2');
   let serving: ServingBench | undefined;
+  let argo: ArgoRollouts | undefined;
   const runServing = async (c: typeof cluster, base: typeof common): Promise<void> => {
     const reps = Number(a['serving-reps']);
     const concurrency = Number(a['serving-concurrency']);
@@ -398,7 +407,31 @@ async function main(): Promise<void> {
         log(`wrote ${writeResult('analysis', r as unknown as Record<string, unknown>)}`);
       }
     }
+
+    // ---- 7. peers: Argo Rollouts beside modelship, same pods, same failures ----------------------
+    if (ONLY.has('peers')) {
+      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults.
+      await op.stop();
+      op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
+      argo = await startArgoRollouts(cluster, log);
+      const r = await runPeers(
+        cluster,
+        argo,
+        {
+          trials: Number(a['peers-trials']),
+          defaultTrials: Number(a['peers-default-trials']),
+          deadlineSeconds: Number(a['peers-deadline']),
+          capSeconds: Number(a['peers-cap']),
+          tunedCapSeconds: Number(a['peers-tuned-cap']),
+          log,
+        },
+        FLAGGER_NOTE,
+      );
+      printPeers(r);
+      log(`wrote ${writeResult('peers', { ...common, ...r } as unknown as Record<string, unknown>)}`);
+    }
   } finally {
+    await argo?.stop();
     serving?.stop();
     tts.stop();
     await op.stop();
