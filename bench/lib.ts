@@ -131,6 +131,7 @@ const PLURAL: Record<string, string> = {
   Pod: 'pods',
   ConfigMap: 'configmaps',
   Rollout: 'rollouts',
+  Canary: 'canaries',
 };
 
 /** The collection path of `kind` in `ns` (cluster-scoped when ns is undefined). */

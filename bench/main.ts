@@ -5,7 +5,7 @@
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
 //     [--only tts,converge,scale,throughput,serving,analysis,peers] [--serving-reps 3] [--serving-concurrency 8]
 //     [--analysis-window 4s] [--peers-trials 5] [--peers-default-trials 3] [--peers-deadline 10]
-//     [--peers-cap 660] [--peers-tuned-cap 90]
+//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger]
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -38,7 +38,7 @@ import {
 import { printAnalysis, runAnalysisBench } from './analysis.js';
 import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
-import { FLAGGER_NOTE, printPeers, runPeers, startArgoRollouts, type ArgoRollouts } from './peers.js';
+import { printPeers, runPeers, startArgoRollouts, startFlagger, type PeerProc } from './peers.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -55,6 +55,7 @@ const { values: a } = parseArgs({
     'peers-deadline': { type: 'string', default: '10' },
     'peers-cap': { type: 'string', default: '660' },
     'peers-tuned-cap': { type: 'string', default: '90' },
+    'peers-tools': { type: 'string', default: 'argo-rollouts,flagger' },
     'analysis-window': { type: 'string', default: '4s' },
     'serving-reps': { type: 'string', default: '3' },
     'serving-concurrency': { type: 'string', default: '8' },
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   };
   const tts = new TimeToSafe(http, kube, '2');
   let serving: ServingBench | undefined;
-  let argo: ArgoRollouts | undefined;
+  const peers: PeerProc[] = [];
   const runServing = async (c: typeof cluster, base: typeof common): Promise<void> => {
     const reps = Number(a['serving-reps']);
     const concurrency = Number(a['serving-concurrency']);
@@ -413,25 +414,22 @@ async function main(): Promise<void> {
       // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults.
       await op.stop();
       op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
-      argo = await startArgoRollouts(cluster, log);
-      const r = await runPeers(
-        cluster,
-        argo,
-        {
-          trials: Number(a['peers-trials']),
-          defaultTrials: Number(a['peers-default-trials']),
-          deadlineSeconds: Number(a['peers-deadline']),
-          capSeconds: Number(a['peers-cap']),
-          tunedCapSeconds: Number(a['peers-tuned-cap']),
-          log,
-        },
-        FLAGGER_NOTE,
-      );
+      const which = new Set(a['peers-tools']!.split(','));
+      if (which.has('argo-rollouts')) peers.push(await startArgoRollouts(cluster, log));
+      if (which.has('flagger')) peers.push(await startFlagger(cluster, log));
+      const r = await runPeers(cluster, peers, {
+        trials: Number(a['peers-trials']),
+        defaultTrials: Number(a['peers-default-trials']),
+        deadlineSeconds: Number(a['peers-deadline']),
+        capSeconds: Number(a['peers-cap']),
+        tunedCapSeconds: Number(a['peers-tuned-cap']),
+        log,
+      });
       printPeers(r);
       log(`wrote ${writeResult('peers', { ...common, ...r } as unknown as Record<string, unknown>)}`);
     }
   } finally {
-    await argo?.stop();
+    for (const p of peers) await p.stop();
     serving?.stop();
     tts.stop();
     await op.stop();
