@@ -39,10 +39,10 @@ if [ -x "$bin" ] && [ -d "$dir/crds" ]; then echo "$dir"; exit 0; fi
 command -v go >/dev/null 2>&1 || die "Go is not installed; install Go (see README) and run again."
 export GOTOOLCHAIN=local
 mod="github.com/argoproj/argo-rollouts@v$ARGO_ROLLOUTS_VERSION"
-info="$(cd / && GOFLAGS= go mod download -json "$mod")"
+info="$(cd / && GOFLAGS='' go mod download -json "$mod")"
 gomod="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
 src="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-[ -f "$gomod" ] && [ -d "$src" ] || die "could not download $mod through the Go module proxy ($(go env GOPROXY))"
+{ [ -f "$gomod" ] && [ -d "$src" ]; } || die "could not download $mod through the Go module proxy ($(go env GOPROXY))"
 need="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
 have="$(go env GOVERSION | sed 's/^go//')"
 if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n 1)" != "$need" ]; then
