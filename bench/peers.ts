@@ -401,10 +401,12 @@ export function flaggerObjects(ns: string, template: Record<string, unknown>, o:
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: PEER_APP },
         service: { port: 8000 },
         ...(d ? { progressDeadlineSeconds: d } : {}),
-        // 10 iterations: the canary is still under analysis when ready-then-crash fails it.
+        // 10 iterations: the canary is still under analysis when ready-then-crash fails it. Its CRD
+        // requires interval and threshold: the defaults are its documented 60 s and its code's 1.
         analysis: {
           iterations: 10,
-          ...(d ? { interval: `${Math.max(1, Math.round(d / 2))}s`, threshold: 1 } : {}),
+          interval: d ? `${Math.max(1, Math.round(d / 2))}s` : '60s',
+          threshold: 1,
         },
       },
     },
