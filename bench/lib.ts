@@ -130,6 +130,8 @@ const PLURAL: Record<string, string> = {
   HTTPRoute: 'httproutes',
   Pod: 'pods',
   ConfigMap: 'configmaps',
+  Rollout: 'rollouts',
+  Canary: 'canaries',
 };
 
 /** The collection path of `kind` in `ns` (cluster-scoped when ns is undefined). */
@@ -413,11 +415,11 @@ export function podNodeFlags(): string[] {
 /**
  * `node <a pod's node flags> dist/main.js` against `kubeconfig`, its metrics on a free loopback
  * port, warnings only; resolves once /readyz answers 200 (its caches have synced). `nodeArgs` are
- * added, e.g. ['--cpu-prof'].
+ * added, e.g. ['--cpu-prof']. `unreadyGrace` replaces the benchmarks' 2 s (bench/peers.ts runs the 10 s default).
  */
 export async function startOperator(
   kubeconfig: string,
-  opts: { nodeArgs?: string[]; cwd?: string } = {},
+  opts: { nodeArgs?: string[]; cwd?: string; unreadyGrace?: string } = {},
 ): Promise<OperatorProc> {
   const main = join(repoRoot, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} does not exist: run npm run build first`);
@@ -438,7 +440,7 @@ export async function startOperator(
       '--log-format',
       'json',
       '--unready-grace',
-      '2s',
+      opts.unreadyGrace ?? '2s',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) },
   );

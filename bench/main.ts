@@ -4,7 +4,10 @@
 //
 //   node dist-bench/bench/main.js [--n 1000] [--trials 20] [--reps 3] [--steady-seconds 120]
 //     [--only tts,converge,scale,throughput,serving,analysis] [--serving-reps 3] [--serving-concurrency 8]
-//     [--analysis-window 4s]
+//     (peers, Argo Rollouts and Flagger beside modelship, runs only when named: --only peers; it
+//     builds both the first time, about 30 minutes, and takes about 25 minutes)
+//     [--analysis-window 4s] [--peers-trials 5] [--peers-default-trials 3] [--peers-deadline 10]
+//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger]
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -42,6 +45,7 @@ import {
 import { printAnalysis, runAnalysisBench } from './analysis.js';
 import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
+import { printPeers, runPeers, startArgoRollouts, startFlagger, type PeerProc } from './peers.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -55,6 +59,12 @@ const { values: a } = parseArgs({
     'converge-first': { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
     only: { type: 'string', default: 'tts,converge,scale,throughput,serving,analysis' },
+    'peers-trials': { type: 'string', default: '5' },
+    'peers-default-trials': { type: 'string', default: '3' },
+    'peers-deadline': { type: 'string', default: '10' },
+    'peers-cap': { type: 'string', default: '660' },
+    'peers-tuned-cap': { type: 'string', default: '90' },
+    'peers-tools': { type: 'string', default: 'argo-rollouts,flagger' },
     'analysis-window': { type: 'string', default: '4s' },
     'serving-reps': { type: 'string', default: '3' },
     'serving-concurrency': { type: 'string', default: '8' },
@@ -113,6 +123,7 @@ async function main(): Promise<void> {
   };
   const tts = new TimeToSafe(http, kube, '2');
   let serving: ServingBench | undefined;
+  const peers: PeerProc[] = [];
   const runServing = async (c: typeof cluster, base: typeof common): Promise<void> => {
     const reps = Number(a['serving-reps']);
     const concurrency = Number(a['serving-concurrency']);
@@ -478,7 +489,28 @@ async function main(): Promise<void> {
         log(`wrote ${writeResult('analysis', r as unknown as Record<string, unknown>)}`);
       }
     }
+
+    // ---- 7. peers: Argo Rollouts beside modelship, same pods, same failures ----------------------
+    if (ONLY.has('peers')) {
+      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults.
+      await op.stop();
+      op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
+      const which = new Set(a['peers-tools']!.split(','));
+      if (which.has('argo-rollouts')) peers.push(await startArgoRollouts(cluster, log));
+      if (which.has('flagger')) peers.push(await startFlagger(cluster, log));
+      const r = await runPeers(cluster, peers, {
+        trials: Number(a['peers-trials']),
+        defaultTrials: Number(a['peers-default-trials']),
+        deadlineSeconds: Number(a['peers-deadline']),
+        capSeconds: Number(a['peers-cap']),
+        tunedCapSeconds: Number(a['peers-tuned-cap']),
+        log,
+      });
+      printPeers(r);
+      log(`wrote ${writeResult('peers', { ...common, ...r } as unknown as Record<string, unknown>)}`);
+    }
   } finally {
+    for (const p of peers) await p.stop();
     serving?.stop();
     tts.stop();
     await op.stop();

@@ -16,11 +16,16 @@ export interface MdOpts {
   replicas: number;
   router: 'service' | 'gatewayApi';
   crash?: boolean;
+  /** A kwok fault for the pods (hack/cluster/kwok-stages.yaml); `crash: true` is `crashloop`. */
+  fault?: 'crashloop' | 'never-ready';
+  /** strategy.progressDeadlineSeconds (the CRD's default when absent). */
+  progressDeadlineSeconds?: number;
   /** Canary steps; the default walks 50% for 1 s and promotes. */
   steps?: unknown[];
 }
 
 export function modelDeployment(ns: string, name: string, version: string, o: MdOpts): Obj {
+  const fault = o.fault ?? (o.crash ? 'crashloop' : undefined);
   return {
     apiVersion: GV,
     kind: 'ModelDeployment',
@@ -29,9 +34,10 @@ export function modelDeployment(ns: string, name: string, version: string, o: Md
       model: name,
       version,
       replicas: o.replicas,
-      ...(o.crash ? { pod: { annotations: { [FAULT]: 'crashloop' } } } : {}),
+      ...(fault ? { pod: { annotations: { [FAULT]: fault } } } : {}),
       strategy: {
         type: 'Canary',
+        ...(o.progressDeadlineSeconds ? { progressDeadlineSeconds: o.progressDeadlineSeconds } : {}),
         canary: {
           steps: o.steps ?? [{ setWeight: 50 }, { pause: { duration: '1s' } }],
           scaleDownDelaySeconds: 0,
