@@ -544,6 +544,49 @@ describe('found in review (each was a bug)', () => {
   });
 });
 
+describe('a stable revision stays established', () => {
+  // Seen under load (docs/benchmarks.md, operator defects): a first deploy's first reconcile records
+  // nothing (desired/desire.ts, workloadOnly), so its first status can be written after its pods are
+  // Ready. That status must still record the version as promoted; before the fix it said Healthy with
+  // no history entry, and the next version replaced it without a canary, scaling the healthy
+  // revision to 0 ("the serving version never became Ready") with nothing left to revert to.
+  test('a first deploy whose first status comes after its pods are Ready is promoted, and the next version gets a canary', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });
+    w.reconcile();
+    // What the operator's first reconcile leaves: the Deployment, no status, no route yet.
+    w.md = { ...w.md, status: {} };
+    w.applied = undefined;
+    w.advance(5000);
+    w.reconcile();
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.status.history).toEqual([
+      expect.objectContaining({ version: '1.0.0', result: 'Promoted', reason: 'Ready' }),
+    ]);
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.canaryVersion).toBe('1.1.0');
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+  });
+
+  test('a status lost whole: the revision serving all traffic with Ready pods is recorded as recovered, and stays protected', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.md = { ...w.md, status: {} };
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.history).toEqual([
+      expect.objectContaining({ version: '1.0.0', result: 'Promoted', reason: 'Recovered' }),
+    ]);
+    w.reconcile();
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.canaryVersion).toBe('1.1.0');
+    expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
+  });
+});
+
 describe('a long history', () => {
   test('after more than 20 reverted rollouts the next version still gets a canary (the stable stays established)', () => {
     const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });

@@ -6,7 +6,7 @@ import { finish, hold } from './planner/finish.js';
 import { rolledBack } from './planner/outcomes.js';
 import { interfaceGate } from './planner/interface-gate.js';
 import { handleRequests } from './planner/requests.js';
-import { checkStable, firstDeploy, replace, steady } from './planner/stable.js';
+import { checkStable, firstDeploy, recoverStable, replace, steady } from './planner/stable.js';
 import { Planner } from './planner/state.js';
 import { parseTime } from './time.js';
 import { pausedBeforeStart } from './planner/steps.js';
@@ -50,6 +50,7 @@ function decide(pl: Planner): Plan {
   if (gated) return gated;
   handleRequests(pl);
 
+  recoverStable(pl);
   // A new stable revision still in its bake time whose analysis fails goes back to the previous one.
   checkBake(pl);
   const stableFailure = checkStable(pl);

@@ -54,6 +54,24 @@ export function fallbackFor(pl: Planner, failed: string): string | undefined {
   return promoted.find((h) => pl.revs.has(h) && !pl.knownBad(h));
 }
 
+/**
+ * A status lost whole: the revision found serving the traffic with Ready pods (Planner.established)
+ * is recorded as promoted, reason Recovered, so that it stays established once the status names it
+ * again and the next version still gets a canary.
+ */
+export function recoverStable(pl: Planner): void {
+  const s = pl.stable;
+  if (!s || s !== pl.routedStable || pl.latestEntry(s) || !pl.established(s)) return;
+  const rev = pl.revs.get(s)!;
+  pl.pushHistory({
+    revision: s,
+    version: rev.version,
+    result: 'Promoted',
+    reason: 'Recovered',
+    message: `version ${rev.version} found serving the traffic with ${readyCount(rev)} Ready pods; its status had been lost`,
+  });
+}
+
 export function firstDeploy(pl: Planner, hash: string, version: string): void {
   pl.stable = hash;
   pl.rolloutStartedAt = pl.input.now;

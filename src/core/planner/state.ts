@@ -40,6 +40,11 @@ export class Planner {
   readonly ack: NonNullable<RolloutStatus['acknowledged']>;
   warm: WarmRevision[];
   stable: string | undefined;
+  /**
+   * The revision the router's weights name as stable when the status names none and has no history
+   * (a status lost whole: restored from a backup without status, recreated by hand); else undefined.
+   */
+  readonly routedStable: string | undefined;
   weights: Weight[] = [];
   phase: Phase = 'Progressing';
   canary: CanaryState | undefined;
@@ -67,6 +72,8 @@ export class Planner {
     this.lastRollback = this.prev.lastRollback;
     this.rolloutStartedAt = parseTime(this.prev.rolloutStartedAt);
     this.stable = this.findStable();
+    this.routedStable =
+      !this.prev.stableRevision && !this.prev.history?.length && this.stable ? this.stable : undefined;
     this.warm = (this.prev.warmRevisions ?? []).filter(
       (w) => this.revs.has(w.revision) && w.revision !== this.stable,
     );
@@ -93,13 +100,11 @@ export class Planner {
     const last = this.latestEntry(hash);
     if (last) return last.result === 'Promoted';
     // A status lost whole (restored from a backup without status, recreated by hand): the
-    // revision found carrying the traffic, with ready pods, is taken as the established one.
-    return (
-      !this.prev.stableRevision &&
-      !this.prev.history?.length &&
-      hash === this.stable &&
-      readyCount(this.revs.get(hash)) > 0
-    );
+    // revision the router's weights show carrying the traffic, with ready pods, is taken as the
+    // established one (and recorded so: recoverStable). Only that one: a first deploy, whose
+    // status is empty too (its first reconcile records nothing), is established by its own
+    // Promoted entry, even when its pods were Ready before its first status was written.
+    return hash === this.routedStable && readyCount(this.revs.get(hash)) > 0;
   }
 
   latestEntry(hash: string): HistoryEntry | undefined {
