@@ -98,6 +98,10 @@ function checkSafety(
   for (const x of plan.weights) expect(x.weight).toBeGreaterThanOrEqual(0);
 
   const stable = w.status.stableRevision;
+  // A status that says Healthy names a stable revision recorded as promoted: the next version then
+  // gets its canary (a Healthy status without that entry let one replace it directly).
+  if (w.status.phase === 'Healthy')
+    expect({ stable, latest: stable && latestResult(w, stable) }).toEqual({ stable, latest: 'Promoted' });
   const readyOfHash = (h: string) => {
     const r = w.input().revisions.find((x) => x.hash === h);
     return r ? r.pods.filter((p) => p.ready).length : 0;
