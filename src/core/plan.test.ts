@@ -585,6 +585,22 @@ describe('a stable revision stays established', () => {
     expect(w.status.canaryVersion).toBe('1.1.0');
     expect(w.revisions.get(hashOf('1.0.0'))?.replicas).toBe(4);
   });
+
+  test('a status lost whole while the spec names no ModelVersion: the hold records the recovery too', () => {
+    const w = new World({ spec: { version: '1.0.0', strategy: canary([{ setWeight: 50 }, { pause: {} }]) } });
+    w.runUntil((x) => x.status.phase === 'Healthy');
+    w.md = { ...w.md, status: {} };
+    w.missingVersions.add('9.9.9');
+    w.setSpec({ version: '9.9.9' });
+    w.reconcile();
+    expect(w.status.history).toEqual([
+      expect.objectContaining({ version: '1.0.0', result: 'Promoted', reason: 'Recovered' }),
+    ]);
+    w.setSpec({ version: '1.1.0' });
+    w.reconcile();
+    expect(w.status.stableVersion).toBe('1.0.0');
+    expect(w.status.canaryVersion).toBe('1.1.0');
+  });
 });
 
 describe('a long history', () => {

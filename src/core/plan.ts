@@ -32,6 +32,9 @@ export { readRequests } from './planner/requests.js';
  */
 export function planRollout(input: PlanInput): Plan {
   const pl = new Planner(input);
+  // First, whatever else this reconcile decides (a hold, a gated version): a stable revision found
+  // from the routing after a status lost whole is recorded, so that it stays established.
+  recoverStable(pl);
   // Cohorts or a mirror the router cannot carry out: nothing moves (planner/routing.ts).
   const unsupported = routingUnsupported(pl);
   if (unsupported) return hold(pl, unsupported.reason, unsupported.message);
@@ -50,7 +53,6 @@ function decide(pl: Planner): Plan {
   if (gated) return gated;
   handleRequests(pl);
 
-  recoverStable(pl);
   // A new stable revision still in its bake time whose analysis fails goes back to the previous one.
   checkBake(pl);
   const stableFailure = checkStable(pl);
