@@ -3,9 +3,10 @@
 # Each such script prints the path of one binary, building it once from source through the Go
 # module proxy into $MODELSHIP_CACHE/bin/<name>-v<version>/ (no downloads from URLs), with logs on
 # stderr and only the path on stdout. The flow is always the same:
-#   tool_begin NAME DIR BIN      print BIN and exit if it is built; else wait for a concurrent
-#                                builder (flock) and check again; else carry on to build
+#   tool_begin NAME DIR BIN [OUT]  print OUT (default BIN) and exit if BIN is built; else wait for a
+#                                concurrent builder (flock) and check again; else carry on to build
 #   gomod_of MODULE@VERSION      the path of that release's go.mod in the module cache
+#   moddir_of MODULE@VERSION     the path of that release's sources (for files it ships, e.g. CRDs)
 #   go_for GOMOD [TOOLCHAIN]     the Go version to build with: this machine's when it meets the
 #                                go.mod's `go` line, else a toolchain the go command fetches from
 #                                the Go module proxy (golang.org/toolchain); exports GOTOOLCHAIN
@@ -22,16 +23,17 @@ TOOL_NAME=tool
 say() { printf '[tools:%s] %s\n' "$TOOL_NAME" "$*" >&2; }
 die() { printf '[tools:%s] error: %s\n' "$TOOL_NAME" "$*" >&2; exit 1; }
 
-# tool_begin NAME DIR BIN: the cache check, then the lock that lets two callers (the CI step and
-# a test run) ask at once: one builds, the other waits for it and finds the binary.
+# tool_begin NAME DIR BIN [OUT]: the cache check, then the lock that lets two callers (the CI step
+# and a test run) ask at once: one builds, the other waits for it and finds the binary. The binary
+# is moved into place last, so its presence means everything else of the build is there too.
 tool_begin() {
   TOOL_NAME="$1"
-  local dir="$2" bin="$3"
-  if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
+  local dir="$2" bin="$3" out="${4:-$3}"
+  if [ -x "$bin" ]; then echo "$out"; exit 0; fi
   mkdir -p "$dir"
   exec 9>"$dir/.build.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
-  if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
+  if [ -x "$bin" ]; then echo "$out"; exit 0; fi
   command -v go >/dev/null 2>&1 || die "Go is not installed; install Go (see README) and run again."
   export GOTOOLCHAIN=local
 }
@@ -42,6 +44,14 @@ gomod_of() {
   gomod="$(cd / && GOFLAGS= go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
   [ -f "$gomod" ] || die "could not download $1 through the Go module proxy ($(go env GOPROXY))"
   echo "$gomod"
+}
+
+# moddir_of MODULE@VERSION: downloads the release's sources and prints their directory.
+moddir_of() {
+  local src
+  src="$(cd / && GOFLAGS= go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [ -d "$src" ] || die "could not download $1 through the Go module proxy ($(go env GOPROXY))"
+  echo "$src"
 }
 
 # go_for GOMOD [TOOLCHAIN]: prints the Go version the helper module declares. With a local Go
