@@ -7,7 +7,7 @@
 #                                concurrent builder (flock) and check again; else carry on to build
 #   gomod_of MODULE@VERSION      the path of that release's go.mod in the module cache
 #   moddir_of MODULE@VERSION     the path of that release's sources (for files it ships, e.g. CRDs)
-#   go_for GOMOD [TOOLCHAIN]     the Go version to build with: this machine's when it meets the
+#   go_for GOMOD [TOOLCHAIN]     GO_FOR, the Go version to build with: this machine's when it meets the
 #                                go.mod's `go` line, else a toolchain the go command fetches from
 #                                the Go module proxy (golang.org/toolchain); exports GOTOOLCHAIN
 #   build_in_helper_module ...   writes a generated module that requires the release (plus any
@@ -54,10 +54,10 @@ moddir_of() {
   echo "$src"
 }
 
-# go_for GOMOD [TOOLCHAIN]: prints the Go version the helper module declares. With a local Go
-# older than the go.mod's `go` line, exports GOTOOLCHAIN (TOOLCHAIN if given, else that version),
-# which the go command fetches from the Go module proxy. Call it in the script, not in $(...),
-# only for its output: the export must reach the script, so use `go_for F; need=$GO_FOR`.
+# go_for GOMOD [TOOLCHAIN]: sets GO_FOR to the Go version the helper module declares. With a local
+# Go older than the go.mod's `go` line, exports GOTOOLCHAIN (TOOLCHAIN if given, else that version),
+# which the go command fetches from the Go module proxy. Call it directly, never in $(...): its
+# export and GO_FOR must reach the calling script.
 go_for() {
   local gomod="$1" toolchain="${2:-}" need have
   [ -f "$gomod" ] || die "go_for: no go.mod at '$gomod'"
