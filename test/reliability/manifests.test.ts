@@ -228,7 +228,9 @@ function hostile(o: Obj, kind: Case['kind']): string[] {
         return [deep];
       },
     ])();
-    setPath(o, path, v);
+    // A copy: the values are shared constants, and one set at 'spec' and again at 'spec.format'
+    // would make the manifest circular (seed 4265023195) and change the constant for later cases.
+    setPath(o, path, v === undefined ? undefined : structuredClone(v));
     fields.push(...segments(path));
   }
   return fields;
