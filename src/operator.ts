@@ -13,7 +13,7 @@ import { EventRecorder } from './k8s/events.js';
 import { keyOf } from './k8s/informer.js';
 import { ApiError, KubeHttp } from './k8s/kube-http.js';
 import { apiPath } from './k8s/resources.js';
-import { WorkQueue, type WorkQueueObserver } from './k8s/workqueue.js';
+import { WorkQueue, type Lane, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
 import { GateRunner } from './gates/runner.js';
 import { allRoutedKinds, routerFor } from './routers/index.js';
@@ -265,33 +265,37 @@ export class Operator {
   }
 
   private wire(c: Caches): void {
-    const md = (o: KubernetesObject) => this.mdQueue.add(keyOf(o));
+    // Lanes (src/k8s/workqueue.ts): a ModelDeployment seen for the first time (its add event, the
+    // initial list, a resync, a ModelVersion of its model appearing) waits in `new`; an edit, a
+    // child's change and a requeue are work under way and are served first.
+    const md = (o: KubernetesObject, lane: Lane = 'ongoing') => this.mdQueue.add(keyOf(o), lane);
     const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
     const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
       for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) mv(v);
     };
-    const onMd = (o: ModelDeployment) => {
-      md(o);
+    const onMd = (o: ModelDeployment, lane: Lane = 'ongoing') => {
+      md(o, lane);
       mvsOfModel(o.metadata?.namespace, o.spec?.model);
     };
-    c.modelDeployments.on('add', onMd);
+    c.modelDeployments.on('add', (o) => onMd(o, 'new'));
     c.modelDeployments.on('update', (old, cur) => {
       onMd(cur);
       if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
     });
-    c.modelDeployments.on('delete', onMd);
-    c.modelDeployments.on('resync', md);
+    c.modelDeployments.on('delete', (o) => onMd(o));
+    c.modelDeployments.on('resync', (o) => md(o, 'new'));
 
-    const onMv = (o: ModelVersion) => {
+    const onMv = (o: ModelVersion, lane: Lane = 'ongoing') => {
       mv(o);
       const ns = o.metadata?.namespace;
-      if (ns && o.spec?.model) for (const d of c.modelDeployments.byIndex(BY_MODEL, ns, o.spec.model)) md(d);
+      if (ns && o.spec?.model)
+        for (const d of c.modelDeployments.byIndex(BY_MODEL, ns, o.spec.model)) md(d, lane);
     };
-    c.modelVersions.on('add', onMv);
+    c.modelVersions.on('add', (o) => onMv(o, 'new'));
     c.modelVersions.on('update', (_old, cur) => onMv(cur));
-    c.modelVersions.on('delete', onMv);
+    c.modelVersions.on('delete', (o) => onMv(o));
     c.modelVersions.on('resync', mv);
 
     const children = [

@@ -8,6 +8,14 @@
 //   during this one, and two reconciles of one object never race on its children.
 // - Different keys run in parallel up to a bound; failures back off per key, so one broken object
 //   neither blocks the others nor hot-loops against the apiserver.
+// - Two lanes share the workers: `ongoing` (an edit, a child's change, a requeue: work under way)
+//   is served before `new` (an object seen for the first time: its add event, the initial list, a
+//   resync). After a burst of 1,000 new ModelDeployments, the reconcile that a new Deployment's event
+//   brings (the Services, then the status) used to wait in one FIFO behind every first deploy still
+//   queued, so each one was reported Ready minutes after its Deployment was Available. Now work
+//   under way finishes before more is taken on, and new keys are paced by what the apiserver can
+//   follow. A new key is never starved: when none has been taken for `newEveryMs`, the next free
+//   worker takes one whatever is waiting in `ongoing`.
 import { computeBackoffMs, type BackoffOptions } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 
@@ -15,6 +23,12 @@ import { realClock, type Clock } from './clock.js';
 export type ReconcileResult = { requeueAfterMs?: number } | void;
 export type ReconcileHandler = (key: string) => Promise<ReconcileResult>;
 export type RunResult = 'success' | 'error' | 'requeue';
+/**
+ * Where a key waits (see the header): `ongoing` is served first, `new` when `ongoing` is empty or
+ * no new key has been taken for `newEveryMs`. A key waits in one lane at a time: an `ongoing` add of
+ * a key waiting in `new` moves it to the back of `ongoing`; a `new` add never moves a key.
+ */
+export type Lane = 'new' | 'ongoing';
 
 /** Hooks for metrics (Prometheus's workqueue_* series) and logs; every method is optional. */
 export interface WorkQueueObserver {
@@ -38,6 +52,8 @@ export interface WorkQueueOptions {
   /** Receives every error a handler throws, with its key. Default: one JSON line on stderr. */
   onError?: (key: string, err: unknown) => void;
   observer?: WorkQueueObserver;
+  /** The longest a new key waits while `ongoing` keeps every worker busy; default 1000 ms. */
+  newEveryMs?: number;
 }
 
 /**
@@ -69,6 +85,9 @@ interface Delayed {
   handle: unknown;
 }
 
+/** The more urgent of two lanes. */
+const urgent = (a: Lane, b: Lane): Lane => (a === 'ongoing' || b === 'ongoing' ? 'ongoing' : 'new');
+
 export class WorkQueue {
   private readonly clock: Clock;
   private readonly backoff: BackoffOptions;
@@ -76,9 +95,23 @@ export class WorkQueue {
   private readonly onError: (key: string, err: unknown) => void;
   private readonly observer: WorkQueueObserver;
 
-  private readonly waiting = new Fifo();
-  /** Keys that need a run: waiting in the queue, or added again while they are processed. */
-  private readonly dirty = new Set<string>();
+  private readonly newEveryMs: number;
+  /** One FIFO per lane; an entry is current only while `waitingAt` holds its ticket. */
+  private readonly lanes: Record<Lane, Fifo<{ key: string; ticket: number }>> = {
+    new: new Fifo(),
+    ongoing: new Fifo(),
+  };
+  /** Keys waiting in a lane: which lane, and the ticket of their current entry there. */
+  private readonly waitingAt = new Map<string, { lane: Lane; ticket: number }>();
+  private readonly waitingIn: Record<Lane, number> = { new: 0, ongoing: 0 };
+  private nextTicket = 0;
+  /** When a worker last took a key from the `new` lane (or the queue started). */
+  private lastNewTakenAt: number;
+  /**
+   * Keys that need a run, with the lane they wait in: waiting, or added again while they are
+   * processed (the most urgent lane of those adds).
+   */
+  private readonly dirty = new Map<string, Lane>();
   /** Keys being processed, with when each was taken. */
   private readonly processing = new Map<string, number>();
   /** When each dirty key was added, for the observer's wait time. */
@@ -100,23 +133,75 @@ export class WorkQueue {
     this.name = opts.name ?? 'workqueue';
     this.observer = opts.observer ?? {};
     this.onError = opts.onError ?? ((key, err) => this.logError(key, err));
+    this.newEveryMs = opts.newEveryMs ?? 1000;
+    if (!(this.newEveryMs >= 0)) throw new RangeError(`${this.name}: newEveryMs must be >= 0`);
     this.lastProgressAt = this.clock.now();
+    this.lastNewTakenAt = this.lastProgressAt;
   }
 
-  /** Queues `key` unless it is already waiting; a key being processed runs once more afterwards. */
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  /**
+   * Queues `key` in `lane` unless it is already waiting; a key being processed runs once more
+   * afterwards. An `ongoing` add of a key waiting in `new` moves it to the back of `ongoing` (its
+   * wait is still counted from its first add).
+   */
+  add(key: string, lane: Lane = 'ongoing'): void {
+    if (this.shuttingDown) return;
+    const pending = this.dirty.get(key);
+    if (pending !== undefined) {
+      if (urgent(pending, lane) === pending) return;
+      this.dirty.set(key, lane);
+      if (this.waitingAt.has(key)) {
+        this.enqueue(key, lane);
+        this.schedulePump();
+      }
+      return;
+    }
     const now = this.clock.now();
     // An idle queue that gets work starts its stall clock now, not at its last run hours ago.
-    if (this.waiting.length === 0 && this.processing.size === 0) this.lastProgressAt = now;
-    this.dirty.add(key);
+    if (this.waitingAt.size === 0 && this.processing.size === 0) this.lastProgressAt = now;
+    this.dirty.set(key, lane);
     this.addedAt.set(key, now);
     this.notify('onAdd', key);
     // Never two runs of one key at once: the end of the current run re-queues it (see finish).
     if (this.processing.has(key)) return;
-    this.waiting.push(key);
-    this.notify('onDepth', this.waiting.length);
+    this.enqueue(key, lane);
     this.schedulePump();
+  }
+
+  /** Puts `key` at the back of `lane`; an entry it had in the other lane is left behind, stale. */
+  private enqueue(key: string, lane: Lane): void {
+    const was = this.waitingAt.get(key);
+    if (was) this.waitingIn[was.lane]--;
+    const ticket = ++this.nextTicket;
+    this.waitingAt.set(key, { lane, ticket });
+    this.waitingIn[lane]++;
+    this.lanes[lane].push({ key, ticket });
+    if (!was) this.notify('onDepth', this.waitingAt.size);
+  }
+
+  /** The next key waiting in `lane`, skipping entries left behind by a move to the other lane. */
+  private takeFrom(lane: Lane): string | undefined {
+    for (;;) {
+      const e = this.lanes[lane].shift();
+      if (e === undefined) return undefined;
+      if (this.waitingAt.get(e.key)?.ticket !== e.ticket) continue;
+      this.waitingAt.delete(e.key);
+      this.waitingIn[lane]--;
+      return e.key;
+    }
+  }
+
+  /** The key the next free worker takes: `ongoing` first, unless a new key is due (see the header). */
+  private take(): string | undefined {
+    const now = this.clock.now();
+    const newDue =
+      this.waitingIn.new > 0 &&
+      (this.waitingIn.ongoing === 0 || now - this.lastNewTakenAt >= this.newEveryMs);
+    if (newDue) {
+      this.lastNewTakenAt = now;
+      return this.takeFrom('new');
+    }
+    return this.takeFrom('ongoing');
   }
 
   /**
@@ -125,7 +210,7 @@ export class WorkQueue {
    */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
-    if (!(delayMs > 0)) return this.add(key);
+    if (!(delayMs > 0)) return this.add(key, 'ongoing');
     const at = this.clock.now() + delayMs;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;
@@ -134,7 +219,7 @@ export class WorkQueue {
     entry.handle = this.clock.setTimeout(() => {
       if (this.delayed.get(key) !== entry) return;
       this.delayed.delete(key);
-      this.add(key);
+      this.add(key, 'ongoing');
     }, delayMs);
     this.delayed.set(key, entry);
   }
@@ -158,9 +243,9 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  /** The number of keys waiting (not those being processed). */
-  len(): number {
-    return this.waiting.length;
+  /** The number of keys waiting (not those being processed), in both lanes or in one. */
+  len(lane?: Lane): number {
+    return lane ? this.waitingIn[lane] : this.waitingAt.size;
   }
 
   /** Whether work moves: the progress signal behind /healthz. */
@@ -169,7 +254,7 @@ export class WorkQueue {
     for (const at of this.processing.values()) if (oldest === undefined || at < oldest) oldest = at;
     return {
       active: this.handler !== undefined && !this.shuttingDown,
-      waiting: this.waiting.length,
+      waiting: this.waitingAt.size,
       processing: this.processing.size,
       lastProgressAt: this.lastProgressAt,
       oldestStartedAt: oldest,
@@ -177,7 +262,8 @@ export class WorkQueue {
   }
 
   /**
-   * Starts processing keys in FIFO order, up to `concurrency` different keys at once. A handler
+   * Starts processing keys, in FIFO order within a lane, up to `concurrency` different keys at once
+   * (see the header for which lane is served first). A handler
    * that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
    * added again after that pause. Either way the key's back-off is reset only by success.
    */
@@ -190,6 +276,7 @@ export class WorkQueue {
     this.concurrency = concurrency;
     // Keys queued while nobody ran them (a standby's) are not a stall: the clock starts now.
     this.lastProgressAt = this.clock.now();
+    this.lastNewTakenAt = this.lastProgressAt;
     this.schedulePump();
   }
 
@@ -203,7 +290,10 @@ export class WorkQueue {
       this.shuttingDown = true;
       for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
       this.delayed.clear();
-      this.waiting.clear();
+      this.lanes.new.clear();
+      this.lanes.ongoing.clear();
+      this.waitingAt.clear();
+      this.waitingIn.new = this.waitingIn.ongoing = 0;
       this.dirty.clear();
       this.addedAt.clear();
       this.notify('onDepth', 0);
@@ -228,9 +318,9 @@ export class WorkQueue {
     const handler = this.handler;
     if (!handler) return;
     while (!this.shuttingDown && this.processing.size < this.concurrency) {
-      const key = this.waiting.shift();
+      const key = this.take();
       if (key === undefined) break;
-      this.notify('onDepth', this.waiting.length);
+      this.notify('onDepth', this.waitingAt.size);
       void this.process(key, handler);
     }
   }
@@ -266,11 +356,9 @@ export class WorkQueue {
   private finish(key: string, start: number, result: RunResult): void {
     this.processing.delete(key);
     this.lastProgressAt = this.clock.now();
-    // Added while it ran: it goes to the back of the queue now, once, however many adds there were.
-    if (this.dirty.has(key)) {
-      this.waiting.push(key);
-      this.notify('onDepth', this.waiting.length);
-    }
+    // Added while it ran: it goes to the back of its lane now, once, however many adds there were.
+    const lane = this.dirty.get(key);
+    if (lane !== undefined) this.enqueue(key, lane);
     this.notify('onDone', key, this.clock.now() - start, result);
     if (this.shuttingDown && this.processing.size === 0) this.drained?.();
     this.schedulePump();
@@ -303,27 +391,27 @@ export class WorkQueue {
   }
 }
 
-/** A FIFO of keys with O(1) shift: an array and a read index, compacted as the head advances. */
-class Fifo {
-  private items: string[] = [];
+/** A FIFO with O(1) shift: an array and a read index, compacted as the head advances. */
+class Fifo<T> {
+  private items: T[] = [];
   private head = 0;
 
   get length(): number {
     return this.items.length - this.head;
   }
 
-  push(key: string): void {
-    this.items.push(key);
+  push(item: T): void {
+    this.items.push(item);
   }
 
-  shift(): string | undefined {
+  shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
-    const key = this.items[this.head++];
+    const item = this.items[this.head++];
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    return key;
+    return item;
   }
 
   clear(): void {
