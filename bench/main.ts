@@ -240,6 +240,7 @@ async function main(): Promise<void> {
             log(
               `  rep ${r} md: operator writes ${JSON.stringify(r2.writes)}; CPU s ${JSON.stringify(r2.cpu)}`,
             );
+            log(`  rep ${r} md: phases (s) ${JSON.stringify(r2.phases)}`);
             createdMs = r2.createdMs;
             availableMs = r2.availableMs;
             operatorWrites = r2.writes;

@@ -78,6 +78,12 @@ export async function convergeModelDeployments(
   lag: Summary;
   /** The operator's RSS (MiB), sampled every second over the window. */
   rssPeakMiB: number;
+  /**
+   * Where the lag goes, per ModelDeployment (s, receipt times): its revision Deployment made ->
+   * Available; made -> its second Service made; and Ready minus the later of Available and the
+   * Services (what the status step itself adds).
+   */
+  phases: { madeToAvailable: Summary; madeToServices: Summary; readyAfterBoth: Summary };
 }> {
   await ensureNamespace(http, ns);
   const mvs = population(ns, n, 2, '1.0.0').filter((o) => o.kind === 'ModelVersion');
@@ -97,6 +103,25 @@ export async function convergeModelDeployments(
     (o) => o.metadata.name,
   );
   const availableAt = firstTimes(children, deploymentReady, (o) => o.metadata.labels?.[LABEL_DEPLOYMENT]);
+  const madeAt = firstTimes(
+    children,
+    () => true,
+    (o) => o.metadata.labels?.[LABEL_DEPLOYMENT],
+  );
+  // A first deploy makes two Services (the ModelDeployment's and its revision's): when the second
+  // one of each ModelDeployment arrives.
+  const services = new Informer(http, `/api/v1/namespaces/${ns}/services`);
+  await services.start();
+  const seenServices = new Map<string, Set<string>>();
+  const servicesAt = new Map<string, number>();
+  const stopServices = services.on((type, o, at) => {
+    const md = o.metadata.labels?.[LABEL_DEPLOYMENT];
+    if (!md || type === 'DELETED' || servicesAt.has(md)) return;
+    const seen = seenServices.get(md) ?? new Set<string>();
+    seen.add(o.metadata.name);
+    seenServices.set(md, seen);
+    if (seen.size >= 2) servicesAt.set(md, at);
+  });
   let peak = operatorPid ? procSample(operatorPid).rssBytes : 0;
   const sampler = setInterval(() => {
     try {
@@ -125,9 +150,17 @@ export async function convergeModelDeployments(
       ? byVerb(auditWrites(audit.runDir, audit.user, { fromByte, sinceMs: t0 - 1000, untilMs: t1 + 1000 }))
       : {};
     const lags: number[] = [];
+    const madeToAvailable: number[] = [];
+    const madeToServices: number[] = [];
+    const readyAfterBoth: number[] = [];
     for (const [name, r] of readyAt.times) {
       const a = availableAt.times.get(name);
       if (a !== undefined) lags.push(Math.max(0, r - a) / 1000);
+      const m = madeAt.times.get(name);
+      const sv = servicesAt.get(name);
+      if (m !== undefined && a !== undefined) madeToAvailable.push((a - m) / 1000);
+      if (m !== undefined && sv !== undefined) madeToServices.push((sv - m) / 1000);
+      if (a !== undefined && sv !== undefined) readyAfterBoth.push(Math.max(0, r - Math.max(a, sv)) / 1000);
     }
     return {
       ms: t1 - t0,
@@ -137,11 +170,19 @@ export async function convergeModelDeployments(
       cpu: cpuUsed,
       lag: summarize(lags),
       rssPeakMiB: +(peak / 2 ** 20).toFixed(1),
+      phases: {
+        madeToAvailable: summarize(madeToAvailable),
+        madeToServices: summarize(madeToServices),
+        readyAfterBoth: summarize(readyAfterBoth),
+      },
     };
   } finally {
     clearInterval(sampler);
     readyAt.stop();
     availableAt.stop();
+    madeAt.stop();
+    stopServices();
+    services.stop();
     inf.stop();
     children.stop();
   }
