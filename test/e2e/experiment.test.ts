@@ -8,10 +8,11 @@
  * - For each of gatewayApi and istio: 1.0.0 serves; an experiment with 1.1.0 at 30% and the arm 1.2.0
  *   at 20% makes the operator write a 3-way route that the router's CRD accepts and that carries
  *   50/30/20, and status.experiment lists the three versions at those weights and what was measured
- *   of them (0 requests: kwok's pods serve nothing). When its duration is over, the route goes back to 1.0.0 alone, nothing is
- *   promoted, and the history says Concluded.
+ *   of them (0 requests: kwok's pods serve nothing). `kubectl modelship status` shows it, and
+ *   `kubectl modelship experiment stop` ends it: the route goes back to 1.0.0 alone, nothing is
+ *   promoted, and the history says Concluded. `experiment promote --to 1.2.0` then rolls 1.2.0 out.
  * - An arm naming a version without a ModelVersion: Degraded, reason ExperimentVersionNotFound, and
- *   the route still sends everything to 1.0.0 with no revision of 1.1.0 created.
+ *   the route still sends everything to the stable version (1.2.0 by then), 1.1.0 not started.
  */
 import type { ModelDeployment } from '../../src/api/index.js';
 import {
@@ -32,7 +33,20 @@ import {
   type Operator,
   type Weights,
 } from '../harness/e2e.js';
-import { kubectl, tempNamespace } from '../harness/kube.js';
+import { join } from 'node:path';
+import { clusterEnv, repoRoot } from '../harness/env.js';
+import { kubectl, run, tempNamespace } from '../harness/kube.js';
+
+/** The built kubectl plugin, run as a user would, in the test's namespace. */
+const plugin = (args: string[]) =>
+  run(process.execPath, [
+    join(repoRoot, 'dist', 'plugin', 'main.js'),
+    '--kubeconfig',
+    clusterEnv().kubeconfig,
+    '-n',
+    ns.name,
+    ...args,
+  ]);
 
 let ns: Awaited<ReturnType<typeof tempNamespace>>;
 let op: Operator | undefined;
@@ -128,7 +142,7 @@ describe.each(['gatewayApi', 'istio'] as const)('%s', (router) => {
     );
 
   test(
-    'a 3-way experiment: the route carries 50/30/20, the status compares, and it ends back on 1.0.0',
+    'a 3-way experiment: the route carries 50/30/20, status and the plugin compare, experiment stop ends it on 1.0.0, promote --to rolls out 1.2.0',
     async () => {
       await apply(
         ns.name,
@@ -139,7 +153,7 @@ describe.each(['gatewayApi', 'istio'] as const)('%s', (router) => {
 
       await apply(
         ns.name,
-        md(name, '1.1.0', traffic, { weight: 30, arms: [{ version: '1.2.0', weight: 20 }], duration: '15s' }),
+        md(name, '1.1.0', traffic, { weight: 30, arms: [{ version: '1.2.0', weight: 20 }], duration: '1h' }),
       );
       // Running, and measured once (the first measurement comes in the reconcile after the start).
       const running = await status(
@@ -164,6 +178,13 @@ describe.each(['gatewayApi', 'istio'] as const)('%s', (router) => {
       const revs = Object.fromEntries((await revisions(ns.name, name)).map((r) => [r.version, r.replicas]));
       expect(revs).toEqual({ '1.0.0': 2, '1.1.0': 1, '1.2.0': 1 });
 
+      // The plugin shows the comparison, and `experiment stop` ends it now (a spec edit: duration).
+      const shown = await plugin(['status', name]);
+      expect(shown.stdout).toMatch(/Experiment: +Running/);
+      expect(shown.stdout).toMatch(/1\.2\.0 +arm +\w+ +20% +Serving/);
+      const stop = await plugin(['experiment', 'stop', name]);
+      expect(stop).toMatchObject({ code: 0 });
+      expect(stop.stdout).toMatch(/strategy\.experiment\.duration set to \d+s/);
       const done = await status((m) => m.status?.experiment?.phase === 'Concluded', 'experiment Concluded');
       expect(done.status!.stableVersion).toBe('1.0.0');
       expect(condition(done.status, 'Ready')).toMatchObject({
@@ -179,17 +200,24 @@ describe.each(['gatewayApi', 'istio'] as const)('%s', (router) => {
         const w = await weights();
         return JSON.stringify(w) === JSON.stringify({ [stable]: 100 }) && w;
       });
+      // No winner (kwok's pods served nothing): promote needs --to; with it, 1.2.0 rolls out as a
+      // plain Canary and becomes stable.
+      expect((await plugin(['experiment', 'promote', name])).stderr).toMatch(/has no winner/);
+      expect(await plugin(['experiment', 'promote', name, '--to', '1.2.0'])).toMatchObject({ code: 0 });
+      const promoted = await status((m) => m.status?.stableVersion === '1.2.0', '1.2.0 stable');
+      expect(promoted.spec.strategy?.type).toBe('Canary');
+      expect(promoted.status!.experiment).toBeUndefined();
     },
     TEST_TIMEOUT_MS,
   );
 
   test(
-    'an arm without a ModelVersion: ExperimentVersionNotFound, and 1.0.0 keeps all traffic',
+    'an arm without a ModelVersion: ExperimentVersionNotFound, and the stable version keeps all traffic',
     async () => {
       const stable = (await getMd(ns.name, name)).status!.stableRevision!;
       await apply(
         ns.name,
-        md(name, '1.2.0', traffic, { weight: 30, arms: [{ version: '9.9.9', weight: 20 }] }),
+        md(name, '1.1.0', traffic, { weight: 30, arms: [{ version: '9.9.9', weight: 20 }] }),
       );
       const m = await status(
         (x) => condition(x.status, 'Degraded')?.reason === 'ExperimentVersionNotFound',
@@ -200,10 +228,10 @@ describe.each(['gatewayApi', 'istio'] as const)('%s', (router) => {
       );
       expect(m.status!.traffic).toEqual([expect.objectContaining({ revision: stable, weight: 100 })]);
       expect(await weights()).toEqual({ [stable]: 100 });
-      // Nothing of the experiment was started: 1.2.0's revision is still at 0 from the last one.
+      // Nothing of the experiment was started: 1.1.0's revision is still at 0 from the last one.
       const revs = Object.fromEntries((await revisions(ns.name, name)).map((r) => [r.version, r.replicas]));
-      expect(revs['1.2.0'] ?? 0).toBe(0);
-      expect(revs['1.0.0']).toBe(2);
+      expect(revs['1.1.0'] ?? 0).toBe(0);
+      expect(revs['1.2.0']).toBe(2);
     },
     TEST_TIMEOUT_MS,
   );
