@@ -78,12 +78,32 @@ test('experiments: weights sum to 100, failed versions get nothing, nothing is p
       experiment,
       fc.dictionary(fc.constantFrom('1.0.0', ...versions), metrics),
       fc.array(action, { minLength: 3, maxLength: 30 }),
-      (x, m, actions) => {
+      // spec.analysis's built-in checks judge the versions on the experiment's numbers.
+      fc.option(fc.constantFrom(0.02, 0.0), { nil: undefined }),
+      (x, m, actions, maxErrors) => {
         const w = new World({
           spec: {
             version: '1.0.0',
             replicas: 3,
-            strategy: { type: 'Experiment', experiment: x, progressDeadlineSeconds: 20 },
+            strategy: {
+              type: 'Experiment',
+              experiment: x,
+              progressDeadlineSeconds: 20,
+              ...(maxErrors === undefined
+                ? {}
+                : {
+                    analysis: {
+                      checks: [
+                        {
+                          name: 'errors',
+                          builtin: 'ErrorRate' as const,
+                          threshold: maxErrors,
+                          minSamples: 50,
+                        },
+                      ],
+                    },
+                  }),
+            },
             traffic: { router: 'gatewayApi' },
           },
           readyAfterMs: 800,

@@ -214,3 +214,38 @@ test('the spec changing mid-experiment ends it: back to stable, the other versio
     ['1.2.0', 'Superseded'],
   ]);
 });
+
+test("a version that fails spec.analysis's checks on the experiment's numbers gets weight 0; the others go on", () => {
+  const w = new World({
+    spec: {
+      version: '1.0.0',
+      replicas: 4,
+      strategy: {
+        type: 'Experiment',
+        experiment: threeWay,
+        analysis: { checks: [{ name: 'errors', builtin: 'ErrorRate', threshold: 0.02, minSamples: 100 }] },
+      },
+      traffic: { router: 'gatewayApi' },
+    },
+    readyAfterMs: 1000,
+  });
+  w.runUntil((x) => x.status.phase === 'Healthy');
+  w.metrics = {
+    '1.0.0': { requests: 500, errorRate: 0.01, latencyMs: 20 },
+    '1.1.0': { requests: 300, errorRate: 0.01, latencyMs: 20 },
+    '1.2.0': { requests: 200, errorRate: 0.05, latencyMs: 20 },
+  };
+  w.setSpec({ version: '1.1.0' });
+  expect(w.runUntil((x) => x.status.experiment?.arms?.[2]?.state === 'Failed', 30_000)).toBe(true);
+  expect(split(w)).toEqual({ '1.0.0': 70, '1.1.0': 30 });
+  expect(w.status.experiment!.arms![2]).toMatchObject({ reason: 'AnalysisFailed', errorRate: '0.0500' });
+  expect(w.status.history!.at(-1)).toMatchObject({
+    version: '1.2.0',
+    result: 'RolledBack',
+    reason: 'AnalysisFailed',
+  });
+  expect(w.status.history!.at(-1)!.message).toMatch(
+    /failed analysis check errors \(ErrorRate\): 0\.05 > 0\.02 over 200 requests/,
+  );
+  expect(w.status.experiment!.phase).toBe('Running');
+});

@@ -11,6 +11,7 @@
 //   the others go on;
 // - nothing is promoted unless onEnd is PromoteIfWinner and the challenger won: an experiment that
 //   ends otherwise (or whose spec changes) leaves the stable revision as it was.
+import { resolveAnalysis } from '../analysis/spec.js';
 import type { Failure } from '../health.js';
 import { readiness, servingCount } from '../observed.js';
 import type { ArmMetrics } from '../plan-types.js';
@@ -229,6 +230,17 @@ export function experiment(pl: Planner, hash: string, version: string): void {
           );
         return { arm, state: 'Failed', reason: failure.reason };
       }
+      const judged = wasServing ? analysisFailure(pl, arm, numbers(arm.hash), numbers(s)) : undefined;
+      if (judged) {
+        pl.replicas.set(arm.hash, 0);
+        if (pushFailure(pl, arm.hash, arm.version, 'RolledBack', judged))
+          pl.event(
+            'Warning',
+            judged.reason,
+            `experiment: ${judged.message}; its ${arm.weight}% goes to the stable version ${sVersion} and the experiment goes on`,
+          );
+        return { arm, state: 'Failed', reason: judged.reason };
+      }
       pl.replicas.set(arm.hash, size);
       // Weight moves only to pods the gateway can reach; once serving, a version keeps its weight
       // through the unready grace (checkArm fails it when the grace is over).
@@ -242,6 +254,37 @@ export function experiment(pl: Planner, hash: string, version: string): void {
     row(pl, { role: 'Stable', hash: s, version: sVersion }, 'Serving', undefined, numbers(s)),
     ...states.map((st) => row(pl, st.arm, st.state, st.reason, numbers(st.arm.hash))),
   ];
+}
+
+/**
+ * spec.analysis's built-in checks judged on what a version served in the experiment so far (the
+ * experiment's numbers, not the check's window): ErrorRate, MeanLatency, and LatencyVsStable against
+ * the stable revision. A check needs minSamples requests; queries of one's own are not run here.
+ */
+function analysisFailure(
+  pl: Planner,
+  arm: Arm,
+  m: ArmMetrics | undefined,
+  stable: ArmMetrics | undefined,
+): Failure | undefined {
+  const a = resolveAnalysis(pl.input.md);
+  if (!a || !m || m.requests <= 0) return undefined;
+  for (const c of a.checks) {
+    if (!c.builtin || m.requests < c.minSamples) continue;
+    let value: number | undefined;
+    if (c.builtin === 'ErrorRate') value = m.errors / m.requests;
+    else if (c.builtin === 'MeanLatency') value = m.meanLatencyMs;
+    else if (stable?.meanLatencyMs && m.meanLatencyMs !== undefined && stable.requests >= c.minSamples)
+      value = m.meanLatencyMs / stable.meanLatencyMs;
+    if (value === undefined) continue;
+    const fails = c.failWhen === 'Below' ? value < c.threshold : value > c.threshold;
+    if (fails)
+      return {
+        reason: 'AnalysisFailed',
+        message: `version ${arm.version} (revision ${arm.hash}) failed analysis check ${c.name} (${c.builtin}): ${Number(value.toFixed(4))} ${c.failWhen === 'Below' ? '<' : '>'} ${c.threshold} over ${Math.round(m.requests)} requests`,
+      };
+  }
+  return undefined;
 }
 
 interface Ctx {
