@@ -249,3 +249,20 @@ test("a version that fails spec.analysis's checks on the experiment's numbers ge
   );
   expect(w.status.experiment!.phase).toBe('Running');
 });
+
+test('a concluded experiment runs again once the spec asks for the stable version and back', () => {
+  const w = world(threeWay);
+  w.setSpec({ version: '1.1.0' });
+  expect(w.runUntil((x) => x.status.experiment?.phase === 'Concluded', 120_000, 1000)).toBe(true);
+  const first = w.status.experiment!.startedAt;
+  w.setSpec({ version: '1.0.0' });
+  w.reconcile();
+  expect(w.status.experiment).toBeUndefined();
+  w.advance(1000);
+  w.setSpec({ version: '1.1.0' });
+  w.reconcile();
+  expect(w.status.experiment?.phase).toBe('Starting');
+  expect(w.runUntil((x) => x.status.experiment?.phase === 'Running', 10_000)).toBe(true);
+  expect(w.status.experiment!.startedAt).not.toBe(first);
+  expect(split(w)).toEqual({ '1.0.0': 50, '1.1.0': 30, '1.2.0': 20 });
+});

@@ -125,13 +125,16 @@ export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
   });
   const gates = gatesStatus(pl);
   if (gates) status.gates = gates;
-  // A concluded experiment stays on record (its comparison and winner) while the strategy is
-  // Experiment, also once its winner is promoted; one the spec dropped is not shown as running.
+  // A concluded experiment whose challenger was promoted stays on record (its comparison and
+  // winner) while the strategy is Experiment. Any other one this plan did not carry on is gone: the
+  // spec dropped it (and asking for the same versions again starts a new one).
+  const prevX = pl.prev.experiment;
+  const promotedWinner =
+    prevX?.phase === 'Concluded' &&
+    !!pl.stable &&
+    !!prevX.arms?.some((a) => a.role === 'Challenger' && a.revision === pl.stable);
   const experiment =
-    pl.experiment ??
-    (pl.spec.strategy === 'Experiment' && pl.prev.experiment?.phase === 'Concluded'
-      ? pl.prev.experiment
-      : undefined);
+    pl.experiment ?? (pl.spec.strategy === 'Experiment' && promotedWinner ? prevX : undefined);
   if (experiment)
     status.experiment = {
       ...experiment,
