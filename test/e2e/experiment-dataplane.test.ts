@@ -15,9 +15,19 @@
  *   edges), no errors, a mean latency, and the winner on ErrorRate: with no errors anywhere the tie
  *   goes to the stable version. onEnd is Rollback: 1.0.0 answers every request again, and nothing
  *   was promoted.
+ * - A second experiment, 1.1.0 at 30 % and 1.3.0 (a model that cannot load) at 20 %: 1.3.0 fails,
+ *   gets weight 0 and its share goes to 1.0.0, while 1.1.0 runs on; 1000 requests through the Gateway
+ *   are all answered, by 1.0.0 and 1.1.0 only, 70/30 within 5 sd.
  */
 import type { ModelDeployment } from '../../src/api/index.js';
-import { addModel, onDataPlane, publish, pythonModelVersion, withDataPlane } from '../harness/dataplane.js';
+import {
+  addModel,
+  failingModel,
+  onDataPlane,
+  publish,
+  pythonModelVersion,
+  withDataPlane,
+} from '../harness/dataplane.js';
 import type { DataPlaneConfig } from '../harness/dataplane.js';
 import {
   GROUP_VERSION,
@@ -65,7 +75,10 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
     () => op,
   );
 
-  const spec = (version: string): object => ({
+  const spec = (
+    version: string,
+    experiment: object = { weight: 30, arms: [{ version: '1.2.0', weight: 20 }], duration: '60s' },
+  ): object => ({
     apiVersion: GROUP_VERSION,
     kind: 'ModelDeployment',
     metadata: { name: MD },
@@ -73,10 +86,7 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
       model: MD,
       version,
       replicas: 1,
-      strategy: {
-        type: 'Experiment',
-        experiment: { weight: 30, arms: [{ version: '1.2.0', weight: 20 }], duration: '60s' },
-      },
+      strategy: { type: 'Experiment', experiment, progressDeadlineSeconds: 30 },
       traffic: {
         router: 'gatewayApi',
         gatewayApi: {
@@ -88,8 +98,8 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
     },
   });
 
-  const release = async (version: string): Promise<void> => {
-    const { url, digest } = publish(cfg, `${ns.name}/${MD}/${version}/model.py`, addModel(version));
+  const release = async (version: string, model = addModel(version)): Promise<void> => {
+    const { url, digest } = publish(cfg, `${ns.name}/${MD}/${version}/model.py`, model);
     await apply(ns.name, pythonModelVersion({ model: MD, version, url, digest }));
   };
 
@@ -212,5 +222,47 @@ function suite(cfg: DataPlaneConfig, promUrl: string): void {
         (await inferMany(target, 20, { agent, concurrency: 4 })).every((r) => r.version === '1.0.0'),
       { timeoutMs: 30_000, intervalMs: 200 },
     );
+  }, 300_000);
+
+  test('a version that cannot load fails, and its share goes to 1.0.0: every request through the Gateway is answered, 70/30', async () => {
+    await release('1.3.0', failingModel('1.3.0'));
+    await apply(
+      ns.name,
+      spec('1.1.0', { weight: 30, arms: [{ version: '1.3.0', weight: 20 }], duration: '10m' }),
+    );
+    // Running only once every version that has not failed serves: 1.3.0 must have failed first.
+    const md = await status(
+      (m) =>
+        m.status?.experiment?.phase === 'Running' &&
+        m.status.experiment.arms?.find((a) => a.version === '1.3.0')?.state === 'Failed',
+      'experiment Running with 1.3.0 Failed',
+    );
+    const arms = md.status!.experiment!.arms!;
+    const failed = arms.find((a) => a.version === '1.3.0')!;
+    process.stderr.write(`experiment-dataplane.test: 1.3.0 ${failed.state} (${failed.reason})\n`);
+    expect(arms.map((a) => [a.version, a.weight])).toEqual([
+      ['1.0.0', 70],
+      ['1.1.0', 30],
+      ['1.3.0', 0],
+    ]);
+    expect(md.status!.traffic!.map((t) => t.version)).not.toContain('1.3.0');
+    const r = Object.fromEntries(arms.map((a) => [a.version, a.revision]));
+    expect(await routeWeights(ns.name, MD)).toEqual({ [r['1.0.0']!]: 70, [r['1.1.0']!]: 30 });
+
+    await until(
+      'the Gateway sends requests to 1.1.0 again',
+      async () => tally(await inferMany(target, 50, { agent, concurrency: 4 }))['1.1.0'] !== undefined,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const shares = tally(await inferMany(target, N, { agent, concurrency: 8 }));
+    const b70 = binomialBound(N, 0.7, SIGMAS);
+    const b30 = binomialBound(N, 0.3, SIGMAS);
+    process.stderr.write(
+      `experiment-dataplane.test: with 1.3.0 failed, ${N} requests answered ${JSON.stringify(shares)}; bounds (${SIGMAS} sd) 1.0.0 [${b70.low}, ${b70.high}], 1.1.0 [${b30.low}, ${b30.high}]\n`,
+    );
+    // Nothing but the two serving versions answered: no error from a backend without endpoints.
+    expect(Object.keys(shares).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect(shares['1.0.0']! >= b70.low && shares['1.0.0']! <= b70.high).toBe(true);
+    expect(shares['1.1.0']! >= b30.low && shares['1.1.0']! <= b30.high).toBe(true);
   }, 300_000);
 }
