@@ -6,7 +6,7 @@ import {
   promoteFromExperiment,
   stopExperiment,
 } from './view/experiment.js';
-import { renderStatus, revisionRows } from './view/status.js';
+import { renderStatus, revisionRows, statusLine } from './view/status.js';
 
 const NOW = Date.parse('2025-01-01T00:10:00Z');
 const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
@@ -108,6 +108,9 @@ test('status shows the experiment: one line, and a row per version with its numb
   const text = renderStatus(running, [], NOW).join('\n');
   expect(text).toMatch(/Experiment: +Running, since 2m/);
   expect(text).toMatch(/REQUESTS +ERROR RATE +MEAN LATENCY +WINNER/);
+  // status --watch, piped: one line per change.
+  expect(statusLine(running)).toContain('experiment Running 1.0.0=70% 1.1.0=30% 1.2.0=0% (failed)');
+  expect(statusLine(experimentMd('Concluded'))).toMatch(/experiment Concluded .* winner 1\.1\.0/);
   // The revision table names the experiment's roles.
   expect(revisionRows(running, []).map((r) => r.role)).toEqual(['stable', 'challenger']);
 });

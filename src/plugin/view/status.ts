@@ -176,6 +176,11 @@ export function statusLine(md: ModelDeployment): string {
     if (spec.strategy !== 'BlueGreen' && steps > 0)
       parts.push(`step ${Math.min((s.currentStepIndex ?? 0) + 1, steps)}/${steps}`);
   }
+  const x = s.experiment;
+  if (x && spec.strategy === 'Experiment')
+    parts.push(
+      `experiment ${x.phase ?? 'Unknown'} ${(x.arms ?? []).map((a) => `${a.version}=${a.weight ?? 0}%${a.state === 'Failed' ? ' (failed)' : ''}`).join(' ')}${x.winner ? ` winner ${x.winner.version}` : ''}`,
+    );
   if (spec.paused) parts.push('paused');
   const ready = condition(md, 'Ready');
   if (ready) parts.push(`Ready=${ready.status} ${ready.reason}: ${ready.message}`);
