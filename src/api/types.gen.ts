@@ -148,12 +148,14 @@ export interface ModelDeploymentSpecPodStorageCredentials {
 /** How a new version replaces the serving one, and when to give up and roll back. */
 export interface ModelDeploymentSpecStrategy {
   /**
-   * How a new version is rolled out: Canary or BlueGreen.
+   * How a new version is rolled out: Canary, BlueGreen or Experiment.
    * @defaultValue `"Canary"`
    */
   type?: ModelDeploymentSpecStrategyType;
   /** Canary steps. */
   canary?: ModelDeploymentSpecStrategyCanary;
+  /** An experiment (docs/rollouts.md, Experiments). */
+  experiment?: ModelDeploymentSpecStrategyExperiment;
   /** Blue-green switch. */
   blueGreen?: ModelDeploymentSpecStrategyBlueGreen;
   /**
@@ -179,8 +181,8 @@ export interface ModelDeploymentSpecStrategy {
   gates?: ModelDeploymentSpecStrategyGate[];
 }
 
-/** How a new version is rolled out: Canary or BlueGreen. */
-export type ModelDeploymentSpecStrategyType = 'Canary' | 'BlueGreen';
+/** How a new version is rolled out: Canary, BlueGreen or Experiment. */
+export type ModelDeploymentSpecStrategyType = 'Canary' | 'BlueGreen' | 'Experiment';
 
 /** Canary steps. */
 export interface ModelDeploymentSpecStrategyCanary {
@@ -248,6 +250,51 @@ export interface ModelDeploymentSpecStrategyCanaryMirror {
   /** Percentage, 1 to 100, of the stable revision's requests copied to the new one. */
   percent: number;
 }
+
+/** An experiment (docs/rollouts.md, Experiments). */
+export interface ModelDeploymentSpecStrategyExperiment {
+  /** Percentage of requests, 1 to 99, sent to the challenger (spec.version). */
+  weight: number;
+  /** More challengers: other versions of the same model (spec.model), each with its own weight. */
+  arms?: ModelDeploymentSpecStrategyExperimentArm[];
+  /** How long the experiment runs once every version serves at its weight, as a duration (units ms, s, m, h). */
+  duration?: string;
+  /**
+   * What happens when duration is over.
+   * @defaultValue `"Rollback"`
+   */
+  onEnd?: ModelDeploymentSpecStrategyExperimentOnEnd;
+  /** How the winner is decided. */
+  decideBy?: ModelDeploymentSpecStrategyExperimentDecideBy;
+}
+
+/** One more version in the experiment. */
+export interface ModelDeploymentSpecStrategyExperimentArm {
+  /** Exact version (Semantic Versioning 2.0) of spec.model. */
+  version: string;
+  /** Percentage of requests, 1 to 98, sent to this version. */
+  weight: number;
+}
+
+/** What happens when duration is over. */
+export type ModelDeploymentSpecStrategyExperimentOnEnd = 'Rollback' | 'PromoteIfWinner';
+
+/** How the winner is decided. */
+export interface ModelDeploymentSpecStrategyExperimentDecideBy {
+  /**
+   * The metric compared, lowest wins: ErrorRate (failed / all requests) or MeanLatency (mean request duration).
+   * @defaultValue `"ErrorRate"`
+   */
+  metric?: ModelDeploymentSpecStrategyExperimentDecideByMetric;
+  /**
+   * Requests a version must have served to be judged.
+   * @defaultValue `100`
+   */
+  minSamples?: number;
+}
+
+/** The metric compared, lowest wins: ErrorRate (failed / all requests) or MeanLatency (mean request duration). */
+export type ModelDeploymentSpecStrategyExperimentDecideByMetric = 'ErrorRate' | 'MeanLatency';
 
 /** Blue-green switch. */
 export interface ModelDeploymentSpecStrategyBlueGreen {
@@ -469,6 +516,8 @@ export interface ModelDeploymentStatus {
   cohort?: ModelDeploymentStatusCohort;
   /** The revision that receives a copy of the stable revision's requests (shadow traffic), while it does. */
   mirror?: ModelDeploymentStatusMirror;
+  /** The experiment of spec.strategy.experiment (docs/rollouts.md, Experiments): its phase, each version's weight and what was measured of it, and the winner. */
+  experiment?: ModelDeploymentStatusExperiment;
   /** Pods of the ModelDeployment's revisions (the scale subresource reads it). */
   replicas?: number;
   /** Ready pods of the ModelDeployment's revisions. */
@@ -540,6 +589,78 @@ export interface ModelDeploymentStatusMirror {
   percent?: number;
 }
 
+/** The experiment of spec.strategy.experiment (docs/rollouts.md, Experiments): its phase, each version's weight and what was measured of it, and the winner. */
+export interface ModelDeploymentStatusExperiment {
+  /** Starting: the versions are coming up (weight moves to each once it serves). */
+  phase?: ModelDeploymentStatusExperimentPhase;
+  /** When every version first served at its weight, RFC 3339. */
+  startedAt?: string;
+  /** When it ends (startedAt + duration), RFC 3339; absent without a duration. */
+  endsAt?: string;
+  /** When it ended, RFC 3339. */
+  concludedAt?: string;
+  /** When the numbers below were read from Prometheus, RFC 3339. */
+  measuredAt?: string;
+  /** Why there are no numbers, when there are none: no Prometheus configured (flag --prometheus-url), Prometheus unreachable, or a query refused. */
+  metrics?: string;
+  /** The metric the winner is decided on (ErrorRate or MeanLatency). */
+  decideBy?: string;
+  /** The version with the lowest value of decideBy among those with enough requests. */
+  winner?: ModelDeploymentStatusExperimentWinner;
+  /** One line on the outcome (the winner and on what, or why there is none, and what followed). */
+  result?: string;
+  /** Every version in the experiment, the stable revision first. */
+  arms?: ModelDeploymentStatusExperimentArm[];
+}
+
+/** Starting: the versions are coming up (weight moves to each once it serves). */
+export type ModelDeploymentStatusExperimentPhase = 'Starting' | 'Running' | 'Concluded';
+
+/** The version with the lowest value of decideBy among those with enough requests. */
+export interface ModelDeploymentStatusExperimentWinner {
+  /** The winner's revision. */
+  revision?: string;
+  /** The winner's model version. */
+  version?: string;
+  /** Stable, Challenger (spec.version) or Arm (strategy.experiment.arms). */
+  role?: ModelDeploymentStatusExperimentWinnerRole;
+  /** Its value of decideBy. */
+  value?: string;
+}
+
+/** Stable, Challenger (spec.version) or Arm (strategy.experiment.arms). */
+export type ModelDeploymentStatusExperimentWinnerRole = 'Stable' | 'Challenger' | 'Arm';
+
+/** One version in the experiment and what was measured of it. */
+export interface ModelDeploymentStatusExperimentArm {
+  /** Stable (the control), Challenger (spec.version) or Arm (strategy.experiment.arms). */
+  role: ModelDeploymentStatusExperimentArmRole;
+  /** Model version. */
+  version: string;
+  /** Revision (the hash its Deployment and Service are named with). */
+  revision: string;
+  /** The percentage of requests it is sent now. */
+  weight?: number;
+  /** Starting (no serving pod yet: weight 0), Serving, Failed (weight 0 for the rest of the experiment; see reason), Ended (the experiment is over). */
+  state?: ModelDeploymentStatusExperimentArmState;
+  /** Why it failed (CamelCase), e.g. ProgressDeadlineExceeded or CrashLoopBackOff. */
+  reason?: string;
+  /** Requests it served since startedAt. */
+  requests?: number;
+  /** Of those, failed requests. */
+  errors?: number;
+  /** errors / requests, e.g. "0.0125". */
+  errorRate?: string;
+  /** Mean request duration in milliseconds. */
+  meanLatencyMs?: string;
+}
+
+/** Stable (the control), Challenger (spec.version) or Arm (strategy.experiment.arms). */
+export type ModelDeploymentStatusExperimentArmRole = 'Stable' | 'Challenger' | 'Arm';
+
+/** Starting (no serving pod yet: weight 0), Serving, Failed (weight 0 for the rest of the experiment; see reason), Ended (the experiment is over). */
+export type ModelDeploymentStatusExperimentArmState = 'Starting' | 'Serving' | 'Failed' | 'Ended';
+
 /** The outcome of one rollout. */
 export interface ModelDeploymentStatusHistoryItem {
   /** Revision that was rolled out. */
@@ -562,7 +683,7 @@ export interface ModelDeploymentStatusHistoryItem {
 
 /** How the rollout ended. */
 export type ModelDeploymentStatusHistoryItemResult =
-  'Promoted' | 'RolledBack' | 'Aborted' | 'Superseded' | 'Failed';
+  'Promoted' | 'RolledBack' | 'Aborted' | 'Superseded' | 'Failed' | 'Concluded';
 
 /** The metric analysis of the latest rollout: which revision is judged against which, at which stage, and each check's last value and verdict. */
 export interface ModelDeploymentStatusAnalysis {

@@ -30,6 +30,7 @@ import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { claimedNames } from '../desired/claims.js';
 import { desire } from '../desired/desire.js';
 import type { Desired } from '../desired/types.js';
+import { observeExperiment } from '../experiments/observe.js';
 import { observeGates } from '../gates/observe.js';
 import { isNotFound } from '../k8s/client.js';
 import { formatPath } from '../k8s/managed-fields.js';
@@ -75,6 +76,8 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     }
   }
   const analysis = await observeAnalysis(deps, md, world, startedAt);
+  // An experiment's arms (found, rendered) and the comparison's numbers (src/experiments).
+  const experiment = await observeExperiment(deps, md, world.deployments, startedAt);
   // The pre-traffic checks run in the background (src/gates): this reads their verdicts so far.
   const gates =
     deps.gates && world.desired.ok && world.mv
@@ -99,12 +102,13 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
       analysis,
       interfaces: world.interfaces,
       gates,
+      experiment: experiment?.input,
     });
   let plan = planFor(world.desired);
   if (!world.desired.ok && world.desired.reason === 'NameConflict') warnOnce(md, plan, world.desired);
 
   try {
-    const desired = desireFor(deps, md, plan, world);
+    const desired = desireFor(deps, md, plan, world, experiment?.rendered ?? []);
     if (desired.conflicts.length) {
       // Known from the caches before any write: nothing is written, the world is held.
       throw new NameConflictError(desired.conflicts[0]!, desired.conflicts);
@@ -346,13 +350,20 @@ async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string
   return { desired, rendered, router, revisions, deployments, routeObjects, appliedWeights, interfaces, mv };
 }
 
-function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: World): Desired {
+function desireFor(
+  deps: ReconcileDeps,
+  md: ModelDeployment,
+  plan: Plan,
+  world: World,
+  arms: RenderedRevision[],
+): Desired {
   const ns = md.metadata!.namespace!;
   const caches = deps.caches;
   const drift = (d: V1Deployment): string[] =>
     specDrift(d).flatMap((f) => f.paths.map((p) => `spec.${formatPath(p)} by ${f.manager}`));
   const rendered = new Map<string, RenderedRevision>();
   if (world.rendered) rendered.set(world.rendered.hash, world.rendered);
+  for (const r of arms) if (!rendered.has(r.hash)) rendered.set(r.hash, r);
   // A revision other than the desired one whose spec someone changed is restored from its
   // ModelVersion, if that still exists and still renders to the same revision.
   for (const d of world.deployments) {
@@ -379,6 +390,7 @@ function desireFor(deps: ReconcileDeps, md: ModelDeployment, plan: Plan, world: 
     plan,
     rendered,
     desiredHash: world.rendered?.hash,
+    alsoRendered: new Set(arms.map((r) => r.hash)),
     router: world.router,
     deployments: world.deployments,
     routeObjects: world.routeObjects,

@@ -45,7 +45,32 @@ export interface PlanInput {
    * ModelDeployment. See core/planner/pre-traffic.ts.
    */
   gates?: GatesInput | undefined;
+  /**
+   * strategy.experiment, as the shell found it: each of its arms resolved to a revision (or why
+   * not), and what Prometheus said of the versions in the experiment (planner/experiment.ts).
+   */
+  experiment?: ExperimentInput | undefined;
 }
+
+/** An experiment's arms resolved by the shell, and the measurement it made in this reconcile. */
+export interface ExperimentInput {
+  /** strategy.experiment.arms in spec order. */
+  arms: Array<{ version: string; resolution: Resolution }>;
+  /** Undefined: nothing measured in this reconcile (not due, or no experiment running). */
+  measurement?: ExperimentMeasurement | undefined;
+}
+
+/** What one version served since the experiment's start. */
+export interface ArmMetrics {
+  requests: number;
+  errors: number;
+  /** undefined: no successful request to time. */
+  meanLatencyMs: number | undefined;
+}
+
+/** Numbers by revision, or why there are none (no Prometheus, unreachable, refused). */
+export type ExperimentMeasurement =
+  { ok: true; arms: Record<string, ArmMetrics> } | { ok: false; reason: string; message: string };
 
 export type GateResult = 'Pending' | 'Passed' | 'Held' | 'Failed';
 

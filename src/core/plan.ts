@@ -2,6 +2,7 @@ import type { Plan, PlanInput } from './plan-types.js';
 import { checkBake } from './planner/analysis.js';
 import { blueGreen } from './planner/blue-green.js';
 import { canaryRollout } from './planner/canary.js';
+import { experiment, experimentUnresolved, supersedeExperiment } from './planner/experiment.js';
 import { finish, hold } from './planner/finish.js';
 import { rolledBack } from './planner/outcomes.js';
 import { interfaceGate } from './planner/interface-gate.js';
@@ -19,7 +20,7 @@ export { readRequests } from './planner/requests.js';
  * decides which revisions exist at which size, how traffic is split, and what the status says.
  * Pure: the same input gives the same plan, so a reconcile can run any time, any number of times.
  * Its parts live in planner/: the working state (state.ts), the stable revision (stable.ts), one
- * file per strategy (canary.ts, blue-green.ts) and what they share (steps.ts), how a rollout ends
+ * file per strategy (canary.ts, blue-green.ts, experiment.ts) and what they share (steps.ts), how a rollout ends
  * (outcomes.ts), control requests (requests.ts) and the plan put together (finish.ts).
  *
  * Safety rules it keeps (property-tested in plan.property.test.ts):
@@ -52,6 +53,7 @@ function decide(pl: Planner): Plan {
   const gated = interfaceGate(pl, d.hash, d.version);
   if (gated) return gated;
   handleRequests(pl);
+  supersedeExperiment(pl);
 
   // A new stable revision still in its bake time whose analysis fails goes back to the previous one.
   checkBake(pl);
@@ -60,6 +62,11 @@ function decide(pl: Planner): Plan {
     firstDeploy(pl, d.hash, d.version);
   } else if (d.hash === pl.stable) {
     steady(pl);
+  } else if (pl.spec.strategy === 'Experiment' && !stableFailure && pl.established(pl.stable)) {
+    // Before the blocked check: a challenger that fails gets weight 0 and the experiment goes on.
+    const invalid = experimentUnresolved(pl);
+    if (invalid) return hold(pl, invalid.reason, invalid.message);
+    experiment(pl, d.hash, d.version);
   } else if (pl.blocked(d.hash)) {
     rolledBack(pl, d.hash, d.version);
   } else if (pl.spec.paused && pl.prev.canaryRevision !== d.hash) {

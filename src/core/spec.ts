@@ -10,7 +10,9 @@ export interface ResolvedSpec {
   model: string;
   version: string;
   replicas: number;
-  strategy: 'Canary' | 'BlueGreen';
+  strategy: 'Canary' | 'BlueGreen' | 'Experiment';
+  /** strategy.experiment with its defaults; undefined unless strategy.type is Experiment. */
+  experiment: ResolvedExperiment | undefined;
   steps: ResolvedStep[];
   scaleDownDelayMs: number;
   blueGreen: { previewService: boolean; autoPromotionEnabled: boolean; autoPromotionMs: number };
@@ -23,6 +25,19 @@ export interface ResolvedSpec {
   paused: boolean;
   /** The one version allowed to break the serving version's interface without a new major. */
   allowInterfaceChangeTo: string | undefined;
+}
+
+/** An experiment's settings (strategy.experiment) with defaults filled in. */
+export interface ResolvedExperiment {
+  /** The challenger's (spec.version's) weight. */
+  weight: number;
+  /** More challengers, in spec order. */
+  arms: Array<{ version: string; weight: number }>;
+  /** undefined: until the spec changes. */
+  durationMs: number | undefined;
+  onEnd: 'Rollback' | 'PromoteIfWinner';
+  metric: 'ErrorRate' | 'MeanLatency';
+  minSamples: number;
 }
 
 /** A canary step; a timed pause keeps its duration as written, for messages. */
@@ -54,6 +69,19 @@ export function resolveSpec(md: ModelDeployment): ResolvedSpec {
     revisionHistoryLimit: s.revisionHistoryLimit ?? 3,
     paused: s.paused ?? false,
     allowInterfaceChangeTo: st.allowInterfaceChangeTo,
+    experiment: type === 'Experiment' ? resolveExperiment(md) : undefined,
+  };
+}
+
+export function resolveExperiment(md: ModelDeployment): ResolvedExperiment {
+  const e = md.spec.strategy?.experiment;
+  return {
+    weight: e?.weight ?? 0,
+    arms: (e?.arms ?? []).map((a) => ({ version: a.version, weight: a.weight })),
+    durationMs: e?.duration === undefined ? undefined : (parseDuration(e.duration) ?? 0),
+    onEnd: e?.onEnd ?? 'Rollback',
+    metric: e?.decideBy?.metric ?? 'ErrorRate',
+    minSamples: e?.decideBy?.minSamples ?? 100,
   };
 }
 

@@ -116,14 +116,19 @@ class Desirer {
   /** A revision Service the desired revision needs is not there yet: the revision counts as growing. */
   private serviceMissing(hash: string): boolean {
     const r = this.input.rendered.get(hash);
-    return hash === this.input.desiredHash && !!r && !this.input.lookup('Service', r.service.metadata!.name!);
+    return this.inFull(hash) && !!r && !this.input.lookup('Service', r.service.metadata!.name!);
+  }
+
+  /** The desired revision, and an experiment's arms, are created and kept as rendered. */
+  private inFull(hash: string): boolean {
+    return hash === this.input.desiredHash || !!this.input.alsoRendered?.has(hash);
   }
 
   private revision(r: PlannedRevision, only?: 'workload'): Write[] {
     const rendered = this.input.rendered.get(r.hash);
     const current = this.live.get(r.hash);
     const drifted = current ? this.input.driftOf(current) : [];
-    if (rendered && r.hash === this.input.desiredHash) {
+    if (rendered && this.inFull(r.hash)) {
       // The desired revision is rendered in full; each object is written only if it differs from
       // what modelship last applied (or someone else changed what it owns: replicas, the template).
       const deployment: V1Deployment = {

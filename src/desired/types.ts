@@ -61,6 +61,8 @@ export interface DesireInput {
   rendered: ReadonlyMap<string, RenderedRevision>;
   /** Hash of the revision the spec asks for, when it could be rendered. */
   desiredHash: string | undefined;
+  /** Revisions besides the desired one that are rendered and created in full (an experiment's arms). */
+  alsoRendered?: ReadonlySet<string> | undefined;
   router: TrafficRouter | undefined;
   /** The revision Deployments this ModelDeployment controls. */
   deployments: readonly V1Deployment[];

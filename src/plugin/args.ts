@@ -46,6 +46,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: ['to'],
     summary: 'serve an earlier version (sets spec.version; needs --to VERSION)',
   },
+  experiment: {
+    args: ['stop|promote', 'MODELDEPLOYMENT'],
+    flags: ['to'],
+    summary:
+      'stop: end the experiment now (sets its duration); promote: roll out its winner, or --to VERSION (sets spec.version)',
+  },
   'release-finalizers': {
     args: [],
     flags: ['all-namespaces'],
@@ -89,7 +95,7 @@ const FLAGS: Record<string, FlagSpec> = {
   watch: { short: 'w', help: 'status: keep redrawing as the rollout moves (Ctrl-C to stop)' },
   wait: { help: 'promote/abort/retry: wait until the operator has acted on the request' },
   timeout: { value: 'DURATION', help: 'with --wait: how long to wait (default 2m)' },
-  to: { value: 'VERSION', help: 'rollback: the version to serve' },
+  to: { value: 'VERSION', help: 'rollback, experiment promote: the version to serve' },
   'unused-for': {
     value: 'DURATION',
     help: 'versions: only those no revision keeps that have not served for DURATION (720h, 30d), oldest first',
@@ -214,6 +220,12 @@ export function parseArgs(argv: readonly string[]): Invocation {
       throw new UsageError(
         'rollback needs --to VERSION: kubectl modelship rollback MODELDEPLOYMENT --to 1.2.0',
       );
+    if (command === 'experiment' && args[0] !== 'stop' && args[0] !== 'promote')
+      throw new UsageError(
+        `experiment ${JSON.stringify(args[0])}: stop or promote, e.g. kubectl modelship experiment stop MODELDEPLOYMENT`,
+      );
+    if (command === 'experiment' && args[0] === 'stop' && values.to)
+      throw new UsageError('experiment stop does not take --to');
     if (values.timeout !== undefined && values.wait !== 'true')
       throw new UsageError('--timeout goes with --wait');
     if (values.runtime !== undefined && values.runtime !== 'triton' && values.runtime !== 'torchserve')
@@ -292,7 +304,7 @@ export function usage(): string {
     ...flags,
     '',
     'promote, abort and retry set an annotation (modelship.io/promote|abort|retry) to a new token and',
-    'leave the spec alone, so they are safe under GitOps; pause, resume and rollback edit the spec.',
+    'leave the spec alone, so they are safe under GitOps; pause, resume, rollback and experiment edit the spec.',
     '',
   ].join('\n');
 }

@@ -56,7 +56,7 @@ test('the pruning check finds a misspelt field', () => {
   expect(undeclared(typo, spec, '.spec')).toEqual(['.spec.replica', '.spec.pod.env[0].vaule']);
 });
 
-test('there are examples for both runtimes, all routers, both strategies, and enough invalid ones', () => {
+test('there are examples for both runtimes, all routers, all strategies, and enough invalid ones', () => {
   const mds = valid.flatMap((f) => f.docs).filter((d) => d.kind === MODEL_DEPLOYMENT_KIND);
   const mvs = valid.flatMap((f) => f.docs).filter((d) => d.kind === MODEL_VERSION_KIND);
   const spec = (d: Doc, path: string) =>
@@ -66,7 +66,7 @@ test('there are examples for both runtimes, all routers, both strategies, and en
     new Set(['service', 'gatewayApi', 'istio']),
   );
   expect(new Set(mds.map((d) => spec(d, 'strategy.type') ?? 'Canary'))).toEqual(
-    new Set(['Canary', 'BlueGreen']),
+    new Set(['Canary', 'BlueGreen', 'Experiment']),
   );
   expect(invalid.length).toBeGreaterThanOrEqual(12);
 });

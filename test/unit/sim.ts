@@ -9,7 +9,8 @@ import { resolveAnalysis } from '../../src/core/analysis/spec.js';
 import type { AnalysisInput, Measurement } from '../../src/core/analysis/verdict.js';
 import { analysisTarget, dueChecks } from '../../src/core/analysis/verdict.js';
 import type { PodObservation } from '../../src/core/observed.js';
-import type { GatesInput, GateVerdict, Plan, PlanInput } from '../../src/core/plan.js';
+import type { ExperimentInput, GatesInput, GateVerdict, Plan, PlanInput } from '../../src/core/plan.js';
+import { experimentTarget } from '../../src/core/planner/experiment-verdict.js';
 import { planRollout } from '../../src/core/plan.js';
 
 export type Fault = 'none' | 'crashloop' | 'never-ready' | 'image-pull' | 'unready-later';
@@ -196,7 +197,44 @@ export class World {
       analysis: this.measure(),
       interfaces: this.interfaceMap(),
       gates: this.gateInput(),
+      experiment: this.experimentInput(),
     };
+  }
+
+  /**
+   * The shell's part of an experiment (src/experiments/observe.ts), simulated: each arm resolved
+   * unless its version is in missingVersions, and the simulated Prometheus read when due.
+   */
+  private experimentInput(): ExperimentInput | undefined {
+    const x = this.md.spec.strategy?.experiment;
+    if (this.md.spec.strategy?.type !== 'Experiment' || !x) return undefined;
+    const arms = (x.arms ?? []).map((a) => ({
+      version: a.version,
+      resolution: this.missingVersions.has(a.version)
+        ? ({
+            ok: false,
+            reason: 'ModelVersionNotFound',
+            message: `no ModelVersion of model iris with version ${a.version}`,
+          } as const)
+        : ({ ok: true, revision: { hash: hashOf(a.version), version: a.version } } as const),
+    }));
+    const target = experimentTarget(this.md, this.now);
+    if (!target) return { arms };
+    if (this.prometheus !== 'up')
+      return {
+        arms,
+        measurement: { ok: false, reason: 'PrometheusNotConfigured', message: 'no --prometheus-url' },
+      };
+    const out: Record<string, { requests: number; errors: number; meanLatencyMs: number }> = {};
+    for (const a of target.arms) {
+      const m = this.metrics[a.version] ?? DEFAULT_METRICS;
+      out[a.revision] = {
+        requests: m.requests,
+        errors: m.requests * m.errorRate,
+        meanLatencyMs: m.latencyMs,
+      };
+    }
+    return { arms, measurement: { ok: true, arms: out } };
   }
 
   /** The shell's part of the pre-traffic gates, simulated: the rules of src/gates/observe.ts. */

@@ -28,6 +28,7 @@ export function hold(pl: Planner, reason: string, message: string): Plan {
     };
   }
   pl.warm = pl.prev.warmRevisions ?? [];
+  pl.experiment = pl.prev.experiment;
   pl.degraded(reason, `${message}; the serving revisions are left as they are`);
   pl.reasons.progressing = [false, reason, message];
   return finish(pl, { keepAll: true });
@@ -75,7 +76,11 @@ export function finish(pl: Planner, opts: { keepAll?: boolean } = {}): Plan {
 
   const revisions = new Map<string, { hash: string; version: string; replicas: number }>();
   const versionOf = (h: string): string =>
-    pl.revs.get(h)?.version ?? (desired?.hash === h ? desired.version : '');
+    pl.revs.get(h)?.version ??
+    (desired?.hash === h ? desired.version : undefined) ??
+    // An experiment's arms are created too (planner/experiment.ts).
+    pl.experiment?.arms?.find((a) => a.revision === h)?.version ??
+    '';
   for (const h of keep)
     revisions.set(h, { hash: h, version: versionOf(h), replicas: pl.replicas.get(h) ?? 0 });
   for (const r of retained)
@@ -120,5 +125,23 @@ export function buildStatus(pl: Planner, warm: WarmRevision[]): RolloutStatus {
   });
   const gates = gatesStatus(pl);
   if (gates) status.gates = gates;
+  // A concluded experiment whose challenger was promoted stays on record (its comparison and
+  // winner) while the strategy is Experiment. Any other one this plan did not carry on is gone: the
+  // spec dropped it (and asking for the same versions again starts a new one).
+  const prevX = pl.prev.experiment;
+  const promotedWinner =
+    prevX?.phase === 'Concluded' &&
+    !!pl.stable &&
+    !!prevX.arms?.some((a) => a.role === 'Challenger' && a.revision === pl.stable);
+  const experiment =
+    pl.experiment ?? (pl.spec.strategy === 'Experiment' && promotedWinner ? prevX : undefined);
+  if (experiment)
+    status.experiment = {
+      ...experiment,
+      arms: (experiment.arms ?? []).map((a) => ({
+        ...a,
+        weight: pl.weights.find((w) => w.revision === a.revision)?.weight ?? 0,
+      })),
+    };
   return status;
 }

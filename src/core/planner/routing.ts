@@ -37,6 +37,16 @@ export function routingUnsupported(pl: Planner): { reason: string; message: stri
   const w = wanted(pl);
   const a = able(pl);
   const router = pl.spec.router;
+  // Only an experiment to run is refused: a first deploy or the stable version alone needs no split.
+  const d = pl.input.desired;
+  const experimenting =
+    pl.spec.strategy === 'Experiment' && d.ok && pl.stable && d.revision.hash !== pl.stable;
+  if (experimenting && !pl.input.exactWeights) {
+    return {
+      reason: 'ExperimentUnsupported',
+      message: `strategy.type Experiment needs a router that splits by fixed weights (gatewayApi or istio); traffic.router ${router} splits by ready pods: no experiment starts until the spec changes`,
+    };
+  }
   if (w.cohorts && !a.cohorts) {
     return {
       reason: 'CohortsUnsupported',

@@ -52,6 +52,8 @@ export class Planner {
   rolloutStartedAt: number | undefined;
   desiredSince: number | undefined;
   lastRollback: RolloutStatus['lastRollback'];
+  /** status.experiment as this plan leaves it (planner/experiment.ts); undefined: carried or none. */
+  experiment: RolloutStatus['experiment'];
   /** A pre-traffic gate holds the rollout: a promote request waits for it, unacknowledged. */
   promoteWaits = false;
   readonly analysis: AnalysisBook;

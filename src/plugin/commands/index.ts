@@ -1,5 +1,6 @@
 // Command name -> implementation. Loaded on demand by main, after the arguments are checked, so
 // --help and usage errors answer without loading the Kubernetes client.
+import { experiment } from './experiment.js';
 import { runImport } from './import.js';
 import { diff, history, versions } from './read.js';
 import { releaseFinalizers } from './release.js';
@@ -19,6 +20,7 @@ export const COMMAND_RUNNERS: Record<string, Command> = {
   pause: setPaused(true),
   resume: setPaused(false),
   rollback,
+  experiment,
   'release-finalizers': releaseFinalizers,
   // main runs it without a cluster unless --apply; MLflow's credentials come from the environment.
   import: (ctx) => runImport({ inv: ctx.inv, io: ctx.io, env: process.env, client: ctx.client }),

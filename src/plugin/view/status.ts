@@ -6,6 +6,7 @@ import { ANNOTATION_VERSION, LABEL_REVISION } from '../../core/labels.js';
 import { resolveSpec } from '../../core/spec.js';
 import { formatAge, or, renderFields, renderTable } from '../format.js';
 import { describeProgress } from '../progress.js';
+import { describeExperiment, experimentTable } from './experiment.js';
 
 export const REQUESTS = ['promote', 'abort', 'retry'] as const;
 export type RequestVerb = (typeof REQUESTS)[number];
@@ -38,8 +39,13 @@ export function revisionRows(md: ModelDeployment, deployments: readonly V1Deploy
   const s = md.status ?? {};
   const byRev = new Map(deployments.map((d) => [d.metadata?.labels?.[LABEL_REVISION] ?? '', d]));
   const blueGreen = resolveSpec(md).strategy === 'BlueGreen';
+  const inExperiment = (rev: string): string | undefined =>
+    s.experiment?.phase !== 'Concluded'
+      ? s.experiment?.arms?.find((a) => a.revision === rev && a.role !== 'Stable')?.role.toLowerCase()
+      : undefined;
   const role = (rev: string): string =>
-    rev === s.stableRevision
+    inExperiment(rev) ??
+    (rev === s.stableRevision
       ? 'stable'
       : rev === s.canaryRevision
         ? blueGreen
@@ -47,7 +53,7 @@ export function revisionRows(md: ModelDeployment, deployments: readonly V1Deploy
           : 'canary'
         : s.warmRevisions?.some((w) => w.revision === rev)
           ? 'warm'
-          : '-';
+          : '-');
   const pods = (d: V1Deployment | undefined): string =>
     d ? `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}` : '-';
   const rows: RevisionRow[] = (s.traffic ?? []).map((t) => {
@@ -112,6 +118,7 @@ export function renderStatus(
         ? `${s.mirror.percent}% of the stable revision's requests copied to ${s.mirror.version} (revision ${s.mirror.revision}); answers discarded, not served traffic`
         : undefined,
     ],
+    ['Experiment', describeExperiment(md, now)],
     ['Progress', describeProgress(md, now)],
     ['Paused', spec.paused ? `spec.paused is true (kubectl modelship resume ${name})` : undefined],
     [
@@ -132,6 +139,8 @@ export function renderStatus(
       ),
     );
   }
+  const experiment = experimentTable(md);
+  if (experiment.length) lines.push('', ...experiment);
   const conds = s?.conditions ?? [];
   if (conds.length) {
     lines.push(
@@ -167,6 +176,11 @@ export function statusLine(md: ModelDeployment): string {
     if (spec.strategy !== 'BlueGreen' && steps > 0)
       parts.push(`step ${Math.min((s.currentStepIndex ?? 0) + 1, steps)}/${steps}`);
   }
+  const x = s.experiment;
+  if (x && spec.strategy === 'Experiment')
+    parts.push(
+      `experiment ${x.phase ?? 'Unknown'} ${(x.arms ?? []).map((a) => `${a.version}=${a.weight ?? 0}%${a.state === 'Failed' ? ' (failed)' : ''}`).join(' ')}${x.winner ? ` winner ${x.winner.version}` : ''}`,
+    );
   if (spec.paused) parts.push('paused');
   const ready = condition(md, 'Ready');
   if (ready) parts.push(`Ready=${ready.status} ${ready.reason}: ${ready.message}`);
