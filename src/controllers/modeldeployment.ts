@@ -115,10 +115,10 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     }
     await execute(deps, md, desired);
     recordDrift(deps, md, desired);
-    if (desired.workloadOnly) {
+    if (desired.firstDeploy) {
       // Nothing is recorded yet (see desired/desire.ts): the next reconcile, which the new
-      // Deployment's watch event brings, writes the Services and routing and then the status and
-      // Events of this same plan. The requeue only guards against that event never coming.
+      // Deployment's watch event brings, writes the status and Events of this same plan. The
+      // requeue only guards against that event never coming.
       return { requeueAfterMs: 1000 };
     }
   } catch (err) {

@@ -546,7 +546,7 @@ describe('found in review (each was a bug)', () => {
 
 describe('a stable revision stays established', () => {
   // Seen under load (docs/benchmarks.md, operator defects): a first deploy's first reconcile records
-  // nothing (desired/desire.ts, workloadOnly), so its first status can be written after its pods are
+  // nothing (desired/desire.ts, firstDeploy), so its first status can be written after its pods are
   // Ready. That status must still record the version as promoted; before the fix it said Healthy with
   // no history entry, and the next version replaced it without a canary, scaling the healthy
   // revision to 0 ("the serving version never became Ready") with nothing left to revert to.

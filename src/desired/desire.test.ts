@@ -126,19 +126,22 @@ describe('a first deploy', () => {
   const r = render(m, '1.0.0');
   const p = plan([[r.hash, 2]], [[r.hash, 100]]);
 
-  test('writes the workload alone (create-only), then the Services and routing, then nothing', () => {
+  test('writes the workload, its Services and the routing together (create-only), then nothing', () => {
     const cache = new Cache();
     const rounds = settle(m, p, cache, [r]);
-    expect(rounds[0]!.workloadOnly).toBe(true);
+    expect(rounds[0]!.firstDeploy).toBe(true);
     expect(ops(rounds[0]!)).toEqual([
-      [`create ConfigMap/shop-${r.hash}`, `create Deployment/shop-${r.hash}`],
+      [
+        `create ConfigMap/shop-${r.hash}`,
+        `create Service/shop-${r.hash}`,
+        `create Deployment/shop-${r.hash}`,
+        'create HTTPRoute/shop',
+        'create Service/shop',
+      ],
     ]);
-    expect(ops(rounds[1]!)).toEqual([
-      [`create Service/shop-${r.hash}`],
-      ['create HTTPRoute/shop', 'create Service/shop'],
-    ]);
-    expect(rounds[2]!.stages).toEqual([]);
-    expect(rounds).toHaveLength(3);
+    expect(rounds[1]!.firstDeploy).toBe(false);
+    expect(rounds[1]!.stages).toEqual([]);
+    expect(rounds).toHaveLength(2);
   });
 
   test('an update names its object by uid', () => {

@@ -62,18 +62,21 @@ class Desirer {
     );
     const shrinks = plan.revisions.filter((r) => !grows.includes(r));
     let stages: Write[][];
-    let workloadOnly = false;
+    let firstDeploy = false;
     if (this.live.size === 0 && grows.length > 0) {
-      // A first deploy writes its workload (ConfigMap and Deployment) alone and records nothing yet.
-      // The next reconcile, which the new Deployment's watch event starts, writes the Services and
-      // the routing, then the status and Events: status never names traffic on routing that does
-      // not exist, and nothing could be served before the pods are Ready anyway. The reason: a
-      // Service's ClusterIP is allocated one at a time for the whole cluster (seconds each under
-      // load), so a first deploy that waited for its Services held a worker for them; at 1,000
-      // ModelDeployments that paced every revision Deployment behind the allocations
-      // (docs/benchmarks.md, run 5).
-      workloadOnly = true;
-      stages = [grows.flatMap((r) => this.revision(r, 'workload'))];
+      // A first deploy writes all its objects together, in one stage, and records nothing yet: the
+      // next reconcile, which the new Deployment's watch event brings, writes the status and Events.
+      // Nothing can be served before the pods are Ready, so a route that briefly names a Service
+      // still being created sends no one anywhere; status never names traffic before its routing is
+      // there. Why together: a Service's ClusterIP is allocated one at a time for the whole cluster
+      // (seconds each under load), which makes Services the slowest writes of a burst of first
+      // deploys. Written in stages, the first deploy held a worker for them (run 5 of
+      // docs/benchmarks.md); written a reconcile later than the Deployment, they fell minutes
+      // behind it, and every ModelDeployment was reported Ready that long after its pods were
+      // (issue 17, "Status lag"). Together, a burst's Deployments are made no faster than their
+      // Services, and each ModelDeployment is Ready as soon as its pods are.
+      firstDeploy = true;
+      stages = [[...grows.flatMap((r) => this.revision(r)), ...this.routing()]];
     } else {
       stages = [
         grows.flatMap((r) => this.revision(r)),
@@ -82,8 +85,8 @@ class Desirer {
         plan.deleteRevisions.flatMap((hash) => this.retire(hash)),
       ];
     }
-    if (this.conflicts.length) return { conflicts: this.conflicts, stages: [], workloadOnly, drift: [] };
-    return { conflicts: [], stages: stages.filter((s) => s.length > 0), workloadOnly, drift: this.drift };
+    if (this.conflicts.length) return { conflicts: this.conflicts, stages: [], firstDeploy, drift: [] };
+    return { conflicts: [], stages: stages.filter((s) => s.length > 0), firstDeploy, drift: this.drift };
   }
 
   /** What holds `name` in the caches: nothing, an object of ours, or someone else's (a conflict). */
@@ -124,7 +127,7 @@ class Desirer {
     return hash === this.input.desiredHash || !!this.input.alsoRendered?.has(hash);
   }
 
-  private revision(r: PlannedRevision, only?: 'workload'): Write[] {
+  private revision(r: PlannedRevision): Write[] {
     const rendered = this.input.rendered.get(r.hash);
     const current = this.live.get(r.hash);
     const drifted = current ? this.input.driftOf(current) : [];
@@ -141,7 +144,7 @@ class Desirer {
       const cm = this.claim('v1', 'ConfigMap', rendered.configMap.metadata!.name!);
       return compact([
         cm === 'free' ? { op: 'create', object: rendered.configMap } : undefined,
-        only === 'workload' ? undefined : this.put(rendered.service),
+        this.put(rendered.service),
         drifted.length && current
           ? this.restore(current, deployment, drifted)
           : this.put(deployment, (l) => (l as V1Deployment).spec?.replicas === r.replicas),
