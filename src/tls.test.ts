@@ -3,7 +3,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { selfSignedCertificate } from './tls.js';
+import { derUnsignedInteger, selfSignedCertificate } from './tls.js';
 
 const NOW = new Date('2026-12-04T12:00:00Z');
 
@@ -52,4 +52,17 @@ test('a TLS client that trusts it completes a handshake and gets an answer', asy
   } finally {
     server.close();
   }
+});
+
+test('integers are written in their minimal DER form, whatever their leading bytes', () => {
+  const hex = (b: number[]) => derUnsignedInteger(Buffer.from(b)).toString('hex');
+  // A leading zero byte is dropped unless the next byte has its high bit set (X.690 8.3.2): a
+  // random serial starting 00 01.. made OpenSSL refuse one certificate in about 256.
+  expect(hex([0x00, 0x01, 0x02])).toBe('02020102');
+  expect(hex([0x00, 0x00, 0x7f])).toBe('02017f');
+  expect(hex([0x00, 0x80])).toBe('02020080');
+  expect(hex([0x80, 0x01])).toBe('0203008001');
+  expect(hex([0x00, 0x00])).toBe('020100');
+  expect(hex([0x05])).toBe('020105');
+  expect(hex([])).toBe('020100');
 });

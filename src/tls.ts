@@ -70,9 +70,18 @@ function tlv(tag: number, content: Buffer): Buffer {
 const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
 const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
 
-function int(bytes: Buffer): Buffer {
-  return tlv(0x02, bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A non-negative DER INTEGER from big-endian bytes, in its one allowed (minimal) form: no leading
+ * zero byte unless the next byte has its high bit set. A random serial starting with 0x00 was
+ * written as is before, and OpenSSL refused about one certificate in 256 ("illegal padding").
+ */
+export function derUnsignedInteger(bytes: Buffer): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  const digits = bytes.length ? bytes.subarray(i) : Buffer.from([0]);
+  return tlv(0x02, digits[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), digits]) : digits);
 }
+const int = derUnsignedInteger;
 
 function oid(dotted: string): Buffer {
   const [a, b, ...rest] = dotted.split('.').map(Number);
