@@ -265,36 +265,40 @@ export class Operator {
   }
 
   private wire(c: Caches): void {
-    // Lanes (src/k8s/workqueue.ts): a ModelDeployment seen for the first time (its add event, the
-    // initial list, a resync, a ModelVersion of its model appearing) waits in `new`; an edit, a
-    // child's change and a requeue are work under way and are served first.
-    const md = (o: KubernetesObject, lane: Lane = 'ongoing') => this.mdQueue.add(keyOf(o), lane);
+    // Lanes (src/k8s/workqueue.ts): work under way (an edit, a child's change, a requeue, a
+    // ModelVersion's spec or deletion) is `high` and served first; a ModelDeployment seen for the
+    // first time (its add event, the initial list, a resync), a ModelVersion of its model appearing
+    // and a ModelVersion's status change are `low`. The last because the ModelVersion controller
+    // writes a version's status when a ModelDeployment first names it: as `high`, that moved every
+    // ModelDeployment of a burst out of `low` before its first reconcile, and the lanes were one
+    // FIFO again (docs/benchmarks.md, "Status lag").
+    const md = (o: KubernetesObject, lane: Lane = 'high') => this.mdQueue.add(keyOf(o), lane);
     const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
     const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
       for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) mv(v);
     };
-    const onMd = (o: ModelDeployment, lane: Lane = 'ongoing') => {
+    const onMd = (o: ModelDeployment, lane: Lane = 'high') => {
       md(o, lane);
       mvsOfModel(o.metadata?.namespace, o.spec?.model);
     };
-    c.modelDeployments.on('add', (o) => onMd(o, 'new'));
+    c.modelDeployments.on('add', (o) => onMd(o, 'low'));
     c.modelDeployments.on('update', (old, cur) => {
       onMd(cur);
       if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
     });
     c.modelDeployments.on('delete', (o) => onMd(o));
-    c.modelDeployments.on('resync', (o) => md(o, 'new'));
+    c.modelDeployments.on('resync', (o) => md(o, 'low'));
 
-    const onMv = (o: ModelVersion, lane: Lane = 'ongoing') => {
+    const onMv = (o: ModelVersion, lane: Lane = 'high') => {
       mv(o);
       const ns = o.metadata?.namespace;
       if (ns && o.spec?.model)
         for (const d of c.modelDeployments.byIndex(BY_MODEL, ns, o.spec.model)) md(d, lane);
     };
-    c.modelVersions.on('add', (o) => onMv(o, 'new'));
-    c.modelVersions.on('update', (_old, cur) => onMv(cur));
+    c.modelVersions.on('add', (o) => onMv(o, 'low'));
+    c.modelVersions.on('update', (old, cur) => onMv(cur, statusOnly(old, cur) ? 'low' : 'high'));
     c.modelVersions.on('delete', (o) => onMv(o));
     c.modelVersions.on('resync', mv);
 
@@ -325,6 +329,14 @@ export class Operator {
     cache.on('update', (_old, cur) => owner(cur ?? _old));
     cache.on('delete', owner);
   }
+}
+
+/** Only the status changed: the same generation (spec) and the same deletion state. */
+function statusOnly(old: KubernetesObject, cur: KubernetesObject): boolean {
+  return (
+    old.metadata?.generation === cur.metadata?.generation &&
+    !!old.metadata?.deletionTimestamp === !!cur.metadata?.deletionTimestamp
+  );
 }
 
 /** What discovery says of a router kind: served, not served, or nothing (the call failed). */

@@ -247,34 +247,34 @@ describe('FIFO order', () => {
   });
 });
 
-describe('lanes: work under way before new keys', () => {
-  test('keys of the ongoing lane are taken before new ones, each lane in FIFO order', async () => {
+describe('lanes: high before low', () => {
+  test('keys of the high lane are taken before low ones, each lane in FIFO order', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ ...quiet, clock });
     const h = gatedHandler(clock);
     q.run(h.handler, { concurrency: 1 });
-    q.add('ns/n1', 'new');
+    q.add('ns/n1', 'low');
     await settle();
-    q.add('ns/n2', 'new');
-    q.add('ns/n3', 'new');
-    q.add('ns/o1'); // the default lane is ongoing
-    q.add('ns/o2', 'ongoing');
-    expect([q.len('new'), q.len('ongoing'), q.len()]).toEqual([2, 2, 4]);
+    q.add('ns/n2', 'low');
+    q.add('ns/n3', 'low');
+    q.add('ns/o1'); // the default lane is high
+    q.add('ns/o2', 'high');
+    expect([q.len('low'), q.len('high'), q.len()]).toEqual([2, 2, 4]);
     for (let i = 0; i < 5; i++) await h.release(h.open()[0]!);
     expect(h.runs).toEqual(['ns/n1', 'ns/o1', 'ns/o2', 'ns/n2', 'ns/n3']);
   });
 
-  test('a new key waits at most newEveryMs while ongoing keys keep every worker busy', async () => {
+  test('a low key waits at most lowEveryMs while high keys keep every worker busy', async () => {
     const clock = new FakeClock();
-    const q = new WorkQueue({ ...quiet, clock, newEveryMs: 1000 });
+    const q = new WorkQueue({ ...quiet, clock, lowEveryMs: 1000 });
     const h = gatedHandler(clock);
     q.run(h.handler, { concurrency: 1 });
     q.add('ns/o0');
     await settle();
-    q.add('ns/n1', 'new');
-    q.add('ns/n2', 'new');
+    q.add('ns/n1', 'low');
+    q.add('ns/n2', 'low');
     for (let i = 1; i <= 8; i++) q.add(`ns/o${i}`);
-    // Each run takes 300 ms: new keys are due at 1000 ms and 2000 ms after the last one taken.
+    // Each run takes 300 ms: low keys are due at 1000 ms and 2000 ms after the last one taken.
     for (let i = 0; i < 11; i++) {
       await clock.advance(300);
       await h.release(h.open()[0]!);
@@ -288,23 +288,23 @@ describe('lanes: work under way before new keys', () => {
     );
   });
 
-  test('newEveryMs 0 makes the lanes alternate while both have keys', async () => {
-    const q = new WorkQueue({ ...quiet, newEveryMs: 0, clock: new FakeClock() });
+  test('lowEveryMs 0 makes the lanes alternate while both have keys', async () => {
+    const q = new WorkQueue({ ...quiet, lowEveryMs: 0, clock: new FakeClock() });
     const h = gatedHandler();
     q.run(h.handler, { concurrency: 1 });
     q.add('ns/o0');
     await settle();
-    q.add('ns/n1', 'new');
-    q.add('ns/n2', 'new');
+    q.add('ns/n1', 'low');
+    q.add('ns/n2', 'low');
     q.add('ns/o1');
     q.add('ns/o2');
     for (let i = 0; i < 5; i++) await h.release(h.open()[0]!);
     // n1 is due at once (none taken since the start), then whichever lane was not served last.
     expect(h.runs).toEqual(['ns/o0', 'ns/n1', 'ns/n2', 'ns/o1', 'ns/o2']);
-    expect(() => new WorkQueue({ newEveryMs: -1 })).toThrow(RangeError);
+    expect(() => new WorkQueue({ lowEveryMs: -1 })).toThrow(RangeError);
   });
 
-  test('an ongoing add moves a key waiting in new, keeping its wait; a new add never moves a key; no key runs twice', async () => {
+  test('a high add moves a key waiting in low, keeping its wait; a low add never moves a key; no key runs twice', async () => {
     const clock = new FakeClock();
     const waited: Record<string, number> = {};
     const q = new WorkQueue({
@@ -316,13 +316,13 @@ describe('lanes: work under way before new keys', () => {
     q.run(h.handler, { concurrency: 1 });
     q.add('ns/busy');
     await settle();
-    q.add('ns/a', 'new');
-    q.add('ns/b', 'new');
+    q.add('ns/a', 'low');
+    q.add('ns/b', 'low');
     q.add('ns/c');
     await clock.advance(100);
-    q.add('ns/b'); // moves to the back of ongoing
-    q.add('ns/c', 'new'); // stays in ongoing
-    expect([q.len('new'), q.len('ongoing'), q.len()]).toEqual([1, 2, 3]);
+    q.add('ns/b'); // moves to the back of high
+    q.add('ns/c', 'low'); // stays in high
+    expect([q.len('low'), q.len('high'), q.len()]).toEqual([1, 2, 3]);
     for (let i = 0; i < 4; i++) await h.release(h.open()[0]!);
     await settle();
     expect(h.runs).toEqual(['ns/busy', 'ns/c', 'ns/b', 'ns/a']);
@@ -335,20 +335,20 @@ describe('lanes: work under way before new keys', () => {
     const q = new WorkQueue({ ...quiet, clock: new FakeClock() });
     const h = gatedHandler();
     q.run(h.handler, { concurrency: 1 });
-    q.add('ns/a', 'new');
+    q.add('ns/a', 'low');
     await settle();
-    q.add('ns/n', 'new');
-    q.add('ns/a', 'new');
-    q.add('ns/a'); // ongoing wins
-    q.add('ns/a', 'new');
+    q.add('ns/n', 'low');
+    q.add('ns/a', 'low');
+    q.add('ns/a'); // high wins
+    q.add('ns/a', 'low');
     await h.release('ns/a');
     expect(h.runs).toEqual(['ns/a', 'ns/a']);
-    expect(q.len('new')).toBe(1);
+    expect(q.len('low')).toBe(1);
     await h.release('ns/a');
     expect(h.runs).toEqual(['ns/a', 'ns/a', 'ns/n']);
   });
 
-  test('a requeue and a retry come back in the ongoing lane, ahead of new keys', async () => {
+  test('a requeue and a retry come back in the high lane, ahead of low keys', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ ...quiet, clock, backoff: { baseMs: 100 } });
     const runs: string[] = [];
@@ -370,10 +370,10 @@ describe('lanes: work under way before new keys', () => {
     q.add('ns/poll');
     q.add('ns/retry');
     await settle();
-    for (let i = 0; i < 5; i++) q.add(`ns/n${i}`, 'new');
+    for (let i = 0; i < 5; i++) q.add(`ns/n${i}`, 'low');
     await settle();
     await clock.advance(400);
-    // poll (requeue 50 ms) and retry (back-off 100 ms) run before any new key after the first.
+    // poll (requeue 50 ms) and retry (back-off 100 ms) run before any low key after the first.
     expect(runs.slice(0, 4)).toEqual(['ns/poll', 'ns/retry', 'ns/n0', 'ns/poll']);
     await clock.advance(2000);
     expect(runs.slice(4, 6)).toEqual(['ns/retry', 'ns/n1']);

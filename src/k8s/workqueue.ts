@@ -8,14 +8,14 @@
 //   during this one, and two reconciles of one object never race on its children.
 // - Different keys run in parallel up to a bound; failures back off per key, so one broken object
 //   neither blocks the others nor hot-loops against the apiserver.
-// - Two lanes share the workers: `ongoing` (an edit, a child's change, a requeue: work under way)
-//   is served before `new` (an object seen for the first time: its add event, the initial list, a
-//   resync). After a burst of 1,000 new ModelDeployments, the reconcile that a new Deployment's event
-//   brings (the Services, then the status) used to wait in one FIFO behind every first deploy still
-//   queued, so each one was reported Ready minutes after its Deployment was Available. Now work
-//   under way finishes before more is taken on, and new keys are paced by what the apiserver can
-//   follow. A new key is never starved: when none has been taken for `newEveryMs`, the next free
-//   worker takes one whatever is waiting in `ongoing`.
+// - Two lanes share the workers, `high` served before `low`; the caller says which (src/operator.ts:
+//   work under way, such as an edit, a child's change or a requeue, is high; an object seen for the
+//   first time, a resync, and changes that need no prompt answer are low). After a burst of 1,000
+//   new ModelDeployments, the reconcile that a new Deployment's event brings (the status) used to
+//   wait in one FIFO behind every first deploy still queued, so each one was reported Ready minutes
+//   after its Deployment was Available. Now work under way finishes before more is taken on. A low
+//   key is never starved: when none has been taken for `lowEveryMs`, the next free worker takes one
+//   whatever is waiting in `high`.
 import { computeBackoffMs, type BackoffOptions } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 
@@ -24,11 +24,11 @@ export type ReconcileResult = { requeueAfterMs?: number } | void;
 export type ReconcileHandler = (key: string) => Promise<ReconcileResult>;
 export type RunResult = 'success' | 'error' | 'requeue';
 /**
- * Where a key waits (see the header): `ongoing` is served first, `new` when `ongoing` is empty or
- * no new key has been taken for `newEveryMs`. A key waits in one lane at a time: an `ongoing` add of
- * a key waiting in `new` moves it to the back of `ongoing`; a `new` add never moves a key.
+ * Where a key waits (see the header): `high` is served first, `low` when `high` is empty or no low
+ * key has been taken for `lowEveryMs`. A key waits in one lane at a time: a `high` add of a key
+ * waiting in `low` moves it to the back of `high`; a `low` add never moves a key.
  */
-export type Lane = 'new' | 'ongoing';
+export type Lane = 'low' | 'high';
 
 /** Hooks for metrics (Prometheus's workqueue_* series) and logs; every method is optional. */
 export interface WorkQueueObserver {
@@ -52,8 +52,8 @@ export interface WorkQueueOptions {
   /** Receives every error a handler throws, with its key. Default: one JSON line on stderr. */
   onError?: (key: string, err: unknown) => void;
   observer?: WorkQueueObserver;
-  /** The longest a new key waits while `ongoing` keeps every worker busy; default 1000 ms. */
-  newEveryMs?: number;
+  /** How often a low key is taken while `high` keeps every worker busy; default 1000 ms. */
+  lowEveryMs?: number;
 }
 
 /**
@@ -86,7 +86,7 @@ interface Delayed {
 }
 
 /** The more urgent of two lanes. */
-const urgent = (a: Lane, b: Lane): Lane => (a === 'ongoing' || b === 'ongoing' ? 'ongoing' : 'new');
+const urgent = (a: Lane, b: Lane): Lane => (a === 'high' || b === 'high' ? 'high' : 'low');
 
 export class WorkQueue {
   private readonly clock: Clock;
@@ -95,18 +95,18 @@ export class WorkQueue {
   private readonly onError: (key: string, err: unknown) => void;
   private readonly observer: WorkQueueObserver;
 
-  private readonly newEveryMs: number;
+  private readonly lowEveryMs: number;
   /** One FIFO per lane; an entry is current only while `waitingAt` holds its ticket. */
   private readonly lanes: Record<Lane, Fifo<{ key: string; ticket: number }>> = {
-    new: new Fifo(),
-    ongoing: new Fifo(),
+    low: new Fifo(),
+    high: new Fifo(),
   };
   /** Keys waiting in a lane: which lane, and the ticket of their current entry there. */
   private readonly waitingAt = new Map<string, { lane: Lane; ticket: number }>();
-  private readonly waitingIn: Record<Lane, number> = { new: 0, ongoing: 0 };
+  private readonly waitingIn: Record<Lane, number> = { low: 0, high: 0 };
   private nextTicket = 0;
-  /** When a worker last took a key from the `new` lane (or the queue started). */
-  private lastNewTakenAt: number;
+  /** When a worker last took a key from the `low` lane (or the queue started). */
+  private lastLowTakenAt: number;
   /**
    * Keys that need a run, with the lane they wait in: waiting, or added again while they are
    * processed (the most urgent lane of those adds).
@@ -133,18 +133,18 @@ export class WorkQueue {
     this.name = opts.name ?? 'workqueue';
     this.observer = opts.observer ?? {};
     this.onError = opts.onError ?? ((key, err) => this.logError(key, err));
-    this.newEveryMs = opts.newEveryMs ?? 1000;
-    if (!(this.newEveryMs >= 0)) throw new RangeError(`${this.name}: newEveryMs must be >= 0`);
+    this.lowEveryMs = opts.lowEveryMs ?? 1000;
+    if (!(this.lowEveryMs >= 0)) throw new RangeError(`${this.name}: lowEveryMs must be >= 0`);
     this.lastProgressAt = this.clock.now();
-    this.lastNewTakenAt = this.lastProgressAt;
+    this.lastLowTakenAt = this.lastProgressAt;
   }
 
   /**
    * Queues `key` in `lane` unless it is already waiting; a key being processed runs once more
-   * afterwards. An `ongoing` add of a key waiting in `new` moves it to the back of `ongoing` (its
+   * afterwards. A `high` add of a key waiting in `low` moves it to the back of `high` (its
    * wait is still counted from its first add).
    */
-  add(key: string, lane: Lane = 'ongoing'): void {
+  add(key: string, lane: Lane = 'high'): void {
     if (this.shuttingDown) return;
     const pending = this.dirty.get(key);
     if (pending !== undefined) {
@@ -191,17 +191,16 @@ export class WorkQueue {
     }
   }
 
-  /** The key the next free worker takes: `ongoing` first, unless a new key is due (see the header). */
+  /** The key the next free worker takes: `high` first, unless a low key is due (see the header). */
   private take(): string | undefined {
     const now = this.clock.now();
-    const newDue =
-      this.waitingIn.new > 0 &&
-      (this.waitingIn.ongoing === 0 || now - this.lastNewTakenAt >= this.newEveryMs);
-    if (newDue) {
-      this.lastNewTakenAt = now;
-      return this.takeFrom('new');
+    const lowDue =
+      this.waitingIn.low > 0 && (this.waitingIn.high === 0 || now - this.lastLowTakenAt >= this.lowEveryMs);
+    if (lowDue) {
+      this.lastLowTakenAt = now;
+      return this.takeFrom('low');
     }
-    return this.takeFrom('ongoing');
+    return this.takeFrom('high');
   }
 
   /**
@@ -210,7 +209,7 @@ export class WorkQueue {
    */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
-    if (!(delayMs > 0)) return this.add(key, 'ongoing');
+    if (!(delayMs > 0)) return this.add(key, 'high');
     const at = this.clock.now() + delayMs;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;
@@ -219,7 +218,7 @@ export class WorkQueue {
     entry.handle = this.clock.setTimeout(() => {
       if (this.delayed.get(key) !== entry) return;
       this.delayed.delete(key);
-      this.add(key, 'ongoing');
+      this.add(key, 'high');
     }, delayMs);
     this.delayed.set(key, entry);
   }
@@ -276,7 +275,7 @@ export class WorkQueue {
     this.concurrency = concurrency;
     // Keys queued while nobody ran them (a standby's) are not a stall: the clock starts now.
     this.lastProgressAt = this.clock.now();
-    this.lastNewTakenAt = this.lastProgressAt;
+    this.lastLowTakenAt = this.lastProgressAt;
     this.schedulePump();
   }
 
@@ -290,10 +289,10 @@ export class WorkQueue {
       this.shuttingDown = true;
       for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
       this.delayed.clear();
-      this.lanes.new.clear();
-      this.lanes.ongoing.clear();
+      this.lanes.low.clear();
+      this.lanes.high.clear();
       this.waitingAt.clear();
-      this.waitingIn.new = this.waitingIn.ongoing = 0;
+      this.waitingIn.low = this.waitingIn.high = 0;
       this.dirty.clear();
       this.addedAt.clear();
       this.notify('onDepth', 0);
