@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 // What the benchmarks share: a control plane of their own (hack/cluster/up.sh on other ports, so the
 // shared cluster is never touched), bulk server-side apply over one keep-alive connection pool,
 // informers that stamp every event with the time it was received, the operator as a separate
@@ -436,7 +437,7 @@ export async function startOperator(
       // The scraper reads /metrics over plain http on loopback, without a token.
       '--metrics-auth=none',
       '--log-level',
-      'warn',
+      process.env.BENCH_OPERATOR_LOG_LEVEL ?? 'warn',
       '--log-format',
       'json',
       '--unready-grace',
@@ -445,7 +446,9 @@ export async function startOperator(
     { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) },
   );
   let out = '';
+  const dump = process.env.BENCH_OPERATOR_LOG ? createWriteStream(process.env.BENCH_OPERATOR_LOG) : undefined;
   const keep = (d: Buffer): void => {
+    dump?.write(d);
     out += d.toString();
     if (out.length > 1_000_000) out = out.slice(-500_000);
   };

@@ -11,6 +11,9 @@
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
+//   Environment: BENCH_OPERATOR_LOG=FILE keeps the operator's log in FILE, at the level
+//   BENCH_OPERATOR_LOG_LEVEL (default warn): "rollout state" lines at info show when each
+//   ModelDeployment turned Healthy.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
