@@ -132,6 +132,8 @@ const PLURAL: Record<string, string> = {
   ConfigMap: 'configmaps',
   Rollout: 'rollouts',
   Canary: 'canaries',
+  AnalysisTemplate: 'analysistemplates',
+  MetricTemplate: 'metrictemplates',
 };
 
 /** The collection path of `kind` in `ns` (cluster-scoped when ns is undefined). */

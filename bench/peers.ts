@@ -157,10 +157,15 @@ async function startPeerProc(
 
 /**
  * Flagger (hack/tools/flagger.sh) with its `kubernetes` provider (blue/green on plain Services: the
- * one of its providers that needs no mesh or ingress here), the cluster's admin kubeconfig, no
- * metrics server (the trials' analyses use none; it logs the unreachable server once and carries on).
+ * one of its providers that needs no mesh or ingress here), the cluster's admin kubeconfig, and
+ * `metricsServer` (by default none: the failure trials' analyses use no metric; it logs the
+ * unreachable server once and carries on; peers-latency gives it the real Prometheus).
  */
-export async function startFlagger(c: BenchCluster, log: (s: string) => void): Promise<PeerProc> {
+export async function startFlagger(
+  c: BenchCluster,
+  log: (s: string) => void,
+  metricsServer = 'http://127.0.0.1:1',
+): Promise<PeerProc> {
   const { dir, version } = await buildPeer(c, 'flagger', 'canaries.flagger.app', log);
   const port = await freePort();
   const flags = [
@@ -169,7 +174,7 @@ export async function startFlagger(c: BenchCluster, log: (s: string) => void): P
     '-mesh-provider',
     'kubernetes',
     '-metrics-server',
-    'http://127.0.0.1:1',
+    metricsServer,
     '-port',
     String(port),
     '-log-level',
