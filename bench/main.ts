@@ -505,7 +505,12 @@ async function main(): Promise<void> {
       op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
       const which = new Set(a['peers-tools']!.split(','));
       if (which.has('argo-rollouts')) peers.push(await startArgoRollouts(cluster, log));
-      if (which.has('flagger')) peers.push(await startFlagger(cluster, log));
+      if (which.has('flagger') || which.has('flagger-gatewayapi')) {
+        const fl = await startFlagger(cluster, log);
+        // One Flagger process serves both: each Canary names its provider.
+        if (which.has('flagger')) peers.push(fl);
+        if (which.has('flagger-gatewayapi')) peers.push({ ...fl, tool: 'flagger-gatewayapi' });
+      }
       const r = await runPeers(cluster, peers, {
         trials: Number(a['peers-trials']),
         defaultTrials: Number(a['peers-default-trials']),

@@ -719,7 +719,12 @@ export async function runPeersLatency(
   o.log('peers-latency: capturing the operator-rendered pod template on the data plane');
   const tpl = await captureLatencyTemplate(http, env, 'peers-lat-template');
   const out: LatencyTrial[] = [];
-  const short: Record<Tool, string> = { modelship: 'ms', 'argo-rollouts': 'argo', flagger: 'fl' };
+  const short: Record<Tool, string> = {
+    modelship: 'ms',
+    'argo-rollouts': 'argo',
+    flagger: 'fl',
+    'flagger-gatewayapi': 'flgw',
+  };
   const lane = async (tool: Tool, settings: Settings, trial: number, capMs: number): Promise<void> => {
     const ns = `peers-lat-${short[tool]}-${settings.slice(0, 1)}-${trial}`;
     const ctx: TrialCtx = { http, env, ns, s: LATENCY_SETTINGS[settings], capMs, tpl, log: o.log };
@@ -747,7 +752,8 @@ export async function runPeersLatency(
     // The pods go now: the data plane runs each as real processes on the shared cores.
     void deleteNamespace(kube, ns);
   };
-  const tools: Tool[] = ['modelship', ...peers.map((p) => p.tool)];
+  // (Flagger's Gateway API provider is not tried for this case: only its kubernetes provider.)
+  const tools: Tool[] = ['modelship', ...peers.map((p) => p.tool).filter((t) => t !== 'flagger-gatewayapi')];
   // Tuned: one tool at a time, its trials one after the other.
   for (const tool of tools) {
     o.log(`peers-latency: ${tool}, tuned: ${o.trials} trial(s) (cap ${o.tunedCapSeconds} s)`);
