@@ -500,9 +500,14 @@ async function main(): Promise<void> {
 
     // ---- 7. peers: Argo Rollouts beside modelship, same pods, same failures ----------------------
     if (ONLY.has('peers')) {
-      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults.
+      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults; its
+      // pre-traffic pod checks off: the kwok pods serve nothing (bench/lib.ts startOperator).
       await op.stop();
-      op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
+      op = await startOperator(id.kubeconfig, {
+        nodeArgs: OPERATOR_NODE_ARGS,
+        unreadyGrace: '10s',
+        preTrafficChecks: false,
+      });
       const which = new Set(a['peers-tools']!.split(','));
       if (which.has('argo-rollouts')) peers.push(await startArgoRollouts(cluster, log));
       if (which.has('flagger') || which.has('flagger-gatewayapi')) {
