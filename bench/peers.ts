@@ -459,9 +459,21 @@ async function flaggerTrial(
     );
     const isCanary = (o: Obj): boolean => o.metadata.annotations?.[VERSION_ANNOTATION] === '2';
     if (kind === 'ready-then-crash') {
-      // Under analysis with its pod Ready: then the pod starts crash-looping.
+      // Under analysis with its pod Ready: then the pod starts crash-looping. Progressing alone is
+      // not enough: Flagger sets it when it scales the canary up, and a pod that fails before its
+      // next tick is, for Flagger, a canary that never was Ready. So: the analysis has run once (a
+      // blue/green iteration, or the first weight step on the HTTPRoute).
       await when(pods, (o) => isCanary(o) && podReady(o), 120_000, `${ns}: canary pod Ready`);
-      await when(cans, (o) => phase(o) === 'Progressing', 180_000, `${ns}: Canary Progressing`);
+      const cst = (o: Obj): { iterations?: number; canaryWeight?: number } =>
+        (o.status ?? {}) as { iterations?: number; canaryWeight?: number };
+      await when(
+        cans,
+        (o) =>
+          phase(o) === 'Progressing' &&
+          (gatewayApi ? (cst(o).canaryWeight ?? 0) > 0 : (cst(o).iterations ?? 0) >= 1),
+        300_000,
+        `${ns}: Canary Progressing with its analysis run once`,
+      );
       const names = [...pods.items.values()].filter(isCanary).map((p) => p.metadata.name);
       await Promise.all(
         names.map((p) => kube.ok(['annotate', 'pod', p, '-n', ns, `${FAULT}=crashloop`, '--overwrite'])),
