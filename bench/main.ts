@@ -7,7 +7,7 @@
 //     (peers, Argo Rollouts and Flagger beside modelship, runs only when named: --only peers; it
 //     builds both the first time, about 30 minutes, and takes about 25 minutes)
 //     [--analysis-window 4s] [--peers-trials 5] [--peers-default-trials 3] [--peers-deadline 10]
-//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger]
+//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger(,flagger-gatewayapi)]
 //     (peers-latency, case (d) of the peers on the real data plane and Prometheus, root, only when
 //     named: --only peers-latency) [--peers-latency-trials 3] [--peers-latency-default-trials 3]
 //     [--peers-latency-cap 1320] [--peers-latency-tuned-cap 120]
