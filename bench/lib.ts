@@ -133,6 +133,8 @@ const PLURAL: Record<string, string> = {
   ConfigMap: 'configmaps',
   Rollout: 'rollouts',
   Canary: 'canaries',
+  AnalysisTemplate: 'analysistemplates',
+  MetricTemplate: 'metrictemplates',
 };
 
 /** The collection path of `kind` in `ns` (cluster-scoped when ns is undefined). */
@@ -420,7 +422,17 @@ export function podNodeFlags(): string[] {
  */
 export async function startOperator(
   kubeconfig: string,
-  opts: { nodeArgs?: string[]; cwd?: string; unreadyGrace?: string } = {},
+  opts: {
+    nodeArgs?: string[];
+    cwd?: string;
+    unreadyGrace?: string;
+    /**
+     * --pre-traffic-checks (default on). kwok's pods serve nothing, so a Ready Triton canary there
+     * fails the loaded-interface check (no answer, or whatever the pod address reaches on this
+     * machine) before it gets traffic: the kwok benchmarks that need a canary with traffic turn it off.
+     */
+    preTrafficChecks?: boolean;
+  } = {},
 ): Promise<OperatorProc> {
   const main = join(repoRoot, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} does not exist: run npm run build first`);
@@ -443,7 +455,14 @@ export async function startOperator(
       '--unready-grace',
       opts.unreadyGrace ?? '2s',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      env: {
+        ...process.env,
+        ...(opts.preTrafficChecks === false ? { MODELSHIP_PRE_TRAFFIC_CHECKS: 'false' } : {}),
+      },
+    },
   );
   let out = '';
   const dump = process.env.BENCH_OPERATOR_LOG ? createWriteStream(process.env.BENCH_OPERATOR_LOG) : undefined;

@@ -7,7 +7,10 @@
 //     (peers, Argo Rollouts and Flagger beside modelship, runs only when named: --only peers; it
 //     builds both the first time, about 30 minutes, and takes about 25 minutes)
 //     [--analysis-window 4s] [--peers-trials 5] [--peers-default-trials 3] [--peers-deadline 10]
-//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger]
+//     [--peers-cap 660] [--peers-tuned-cap 90] [--peers-tools argo-rollouts,flagger(,flagger-gatewayapi)]
+//     (peers-latency, case (d) of the peers on the real data plane and Prometheus, root, only when
+//     named: --only peers-latency) [--peers-latency-trials 3] [--peers-latency-default-trials 3]
+//     [--peers-latency-cap 1320] [--peers-latency-tuned-cap 120]
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -49,6 +52,7 @@ import { printAnalysis, runAnalysisBench } from './analysis.js';
 import { ServingBench, failedOf, servingUnavailable, type Episode } from './serving.js';
 import { TimeToSafe, type TtsTrial } from './time-to-safe.js';
 import { printPeers, runPeers, startArgoRollouts, startFlagger, type PeerProc } from './peers.js';
+import { printLatency, runPeersLatency, startDataPlaneAndPrometheus } from './peers-latency.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -68,6 +72,10 @@ const { values: a } = parseArgs({
     'peers-cap': { type: 'string', default: '660' },
     'peers-tuned-cap': { type: 'string', default: '90' },
     'peers-tools': { type: 'string', default: 'argo-rollouts,flagger' },
+    'peers-latency-trials': { type: 'string', default: '3' },
+    'peers-latency-default-trials': { type: 'string', default: '3' },
+    'peers-latency-cap': { type: 'string', default: '1320' },
+    'peers-latency-tuned-cap': { type: 'string', default: '120' },
     'analysis-window': { type: 'string', default: '4s' },
     'serving-reps': { type: 'string', default: '3' },
     'serving-concurrency': { type: 'string', default: '8' },
@@ -496,12 +504,22 @@ async function main(): Promise<void> {
 
     // ---- 7. peers: Argo Rollouts beside modelship, same pods, same failures ----------------------
     if (ONLY.has('peers')) {
-      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults.
+      // The operator at its default unready grace (10 s), like Argo Rollouts at its defaults; its
+      // pre-traffic pod checks off: the kwok pods serve nothing (bench/lib.ts startOperator).
       await op.stop();
-      op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
+      op = await startOperator(id.kubeconfig, {
+        nodeArgs: OPERATOR_NODE_ARGS,
+        unreadyGrace: '10s',
+        preTrafficChecks: false,
+      });
       const which = new Set(a['peers-tools']!.split(','));
       if (which.has('argo-rollouts')) peers.push(await startArgoRollouts(cluster, log));
-      if (which.has('flagger')) peers.push(await startFlagger(cluster, log));
+      if (which.has('flagger') || which.has('flagger-gatewayapi')) {
+        const fl = await startFlagger(cluster, log);
+        // One Flagger process serves both: each Canary names its provider.
+        if (which.has('flagger')) peers.push(fl);
+        if (which.has('flagger-gatewayapi')) peers.push({ ...fl, tool: 'flagger-gatewayapi' });
+      }
       const r = await runPeers(cluster, peers, {
         trials: Number(a['peers-trials']),
         defaultTrials: Number(a['peers-default-trials']),
@@ -512,6 +530,38 @@ async function main(): Promise<void> {
       });
       printPeers(r);
       log(`wrote ${writeResult('peers', { ...common, ...r } as unknown as Record<string, unknown>)}`);
+    }
+
+    // ---- 8. peers, case (d): a latency regression judged through the same real Prometheus -----------
+    if (ONLY.has('peers-latency')) {
+      const why = servingUnavailable(cluster);
+      if (why) {
+        log(`peers-latency: skipped, this machine cannot run the real data plane: ${why}`);
+      } else {
+        log('peers-latency: starting the real data plane and Prometheus beside the benchmark cluster');
+        const env = startDataPlaneAndPrometheus(cluster);
+        // The operator reads --prometheus-url from its environment (MODELSHIP_PROMETHEUS_URL).
+        process.env.MODELSHIP_PROMETHEUS_URL = env.promUrl;
+        await op.stop();
+        op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, unreadyGrace: '10s' });
+        const which = new Set(a['peers-tools']!.split(','));
+        const have = new Set(peers.map((p) => p.tool));
+        if (which.has('argo-rollouts') && !have.has('argo-rollouts'))
+          peers.push(await startArgoRollouts(cluster, log));
+        if (which.has('flagger') && !have.has('flagger'))
+          peers.push(await startFlagger(cluster, log, env.promUrl));
+        const r = await runPeersLatency(cluster, env, peers, {
+          trials: Number(a['peers-latency-trials']),
+          defaultTrials: Number(a['peers-latency-default-trials']),
+          capSeconds: Number(a['peers-latency-cap']),
+          tunedCapSeconds: Number(a['peers-latency-tuned-cap']),
+          log,
+        });
+        printLatency(r);
+        log(
+          `wrote ${writeResult('peers-latency', { ...common, ...r } as unknown as Record<string, unknown>)}`,
+        );
+      }
     }
   } finally {
     for (const p of peers) await p.stop();

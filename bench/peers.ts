@@ -44,7 +44,8 @@ import { run } from '../test/harness/process.js';
 export type PeerKind = TtsTrial['kind'];
 export const PEER_KINDS: PeerKind[] = ['crash-from-start', 'ready-then-crash', 'never-ready'];
 export type Settings = 'defaults' | 'tuned';
-export type Tool = 'modelship' | 'argo-rollouts' | 'flagger';
+/** flagger-gatewayapi: the same Flagger process, its Canaries with `provider: gatewayapi:v1`. */
+export type Tool = 'modelship' | 'argo-rollouts' | 'flagger' | 'flagger-gatewayapi';
 export type Peer = Exclude<Tool, 'modelship'>;
 
 export interface PeerTrial {
@@ -157,10 +158,15 @@ async function startPeerProc(
 
 /**
  * Flagger (hack/tools/flagger.sh) with its `kubernetes` provider (blue/green on plain Services: the
- * one of its providers that needs no mesh or ingress here), the cluster's admin kubeconfig, no
- * metrics server (the trials' analyses use none; it logs the unreachable server once and carries on).
+ * one of its providers that needs no mesh or ingress here), the cluster's admin kubeconfig, and
+ * `metricsServer` (by default none: the failure trials' analyses use no metric; it logs the
+ * unreachable server once and carries on; peers-latency gives it the real Prometheus).
  */
-export async function startFlagger(c: BenchCluster, log: (s: string) => void): Promise<PeerProc> {
+export async function startFlagger(
+  c: BenchCluster,
+  log: (s: string) => void,
+  metricsServer = 'http://127.0.0.1:1',
+): Promise<PeerProc> {
   const { dir, version } = await buildPeer(c, 'flagger', 'canaries.flagger.app', log);
   const port = await freePort();
   const flags = [
@@ -169,7 +175,7 @@ export async function startFlagger(c: BenchCluster, log: (s: string) => void): P
     '-mesh-provider',
     'kubernetes',
     '-metrics-server',
-    'http://127.0.0.1:1',
+    metricsServer,
     '-port',
     String(port),
     '-log-level',
@@ -237,6 +243,8 @@ export function peerTemplate(rendered: Record<string, unknown>): Record<string, 
 
 export interface RolloutOpts {
   version: string;
+  /** Flagger only: the Gateway API provider (a progressive canary on an HTTPRoute), not `kubernetes`. */
+  gatewayApi?: boolean;
   fault?: 'crashloop' | 'never-ready';
   /** Tuned as Argo Rollouts' docs advise: abort on the progress deadline, a short deadline. */
   tunedDeadlineSeconds?: number;
@@ -375,7 +383,10 @@ async function argoTrial(
  * the `kubernetes` provider. Flagger copies the Deployment to `<name>-primary` (which serves) and
  * runs a changed template in the target Deployment itself as the canary, analysed for `iterations`
  * intervals before promotion. Defaults: interval 60 s, progressDeadlineSeconds 600, threshold 1;
- * tuned: a short deadline and interval.
+ * tuned: a short deadline and interval. With `gatewayApi`, the provider `gatewayapi:v1` instead: a
+ * progressive canary (stepWeight 10 up to maxWeight 50, one step an interval, so the canary is under
+ * analysis for at least 5 intervals) on an HTTPRoute that Flagger writes, parented to a Gateway
+ * named in the trial's namespace (nothing serves it: Flagger only writes the route).
  */
 export function flaggerObjects(ns: string, template: Record<string, unknown>, o: RolloutOpts): Obj[] {
   const t = JSON.parse(JSON.stringify(template)) as { metadata: { annotations: Record<string, string> } };
@@ -397,14 +408,18 @@ export function flaggerObjects(ns: string, template: Record<string, unknown>, o:
       kind: 'Canary',
       metadata: { name: PEER_APP, namespace: ns },
       spec: {
-        provider: 'kubernetes',
+        provider: o.gatewayApi ? 'gatewayapi:v1' : 'kubernetes',
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: PEER_APP },
-        service: { port: 8000 },
+        service: {
+          port: 8000,
+          ...(o.gatewayApi ? { gatewayRefs: [{ name: 'gateway', namespace: ns }] } : {}),
+        },
         ...(d ? { progressDeadlineSeconds: d } : {}),
-        // 10 iterations: the canary is still under analysis when ready-then-crash fails it. Its CRD
-        // requires interval and threshold: the defaults are its documented 60 s and its code's 1.
+        // 10 iterations (or 5 weight steps): the canary is still under analysis when ready-then-crash
+        // fails it. Its CRD requires interval and threshold: the defaults are its documented 60 s and
+        // its code's 1.
         analysis: {
-          iterations: 10,
+          ...(o.gatewayApi ? { stepWeight: 10, maxWeight: 50 } : { iterations: 10 }),
           interval: d ? `${Math.max(1, Math.round(d / 2))}s` : '60s',
           threshold: 1,
         },
@@ -421,6 +436,7 @@ async function flaggerTrial(
   kind: PeerKind,
   tunedDeadlineSeconds: number | undefined,
   capMs: number,
+  gatewayApi = false,
 ): Promise<Omit<PeerTrial, 'tool' | 'settings' | 'trial' | 'namespace'>> {
   await ensureNamespace(http, ns);
   for (const cm of template.configMaps)
@@ -432,7 +448,7 @@ async function flaggerTrial(
   await Promise.all([cans.start(), deps.start(), pods.start()]);
   const phase = (o: Obj): string | undefined => (o.status as { phase?: string } | undefined)?.phase;
   try {
-    const base = tunedDeadlineSeconds ? { tunedDeadlineSeconds } : {};
+    const base = { ...(tunedDeadlineSeconds ? { tunedDeadlineSeconds } : {}), gatewayApi };
     for (const o of flaggerObjects(ns, template.template, { version: '1', ...base })) await applyObj(http, o);
     await when(cans, (o) => phase(o) === 'Initialized', 180_000, `${ns}: Canary Initialized`);
     const fault =
@@ -443,9 +459,21 @@ async function flaggerTrial(
     );
     const isCanary = (o: Obj): boolean => o.metadata.annotations?.[VERSION_ANNOTATION] === '2';
     if (kind === 'ready-then-crash') {
-      // Under analysis with its pod Ready: then the pod starts crash-looping.
+      // Under analysis with its pod Ready: then the pod starts crash-looping. Progressing alone is
+      // not enough: Flagger sets it when it scales the canary up, and a pod that fails before its
+      // next tick is, for Flagger, a canary that never was Ready. So: the analysis has run once (a
+      // blue/green iteration, or the first weight step on the HTTPRoute).
       await when(pods, (o) => isCanary(o) && podReady(o), 120_000, `${ns}: canary pod Ready`);
-      await when(cans, (o) => phase(o) === 'Progressing', 180_000, `${ns}: Canary Progressing`);
+      const cst = (o: Obj): { iterations?: number; canaryWeight?: number } =>
+        (o.status ?? {}) as { iterations?: number; canaryWeight?: number };
+      await when(
+        cans,
+        (o) =>
+          phase(o) === 'Progressing' &&
+          (gatewayApi ? (cst(o).canaryWeight ?? 0) > 0 : (cst(o).iterations ?? 0) >= 1),
+        300_000,
+        `${ns}: Canary Progressing with its analysis run once`,
+      );
       const names = [...pods.items.values()].filter(isCanary).map((p) => p.metadata.name);
       await Promise.all(
         names.map((p) => kube.ok(['annotate', 'pod', p, '-n', ns, `${FAULT}=crashloop`, '--overwrite'])),
@@ -573,11 +601,14 @@ const SETTINGS_TEXT = (d: number): PeersResult['settings'] => ({
     'argo-rollouts': 'Rollout defaults (progressDeadlineSeconds 600, progressDeadlineAbort false)',
     flagger:
       'Canary defaults (progressDeadlineSeconds 600, analysis interval 60s, threshold 1), iterations 10',
+    'flagger-gatewayapi':
+      'provider gatewayapi:v1, Canary defaults (progressDeadlineSeconds 600, analysis interval 60s, threshold 1), stepWeight 10, maxWeight 50',
   },
   tuned: {
     modelship: `strategy.progressDeadlineSeconds ${d}`,
     'argo-rollouts': `progressDeadlineAbort true, progressDeadlineSeconds ${d}`,
     flagger: `progressDeadlineSeconds ${d}, analysis interval ${Math.max(1, Math.round(d / 2))}s, threshold 1, iterations 10`,
+    'flagger-gatewayapi': `provider gatewayapi:v1, progressDeadlineSeconds ${d}, analysis interval ${Math.max(1, Math.round(d / 2))}s, threshold 1, stepWeight 10, maxWeight 50`,
   },
 });
 
@@ -586,7 +617,12 @@ export async function runPeers(c: BenchCluster, peers: PeerProc[], o: PeerOption
   const template = await capturedTemplate(http, kube);
   o.log('peers: captured the operator-rendered pod template for the peers');
   const out: PeerTrial[] = [];
-  const short: Record<Tool, string> = { modelship: 'ms', 'argo-rollouts': 'argo', flagger: 'fl' };
+  const short: Record<Tool, string> = {
+    modelship: 'ms',
+    'argo-rollouts': 'argo',
+    flagger: 'fl',
+    'flagger-gatewayapi': 'flgw',
+  };
   const runLane = async (l: Lane, capMs: number): Promise<void> => {
     const ns = `peers-${short[l.tool]}-${l.settings.slice(0, 1)}-${l.kind}-${l.trial}`;
     const tuned = l.settings === 'tuned' ? o.deadlineSeconds : undefined;
@@ -598,7 +634,16 @@ export async function runPeers(c: BenchCluster, peers: PeerProc[], o: PeerOption
           ? await modelshipTrial(http, kube, ns, l.kind, tuned, capMs)
           : l.tool === 'argo-rollouts'
             ? await argoTrial(http, kube, ns, template, l.kind, tuned, capMs)
-            : await flaggerTrial(http, kube, ns, template, l.kind, tuned, capMs);
+            : await flaggerTrial(
+                http,
+                kube,
+                ns,
+                template,
+                l.kind,
+                tuned,
+                capMs,
+                l.tool === 'flagger-gatewayapi',
+              );
     } catch (err) {
       r = { kind: l.kind, safeMs: null, capMs, error: (err as Error).message };
     }
@@ -662,7 +707,7 @@ export function summarizePeers(trials: PeerTrial[]): PeerSummary[] {
   const rows: PeerSummary[] = [];
   for (const settings of ['tuned', 'defaults'] as const) {
     for (const kind of PEER_KINDS) {
-      for (const peer of ['argo-rollouts', 'flagger'] as const) {
+      for (const peer of ['argo-rollouts', 'flagger', 'flagger-gatewayapi'] as const) {
         const of = (tool: Tool): PeerTrial[] =>
           trials
             .filter((t) => t.settings === settings && t.kind === kind && t.tool === tool && !t.error)
