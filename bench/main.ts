@@ -115,11 +115,18 @@ async function main(): Promise<void> {
   const cluster = startCluster(a['run-dir']!, Number(a.port), nodes);
   const { http, kube, runDir } = cluster;
   const id = await operatorIdentity(kube, 'modelship-bench', join(runDir, 'bench'));
-  let op: OperatorProc = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS });
+  // The pre-traffic pod checks (the loaded interface of the sample Triton ModelVersion) are off
+  // while the pods are kwok's, which serve nothing: with them on, no canary of the time-to-safe and
+  // throughput benchmarks would get traffic. The serving benchmark turns them on for its real pods.
+  let preTrafficChecks = false;
+  let op: OperatorProc = await startOperator(id.kubeconfig, {
+    nodeArgs: OPERATOR_NODE_ARGS,
+    preTrafficChecks,
+  });
   const restart = async (): Promise<number> => {
     await op.stop();
     const t = Date.now();
-    op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS });
+    op = await startOperator(id.kubeconfig, { nodeArgs: OPERATOR_NODE_ARGS, preTrafficChecks });
     return Date.now() - t;
   };
   log(`operator pid ${op.pid}, metrics :${op.port}, identity ${id.user}`);
@@ -480,6 +487,8 @@ async function main(): Promise<void> {
       if (why) {
         log(`serving: skipped, this machine cannot run the real data plane: ${why}`);
       } else {
+        preTrafficChecks = true;
+        await restart();
         await runServing(cluster, common);
       }
     }
