@@ -48,7 +48,24 @@ export interface OperatorOptions {
   onEventLost?: (why: 'failed' | 'dropped') => void;
   /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
   fence?: Fence;
+  /**
+   * How long a ModelVersion's reconcile waits after a change of a ModelDeployment or a Deployment
+   * that uses it, so that the changes of one step are recorded in one status write (default
+   * MV_BATCH_MS). The ModelVersion's own changes (a deletion) are reconciled at once.
+   */
+  mvBatchMs?: number;
 }
+
+/**
+ * A first deploy changes what its ModelVersion's status says three times within a second or two
+ * (its ModelDeployment names it, the revision Deployment is made, the revision serves); written one
+ * by one, that was 3.5 status writes per first deploy in a burst, more than any other object
+ * (docs/benchmarks.md, "Status lag"). The status is a record, never a decision: the in-use
+ * finalizer is decided from the caches when a deletion comes, which is the version's own event and
+ * is not delayed. So the changes brought by other objects are batched, as the EndpointSlice
+ * controller's --endpointslice-updates-batch-period does.
+ */
+export const MV_BATCH_MS = 2000;
 
 export class Operator {
   readonly mdQueue: WorkQueue;
@@ -277,7 +294,7 @@ export class Operator {
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
     const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
-      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) mv(v);
+      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) this.addMvBatched(keyOf(v));
     };
     const onMd = (o: ModelDeployment, lane: Lane = 'high') => {
       md(o, lane);
@@ -313,6 +330,11 @@ export class Operator {
     for (const cache of children) this.wireChild(cache as unknown as KindCache<KubernetesObject>);
   }
 
+  /** A ModelVersion whose users changed: reconciled once the rest of the step has happened too. */
+  private addMvBatched(key: string): void {
+    this.mvQueue.addAfter(key, this.opts.mvBatchMs ?? MV_BATCH_MS);
+  }
+
   /**
    * Children and pods only enqueue their ModelDeployment's key (and, for Deployments, the
    * ModelVersion they were built from, whose usedBy may change with their size).
@@ -323,7 +345,7 @@ export class Operator {
       if (name && o.metadata?.namespace) this.mdQueue.add(`${o.metadata.namespace}/${name}`);
       const mvName = o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME];
       if (mvName && o.kind === 'Deployment' && o.metadata?.namespace)
-        this.mvQueue.add(`${o.metadata.namespace}/${mvName}`);
+        this.addMvBatched(`${o.metadata.namespace}/${mvName}`);
     };
     cache.on('add', owner);
     cache.on('update', (_old, cur) => owner(cur ?? _old));
