@@ -115,12 +115,6 @@ export async function reconcileModelDeployment(deps: ReconcileDeps, key: string)
     }
     await execute(deps, md, desired);
     recordDrift(deps, md, desired);
-    if (desired.firstDeploy) {
-      // Nothing is recorded yet (see desired/desire.ts): the next reconcile, which the new
-      // Deployment's watch event brings, writes the status and Events of this same plan. The
-      // requeue only guards against that event never coming.
-      return { requeueAfterMs: 1000 };
-    }
   } catch (err) {
     // The namespace is being deleted: its controller deletes this ModelDeployment too, and no child
     // can be made again in it. Retrying would only repeat the refusal (thousands of times when a

@@ -545,9 +545,9 @@ describe('found in review (each was a bug)', () => {
 });
 
 describe('a stable revision stays established', () => {
-  // Seen under load (docs/benchmarks.md, operator defects): a first deploy's first reconcile records
-  // nothing (desired/desire.ts, firstDeploy), so its first status can be written after its pods are
-  // Ready. That status must still record the version as promoted; before the fix it said Healthy with
+  // Seen under load (docs/benchmarks.md, operator defects): a first deploy's first reconcile then
+  // recorded nothing, so its first status could be written after its pods were Ready (and a status
+  // can still be lost whole). That status must still record the version as promoted; before the fix it said Healthy with
   // no history entry, and the next version replaced it without a canary, scaling the healthy
   // revision to 0 ("the serving version never became Ready") with nothing left to revert to.
   test('a first deploy whose first status comes after its pods are Ready is promoted, and the next version gets a canary', () => {

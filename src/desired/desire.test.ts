@@ -129,7 +129,6 @@ describe('a first deploy', () => {
   test('writes the workload, its Services and the routing together (create-only), then nothing', () => {
     const cache = new Cache();
     const rounds = settle(m, p, cache, [r]);
-    expect(rounds[0]!.firstDeploy).toBe(true);
     expect(ops(rounds[0]!)).toEqual([
       [
         `create ConfigMap/shop-${r.hash}`,
@@ -139,7 +138,6 @@ describe('a first deploy', () => {
         'create Service/shop',
       ],
     ]);
-    expect(rounds[1]!.firstDeploy).toBe(false);
     expect(rounds[1]!.stages).toEqual([]);
     expect(rounds).toHaveLength(2);
   });

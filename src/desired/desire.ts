@@ -62,20 +62,18 @@ class Desirer {
     );
     const shrinks = plan.revisions.filter((r) => !grows.includes(r));
     let stages: Write[][];
-    let firstDeploy = false;
     if (this.live.size === 0 && grows.length > 0) {
-      // A first deploy writes all its objects together, in one stage, and records nothing yet: the
-      // next reconcile, which the new Deployment's watch event brings, writes the status and Events.
-      // Nothing can be served before the pods are Ready, so a route that briefly names a Service
-      // still being created sends no one anywhere; status never names traffic before its routing is
-      // there. Why together: a Service's ClusterIP is allocated one at a time for the whole cluster
-      // (seconds each under load), which makes Services the slowest writes of a burst of first
-      // deploys. Written in stages, the first deploy held a worker for them (run 5 of
-      // docs/benchmarks.md); written a reconcile later than the Deployment, they fell minutes
-      // behind it, and every ModelDeployment was reported Ready that long after its pods were
-      // (issue 17, "Status lag"). Together, a burst's Deployments are made no faster than their
-      // Services, and each ModelDeployment is Ready as soon as its pods are.
-      firstDeploy = true;
+      // A first deploy writes all its objects together, in one stage; the reconcile then records
+      // its status (Progressing) as any other does, after every write was answered. Nothing can be
+      // served before the pods are Ready, so a route that names a Service still being created for
+      // a few milliseconds sends no one anywhere. Why together: a Service's ClusterIP is allocated
+      // one at a time for the whole cluster (seconds each under load), which makes Services the
+      // slowest writes of a burst of first deploys. In stages, the first deploy waited for the
+      // Services before the routing (run 5 of docs/benchmarks.md); with the workload alone first
+      // and the rest a reconcile later, the Services fell minutes behind their Deployments in a
+      // burst, and each ModelDeployment was reported Ready that long after its pods (issue 17,
+      // "Status lag"). Together, a burst's Deployments are made no faster than their Services, and
+      // each ModelDeployment is Ready as soon as its pods are.
       stages = [[...grows.flatMap((r) => this.revision(r)), ...this.routing()]];
     } else {
       stages = [
@@ -85,8 +83,8 @@ class Desirer {
         plan.deleteRevisions.flatMap((hash) => this.retire(hash)),
       ];
     }
-    if (this.conflicts.length) return { conflicts: this.conflicts, stages: [], firstDeploy, drift: [] };
-    return { conflicts: [], stages: stages.filter((s) => s.length > 0), firstDeploy, drift: this.drift };
+    if (this.conflicts.length) return { conflicts: this.conflicts, stages: [], drift: [] };
+    return { conflicts: [], stages: stages.filter((s) => s.length > 0), drift: this.drift };
   }
 
   /** What holds `name` in the caches: nothing, an object of ours, or someone else's (a conflict). */

@@ -48,8 +48,6 @@ export interface Desired {
    * stage starts only once the one before it has been answered.
    */
   stages: Write[][];
-  /** A first deploy writes its objects in one stage and records nothing; status comes next reconcile. */
-  firstDeploy: boolean;
   drift: Drift[];
 }
 

@@ -122,6 +122,10 @@ test(
     expect(s.phase).toBe('Healthy');
     expect(s.stableRevision).toMatch(/^[a-z0-9]{10}$/);
     const hash = s.stableRevision!;
+    // Recorded as a first deploy that became Ready (not as a status found lost: reason Recovered).
+    expect(s.history).toEqual([
+      expect.objectContaining({ revision: hash, version: '1.0.0', result: 'Promoted', reason: 'Ready' }),
+    ]);
 
     const rev = await revisionOf(ns.name, MD, hash);
     expect(rev).toMatchObject({ name: `${MD}-${hash}`, version: '1.0.0', replicas: REPLICAS });
