@@ -4,6 +4,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { API_KINDS, type ModelDeployment, type ModelVersion } from './api/index.js';
 import { ANNOTATION_MODEL_VERSION_NAME, FIELD_MANAGER, LABEL_DEPLOYMENT } from './core/labels.js';
 import { BY_MODEL, Caches, type KindCache } from './controllers/caches.js';
+import { deepEqual } from './core/equal.js';
 import type { ReconcileDeps } from './controllers/deps.js';
 import { reconcileModelDeployment } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
@@ -292,9 +293,15 @@ export class Operator {
     const md = (o: KubernetesObject, lane: Lane = 'high') => this.mdQueue.add(keyOf(o), lane);
     const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
-    const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
+    // Batched, except when the traffic moved: whether a version serves (its Serving condition and
+    // lastServedAt) is recorded on the change of status.traffic, so a serving period shorter than
+    // the batch is not missed whole (a version that served recorded as never served).
+    const mvsOfModel = (ns: string | undefined, model: string | undefined, now = false) => {
       if (!ns || !model) return;
-      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) this.addMvBatched(keyOf(v));
+      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) {
+        if (now) mv(v);
+        else this.addMvBatched(keyOf(v));
+      }
     };
     const onMd = (o: ModelDeployment, lane: Lane = 'high') => {
       md(o, lane);
@@ -302,7 +309,11 @@ export class Operator {
     };
     c.modelDeployments.on('add', (o) => onMd(o, 'low'));
     c.modelDeployments.on('update', (old, cur) => {
-      onMd(cur);
+      md(cur);
+      const trafficMoved =
+        !deepEqual(old.status?.traffic ?? [], cur.status?.traffic ?? []) ||
+        old.status?.cohort?.revision !== cur.status?.cohort?.revision;
+      mvsOfModel(cur.metadata?.namespace, cur.spec?.model, trafficMoved);
       if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
     });
     c.modelDeployments.on('delete', (o) => onMd(o));

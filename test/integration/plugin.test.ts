@@ -483,7 +483,7 @@ describe('errors: exit code 1 and one line that says what to do', () => {
       'an unknown command',
       () => ['frobnicate', 'clf'],
       () =>
-        'modelship: unknown command "frobnicate"; commands: status, history, versions, diff, promote, abort, retry, pause, resume, rollback, release-finalizers, import, digest, help; see kubectl modelship --help\n',
+        'modelship: unknown command "frobnicate"; commands: status, history, versions, diff, promote, abort, retry, pause, resume, rollback, experiment, release-finalizers, import, digest, help; see kubectl modelship --help\n',
     ],
     [
       'an unknown flag',

@@ -48,8 +48,12 @@ test('no onPlan (metrics, notifications) and no Event for a plan whose ModelDepl
       now: Date.now,
       onPlan: (_md: ModelDeployment, plan: Plan) => void plans.push(plan),
     };
-    // The first reconcile creates the revision's workload only (nothing recorded yet).
+    // The first reconcile creates the revision's objects and records its status, announced.
     await reconcileModelDeployment(deps, `${ns.name}/${MD}`);
+    expect(plans).toHaveLength(1);
+    expect(events).toEqual(['Deploying']);
+    plans.length = 0;
+    events.length = 0;
     await waitFor('the revision Deployment in the cache', async () =>
       Promise.resolve(caches.deployments.list(ns.name).length > 0 || undefined),
     );
@@ -58,6 +62,7 @@ test('no onPlan (metrics, notifications) and no Event for a plan whose ModelDepl
     await waitFor('the delete seen by the cache', async () =>
       Promise.resolve(caches.modelDeployments.get(ns.name, MD) ? undefined : true),
     );
+    // `before` has no status, so the next plan's status differs and is written: the write finds it gone.
     caches.modelDeployments.observeWrite(before);
     await reconcileModelDeployment(deps, `${ns.name}/${MD}`);
     expect(plans).toEqual([]);
