@@ -4,7 +4,6 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { API_KINDS, type ModelDeployment, type ModelVersion } from './api/index.js';
 import { ANNOTATION_MODEL_VERSION_NAME, FIELD_MANAGER, LABEL_DEPLOYMENT } from './core/labels.js';
 import { BY_MODEL, Caches, type KindCache } from './controllers/caches.js';
-import { deepEqual } from './core/equal.js';
 import type { ReconcileDeps } from './controllers/deps.js';
 import { reconcileModelDeployment } from './controllers/modeldeployment.js';
 import { reconcileModelVersion } from './controllers/modelversion.js';
@@ -49,24 +48,7 @@ export interface OperatorOptions {
   onEventLost?: (why: 'failed' | 'dropped') => void;
   /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
   fence?: Fence;
-  /**
-   * How long a ModelVersion's reconcile waits after a change of a ModelDeployment or a Deployment
-   * that uses it, so that the changes of one step are recorded in one status write (default
-   * MV_BATCH_MS). The ModelVersion's own changes (a deletion) are reconciled at once.
-   */
-  mvBatchMs?: number;
 }
-
-/**
- * A first deploy changes what its ModelVersion's status says three times within a second or two
- * (its ModelDeployment names it, the revision Deployment is made, the revision serves); written one
- * by one, that was 3.5 status writes per first deploy in a burst, more than any other object
- * (docs/benchmarks.md, "Status lag"). The status is a record, never a decision: the in-use
- * finalizer is decided from the caches when a deletion comes, which is the version's own event and
- * is not delayed. So the changes brought by other objects are batched, as the EndpointSlice
- * controller's --endpointslice-updates-batch-period does.
- */
-export const MV_BATCH_MS = 2000;
 
 export class Operator {
   readonly mdQueue: WorkQueue;
@@ -293,15 +275,9 @@ export class Operator {
     const md = (o: KubernetesObject, lane: Lane = 'high') => this.mdQueue.add(keyOf(o), lane);
     const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
-    // Batched, except when the traffic moved: whether a version serves (its Serving condition and
-    // lastServedAt) is recorded on the change of status.traffic, so a serving period shorter than
-    // the batch is not missed whole (a version that served recorded as never served).
-    const mvsOfModel = (ns: string | undefined, model: string | undefined, now = false) => {
+    const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
-      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) {
-        if (now) mv(v);
-        else this.addMvBatched(keyOf(v));
-      }
+      for (const v of c.modelVersions.byIndex(BY_MODEL, ns, model)) mv(v);
     };
     const onMd = (o: ModelDeployment, lane: Lane = 'high') => {
       md(o, lane);
@@ -309,11 +285,7 @@ export class Operator {
     };
     c.modelDeployments.on('add', (o) => onMd(o, 'low'));
     c.modelDeployments.on('update', (old, cur) => {
-      md(cur);
-      const trafficMoved =
-        !deepEqual(old.status?.traffic ?? [], cur.status?.traffic ?? []) ||
-        old.status?.cohort?.revision !== cur.status?.cohort?.revision;
-      mvsOfModel(cur.metadata?.namespace, cur.spec?.model, trafficMoved);
+      onMd(cur);
       if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
     });
     c.modelDeployments.on('delete', (o) => onMd(o));
@@ -341,11 +313,6 @@ export class Operator {
     for (const cache of children) this.wireChild(cache as unknown as KindCache<KubernetesObject>);
   }
 
-  /** A ModelVersion whose users changed: reconciled once the rest of the step has happened too. */
-  private addMvBatched(key: string): void {
-    this.mvQueue.addAfter(key, this.opts.mvBatchMs ?? MV_BATCH_MS);
-  }
-
   /**
    * Children and pods only enqueue their ModelDeployment's key (and, for Deployments, the
    * ModelVersion they were built from, whose usedBy may change with their size).
@@ -356,7 +323,7 @@ export class Operator {
       if (name && o.metadata?.namespace) this.mdQueue.add(`${o.metadata.namespace}/${name}`);
       const mvName = o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME];
       if (mvName && o.kind === 'Deployment' && o.metadata?.namespace)
-        this.addMvBatched(`${o.metadata.namespace}/${mvName}`);
+        this.mvQueue.add(`${o.metadata.namespace}/${mvName}`);
     };
     cache.on('add', owner);
     cache.on('update', (_old, cur) => owner(cur ?? _old));
