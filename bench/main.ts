@@ -11,6 +11,8 @@
 //     (peers-latency, case (d) of the peers on the real data plane and Prometheus, root, only when
 //     named: --only peers-latency) [--peers-latency-trials 3] [--peers-latency-default-trials 3]
 //     [--peers-latency-cap 1320] [--peers-latency-tuned-cap 120]
+//     [--scale-baseline] (scale: the growth to --n against as many plain Deployments + Services of
+//     1 replica, made and deleted just before in the same run: the converge ratio at that N)
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   clusterPids,
+  cpuDelta,
   cpuSnapshot,
   deleteNamespace,
   fmt,
@@ -82,6 +85,8 @@ const { values: a } = parseArgs({
     'run-dir': { type: 'string', default: '/tmp/modelship-bench-run' },
     port: { type: 'string', default: '28443' },
     'keep-cluster': { type: 'boolean', default: false },
+    /** Scale: before growing the population to --n, grow and delete the same number of plain workloads. */
+    'scale-baseline': { type: 'boolean', default: false },
     'operator-node-args': { type: 'string', default: '' },
   },
 });
@@ -338,6 +343,21 @@ async function main(): Promise<void> {
         [SMALL, N],
       ] as const) {
         if (to <= from) continue;
+        let baseline: { plainSeconds: number; cpu: Record<string, number> } | undefined;
+        if (a['scale-baseline'] && to === N) {
+          // The same burst as plain workloads (1 replica, the children one ModelDeployment renders),
+          // made and deleted before the ModelDeployments grow: growth seconds / plainSeconds is the
+          // converge ratio at this N, with the population of the first step present on both sides.
+          const { template, name } = await captureTemplate(http, kube, 1);
+          const pns = 'bench-scale-plain';
+          log(`population baseline: ${to - from} plain Deployments + Services (1 replica) in ${pns}`);
+          const r = await convergePlain(http, pns, to - from, template, name, () =>
+            cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid }),
+          );
+          baseline = { plainSeconds: +(r.ms / 1000).toFixed(1), cpu: r.cpu };
+          log(`  plain: ${baseline.plainSeconds} s; CPU s ${JSON.stringify(r.cpu)}; deleting ${pns}`);
+          await deleteNamespace(kube, pns, 3600);
+        }
         log(`population: growing ${POP_NS} to ${to} ModelDeployments (1 replica each)`);
         const m0 = await scrape(op.port);
         let rssPeak = procSample(op.pid).rssBytes;
@@ -348,7 +368,11 @@ async function main(): Promise<void> {
             // exited
           }
         }, 1000);
+        const cpuOf = (): Record<string, number> =>
+          cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid });
+        const cpu0 = cpuOf();
         const growMs = await grow(http, POP_NS, from, to).finally(() => clearInterval(sampler));
+        const growCpu = cpuDelta(cpu0, cpuOf());
         const m1 = await scrape(op.port);
         // The burst of first deploys: reconciles per second and the queue's wait, from /metrics.
         const reconciles =
@@ -363,6 +387,10 @@ async function main(): Promise<void> {
           queueWaitP50: +histogramQuantile(qb, qa, 0.5).toFixed(3),
           queueWaitP99: +histogramQuantile(qb, qa, 0.99).toFixed(3),
           rssPeakMiB: +(rssPeak / 2 ** 20).toFixed(1),
+          cpu: growCpu,
+          ...(baseline
+            ? { baseline, ratioToPlain: +(growMs / 1000 / baseline.plainSeconds).toFixed(2) }
+            : {}),
         };
         log(`  ${to - from} more Ready in ${(growMs / 1000).toFixed(1)} s: ${JSON.stringify(growth)}`);
         // A fresh process, so its memory is that of an operator started on N objects.
@@ -392,7 +420,13 @@ async function main(): Promise<void> {
             const s = v as Awaited<ReturnType<typeof steadyState>> & {
               cacheSyncMs: number;
               startRssMiB: number;
-              growth: { seconds: number; reconcilesPerSecond: number; rssPeakMiB: number };
+              growth: {
+                seconds: number;
+                reconcilesPerSecond: number;
+                rssPeakMiB: number;
+                ratioToPlain?: number;
+                baseline?: { plainSeconds: number };
+              };
             };
             return {
               ModelDeployments: `${k} (+1 tts)`,
@@ -404,6 +438,9 @@ async function main(): Promise<void> {
               'cache sync ms': s.cacheSyncMs,
               'RSS after restart MiB': s.startRssMiB,
               'growth: s, reconciles/s, RSS peak MiB': `${s.growth.seconds}, ${s.growth.reconcilesPerSecond}, ${s.growth.rssPeakMiB}`,
+              'plain s, ratio (goal <= 1.2)': s.growth.baseline
+                ? `${s.growth.baseline.plainSeconds}, ${s.growth.ratioToPlain}`
+                : '–',
             };
           }),
         ],
