@@ -16,7 +16,7 @@ import { apiPath } from './k8s/resources.js';
 import { WorkQueue, type Lane, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
 import { GateRunner } from './gates/runner.js';
-import { allRoutedKinds, routerFor } from './routers/index.js';
+import { allRoutedKinds, kindsNeeded, routerFor } from './routers/index.js';
 import type { RoutedKind } from './routers/types.js';
 import type { RuntimeSettings } from './runtimes/types.js';
 
@@ -213,7 +213,7 @@ export class Operator {
     for (const md of this.caches?.modelDeployments.list() ?? []) {
       let needs = false;
       try {
-        needs = routerFor(md).kinds.some((k) => k.kind === kind);
+        needs = kindsNeeded(routerFor(md), md).some((k) => k.kind.kind === kind);
       } catch {
         // An unknown router: its reconcile reports InvalidRouter, whatever the kinds.
       }

@@ -77,7 +77,7 @@ function input(
     router: routerFor(m),
     deployments: cache.deployments().filter(owned),
     routeObjects: [...cache.objects.values()].filter(
-      (o) => (o.kind === 'Service' || o.kind === 'HTTPRoute') && owned(o),
+      (o) => (o.kind === 'Service' || o.kind === 'HTTPRoute' || o.kind === 'TraefikService') && owned(o),
     ),
     lookup: cache.get,
     driftOf: () => [],
@@ -260,6 +260,81 @@ describe('names held by objects this ModelDeployment does not control', () => {
     const route = cache.get('HTTPRoute', 'shop')!;
     route.metadata!.ownerReferences = [];
     expect(desire(input(svc, p, cache, [r])).stages).toEqual([]);
+  });
+});
+
+describe('mirrorWith TraefikService', () => {
+  const m = md();
+  m.spec.traffic!.gatewayApi!.mirrorWith = 'TraefikService';
+  const r1 = render(m, '1.0.0');
+  const r2 = render(m, '1.1.0');
+  const both: Array<[string, number]> = [
+    [r1.hash, 2],
+    [r2.hash, 1],
+  ];
+  const mirrored = plan(
+    both,
+    [
+      [r1.hash, 100],
+      [r2.hash, 0],
+    ],
+    { mirror: { revision: r2.hash, version: '1.1.0', percent: 50 } },
+  );
+  const over = plan(both, [
+    [r1.hash, 0],
+    [r2.hash, 100],
+  ]);
+
+  test('the mirroring TraefikService is written before the route names it, and deleted after the route stops naming it', () => {
+    const cache = new Cache();
+    settle(m, plan([[r1.hash, 2]], [[r1.hash, 100]]), cache, [r1]);
+    const on = settle(m, mirrored, cache, [r2, r1]);
+    const onWrites = ops(on[0]!).flat();
+    expect(onWrites.indexOf(`create TraefikService/shop-${r1.hash}-mirror`)).toBeGreaterThanOrEqual(0);
+    expect(onWrites.indexOf(`create TraefikService/shop-${r1.hash}-mirror`)).toBeLessThan(
+      onWrites.indexOf('update HTTPRoute/shop'),
+    );
+    const off = settle(m, over, cache, [r2, r1]);
+    const stages = ops(off[0]!);
+    const routeStage = stages.findIndex((s) => s.includes('update HTTPRoute/shop'));
+    const deleteStage = stages.findIndex((s) => s.includes(`delete TraefikService/shop-${r1.hash}-mirror`));
+    expect(routeStage).toBeGreaterThanOrEqual(0);
+    expect(deleteStage).toBeGreaterThan(routeStage);
+    expect(cache.get('TraefikService', `shop-${r1.hash}-mirror`)).toBeUndefined();
+  });
+
+  test("a TraefikService that is not ours is never deleted, and one under the mirror's name is a conflict", () => {
+    const cache = new Cache();
+    settle(m, plan([[r1.hash, 2]], [[r1.hash, 100]]), cache, [r1]);
+    const foreign = (name: string) =>
+      cache.put(
+        {
+          apiVersion: 'traefik.io/v1alpha1',
+          kind: 'TraefikService',
+          metadata: {
+            name,
+            namespace: 'ns',
+            ownerReferences: [
+              { apiVersion: 'x', kind: 'ModelDeployment', name: 'other', uid: 'other', controller: true },
+            ],
+          },
+        },
+        { foreign: false },
+      );
+    foreign('shop-unrelated-mirror');
+    // Handed in even though the caches would leave it out (not controlled by this ModelDeployment).
+    const all = { routeObjects: [...cache.objects.values()] };
+    expect(
+      desire(input(m, over, cache, [r2, r1], all))
+        .stages.flat()
+        .filter((w) => w.op === 'delete'),
+    ).toEqual([]);
+    foreign(`shop-${r1.hash}-mirror`);
+    const d = desire(input(m, mirrored, cache, [r2, r1]));
+    expect(d.conflicts).toEqual([
+      expect.objectContaining({ kind: 'TraefikService', name: `shop-${r1.hash}-mirror` }),
+    ]);
+    expect(d.stages).toEqual([]);
   });
 });
 

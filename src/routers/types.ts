@@ -56,8 +56,19 @@ export interface TrafficRouter {
   readonly matches: boolean;
   /** true when the router can copy requests to another revision and discard its answers (mirror). */
   readonly mirrors: boolean;
-  /** Kinds this router writes (besides the stable Service every router writes). */
+  /** Kinds this router writes, one object `<md>` each (besides the stable Service every router writes). */
   readonly kinds: RoutedKind[];
+  /**
+   * Kinds this router writes only for some settings, under other names (Traefik's mirroring
+   * TraefikServices `<md>-<revision>-mirror`). Watched when served, like `kinds`; objects of them
+   * that a render no longer holds are deleted.
+   */
+  readonly extraKinds?: RoutedKind[];
+  /**
+   * Which of extraKinds this ModelDeployment's settings need, and the setting that needs each (for
+   * the RouterUnavailable message while one is not served).
+   */
+  needs?(md: ModelDeployment): Array<{ kind: RoutedKind; setting: string }>;
   /**
    * Renders every object this router owns for the weight table, including the stable Service
    * `<md>` that clients not going through a router use. Pure. Throws, naming the ModelDeployment,
