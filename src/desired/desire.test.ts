@@ -5,6 +5,7 @@ import { ANNOTATION_APPLIED, LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_REVISION 
 import type { Plan } from '../core/plan.js';
 import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { routerFor } from '../routers/index.js';
+import type { HTTPRoute } from '../routers/gateway-api/router.js';
 import { sampleModelVersion } from '../../test/harness/objects.js';
 import { appliedHash, desire } from './desire.js';
 import type { Desired, DesireInput, Write } from './types.js';
@@ -285,22 +286,33 @@ describe('mirrorWith TraefikService', () => {
     [r2.hash, 100],
   ]);
 
-  test('the mirroring TraefikService is written before the route names it, and deleted after the route stops naming it', () => {
+  test('the route names the mirroring TraefikService only once it is there, and stops naming it before it is deleted', () => {
     const cache = new Cache();
+    const ts = `TraefikService/shop-${r1.hash}-mirror`;
+    const routeNames = () =>
+      JSON.stringify((cache.get('HTTPRoute', 'shop') as HTTPRoute).spec.rules!.at(-1)!.backendRefs);
     settle(m, plan([[r1.hash, 2]], [[r1.hash, 100]]), cache, [r1]);
-    const on = settle(m, mirrored, cache, [r2, r1]);
-    const onWrites = ops(on[0]!).flat();
-    expect(onWrites.indexOf(`create TraefikService/shop-${r1.hash}-mirror`)).toBeGreaterThanOrEqual(0);
-    expect(onWrites.indexOf(`create TraefikService/shop-${r1.hash}-mirror`)).toBeLessThan(
-      onWrites.indexOf('update HTTPRoute/shop'),
+    const rounds = settle(m, mirrored, cache, [r2, r1]);
+    const on = rounds.map((d) => ops(d).flat());
+    const routeWrites = rounds.map((d) =>
+      JSON.stringify(
+        d.stages.flat().filter((w) => w.op !== 'delete' && w.op !== 'patch' && w.object.kind === 'HTTPRoute'),
+      ),
     );
-    const off = settle(m, over, cache, [r2, r1]);
-    const stages = ops(off[0]!);
-    const routeStage = stages.findIndex((s) => s.includes('update HTTPRoute/shop'));
-    const deleteStage = stages.findIndex((s) => s.includes(`delete TraefikService/shop-${r1.hash}-mirror`));
-    expect(routeStage).toBeGreaterThanOrEqual(0);
-    expect(deleteStage).toBeGreaterThan(routeStage);
+    // First the TraefikService, while the route still sends to the Service; then the route through it.
+    expect(on[0]).toContain(`create ${ts}`);
+    expect(routeWrites[0]).not.toContain('-mirror');
+    expect(on[1]).toEqual(['update HTTPRoute/shop']);
+    expect(routeWrites[1]).toContain(`shop-${r1.hash}-mirror`);
+    expect(on.slice(2)).toEqual([[]]);
+    expect(routeNames()).toContain(`shop-${r1.hash}-mirror`);
+    // The mirror over: the route stops naming it, and a reconcile later it goes.
+    const off = settle(m, over, cache, [r2, r1]).map((d) => ops(d).flat());
+    expect(off[0]).toContain('update HTTPRoute/shop');
+    expect(off[0]).not.toContain(`delete ${ts}`);
+    expect(off[1]).toEqual([`delete ${ts}`]);
     expect(cache.get('TraefikService', `shop-${r1.hash}-mirror`)).toBeUndefined();
+    expect(routeNames()).not.toContain('mirror');
   });
 
   test("a TraefikService that is not ours is never deleted, and one under the mirror's name is a conflict", () => {

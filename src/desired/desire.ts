@@ -229,6 +229,7 @@ class Desirer {
         service: revisionObjectName(this.name, plan.mirror.revision),
         percent: plan.mirror.percent,
       },
+      observed: this.input.routeObjects,
     });
     this.routed = new Set(objects.map((o) => `${o.kind}/${o.metadata!.name!}`));
     const liveWeights = router.readWeights(this.input.routeObjects as KubernetesObject[], md);
@@ -247,12 +248,14 @@ class Desirer {
     if (!router || plan.weights.length === 0) return [];
     const kinds = new Set(router.kinds.map((k) => k.kind));
     const routing = new Set(allRoutedKinds().map((k) => k.kind));
+    // An object the applied route still sends to goes a reconcile after the route stops naming it.
+    const inUse = router.inUse?.(this.input.routeObjects, md) ?? new Set<string>();
     return this.input.routeObjects
       .filter((o) => routing.has(o.kind!))
       .filter((o) =>
         o.metadata?.name === this.name
           ? !kinds.has(o.kind!)
-          : !this.routed.has(`${o.kind}/${o.metadata?.name ?? ''}`),
+          : !this.routed.has(`${o.kind}/${o.metadata?.name ?? ''}`) && !inUse.has(o.metadata?.name ?? ''),
       )
       .filter((o) => controlledBy(o, md))
       .map((o) => ({ op: 'delete', ref: refOf(o, this.ns), uid: o.metadata!.uid! }));

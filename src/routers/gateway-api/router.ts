@@ -149,6 +149,9 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
       const m = ctx.mirror;
       if (!m || e.weight === 0 || e.revision === m.revision) return ref;
       if (usesTraefikMirror(md)) {
+        // Until the TraefikService is there, the backend stays the revision's Service: Traefik fails
+        // every request of a rule one of whose backends is a TraefikService it has not loaded.
+        if (!isObserved(ctx, mirrorServiceName(md, e.revision))) return ref;
         // No port: a TraefikService is not a Kubernetes Service (the CRD asks a port of Services only).
         return {
           group: TRAEFIK_GROUP,
@@ -198,6 +201,29 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
 /** The default rule matches on the path alone; version pins and cohorts match headers. */
 function isDefaultRule(r: HTTPRouteRule): boolean {
   return !(r.matches ?? []).some((m) => isVersionMatch(m) || (m.headers ?? []).length > 0);
+}
+
+/** Whether the TraefikService `name` is among the observed objects (every one is, when none are given). */
+function isObserved(ctx: RouteContext, name: string): boolean {
+  if (!ctx.observed) return true;
+  const namespace = ctx.md.metadata?.namespace;
+  return ctx.observed.some(
+    (o) =>
+      o.kind === TRAEFIK_SERVICE.kind &&
+      o.metadata?.name === name &&
+      (!namespace || !o.metadata?.namespace || o.metadata.namespace === namespace),
+  );
+}
+
+/** Names of the TraefikServices the applied route's default rule sends to. */
+function traefikServicesInUse(applied: readonly KubernetesObject[], md: ModelDeployment): Set<string> {
+  const route = findApplied<HTTPRoute>(applied, HTTP_ROUTE, md);
+  const rule = (route?.spec?.rules ?? []).find(isDefaultRule);
+  return new Set(
+    (rule?.backendRefs ?? [])
+      .filter((b) => b.group === TRAEFIK_GROUP && b.kind === TRAEFIK_SERVICE.kind)
+      .map((b) => b.name),
+  );
 }
 
 /**
@@ -255,9 +281,9 @@ export const gatewayApiRouter: TrafficRouter = {
       ? [{ kind: TRAEFIK_SERVICE, setting: 'traffic.gatewayApi.mirrorWith TraefikService' }]
       : [];
   },
+  inUse: traefikServicesInUse,
   render(ctx) {
     checkTable(ctx);
-    // The TraefikServices first: a route naming one that does not exist yet fails its backend.
     return [
       ...traefikMirrors(ctx),
       renderHTTPRoute(ctx),

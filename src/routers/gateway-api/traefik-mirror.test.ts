@@ -168,6 +168,30 @@ describe('mirrorWith TraefikService', () => {
     expect(gatewayApiRouter.readWeights([alien], md())).toEqual(new Map());
   });
 
+  test('the route names a TraefikService only once it is observed; inUse says which the applied route names', () => {
+    const weights = [e('aaa111', 100), e('bbb222', 0)];
+    const mirror = mirrorTo('bbb222', 50);
+    const before = gatewayApiRouter.render(ctx(weights, { mirror, observed: [] }));
+    // The TraefikService is rendered (to be created), the route still sends to the Service.
+    expect(ofKind(before, 'TraefikService').map((o) => o.metadata?.name)).toEqual(['resnet-aaa111-mirror']);
+    expect(defaultRule(before).backendRefs![0]).toMatchObject({ kind: 'Service', name: 'resnet-aaa111' });
+    expect(gatewayApiRouter.inUse!(before, md())).toEqual(new Set());
+    const after = gatewayApiRouter.render(ctx(weights, { mirror, observed: before }));
+    expect(defaultRule(after).backendRefs![0]).toMatchObject({
+      kind: 'TraefikService',
+      name: 'resnet-aaa111-mirror',
+    });
+    expect(gatewayApiRouter.inUse!(after, md())).toEqual(new Set(['resnet-aaa111-mirror']));
+    // Either way the weights read back whole.
+    for (const objs of [before, after])
+      expect(gatewayApiRouter.readWeights(objs, md())).toEqual(
+        new Map([
+          ['aaa111', 100],
+          ['bbb222', 0],
+        ]),
+      );
+  });
+
   test('the TraefikService kind is watched when served and needed only with mirrorWith TraefikService', () => {
     expect(allRoutedKinds()).toContainEqual(TRAEFIK_SERVICE);
     expect(kindsNeeded(gatewayApiRouter, md()).map((k) => [k.kind.kind, k.setting])).toEqual([
