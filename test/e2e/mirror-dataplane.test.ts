@@ -12,10 +12,14 @@
  *   served N·p of copies within 5 binomial standard deviations (200 ± 50: a gateway that copied each
  *   request at random with p = 0.5 falls outside with a chance below 1e-6; Traefik's mirroring
  *   counts, so it is closer still). status.traffic gives 1.1.0 weight 0: copies are not traffic.
+ *   Every request sent while the mirror is switched on is answered by 1.0.0.
  * - The mirror removed from the spec while the rollout waits: the route goes back to the Service,
  *   then the TraefikService is deleted; every request sent during the change is answered by 1.0.0
  *   (no error from a route naming a TraefikService Traefik has not loaded or has dropped), and
  *   1.1.0's counter does not move for N more requests.
+ * - The mirror on again, and 1.1.0's pod deleted: while 1.1.0's Service has no serving endpoint,
+ *   every request is still answered by 1.0.0 (Traefik runs with allowEmptyServices; without it, it
+ *   drops the whole TraefikService, and the stable share with it).
  */
 import http from 'node:http';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -192,6 +196,8 @@ function suite(cfg: DataPlaneConfig): void {
     `a mirror of ${PERCENT}% through a TraefikService: the candidate's Triton gets the copies, clients only 1.0.0's answers`,
     async () => {
       expect(stable).toBeDefined();
+      // Clients during the switch: the route must not name the TraefikService before Traefik has it.
+      const switching = new LoadGenerator(target, { concurrency: 4 }).start();
       await apply(ns.name, spec('1.1.0', true));
       const md = await status((m) => m.status?.mirror?.version === '1.1.0', 'mirror routed to 1.1.0');
       canary = md.status!.canaryRevision!;
@@ -206,6 +212,12 @@ function suite(cfg: DataPlaneConfig): void {
         async () => (await defaultRefs()).some((b) => b.kind === 'TraefikService'),
         { timeoutMs: 30_000 },
       );
+      await new Promise((r) => setTimeout(r, 3000));
+      const during = await switching.stop();
+      process.stderr.write(
+        `mirror-dataplane.test: while the mirror was switched on, ${during.length} requests answered ${JSON.stringify(tally(during))}\n`,
+      );
+      expect(tally(during)).toEqual({ '1.0.0': during.length });
       expect((await defaultRefs()).map((b) => [b.group, b.kind, b.name, b.weight])).toEqual([
         ['traefik.io', 'TraefikService', `${MD}-${stable}-mirror`, 100],
         ['', 'Service', `${MD}-${canary}`, 0],
@@ -315,6 +327,62 @@ function suite(cfg: DataPlaneConfig): void {
       );
       expect(tally(replies)).toEqual({ '1.0.0': N });
       expect(after - before).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "the mirror on again and the candidate's pod deleted: while 1.1.0 has no serving endpoint, every request is answered by 1.0.0",
+    async () => {
+      expect(canary).toBeDefined();
+      await apply(ns.name, spec('1.1.0', true));
+      await until(
+        'the route sends the stable share through the TraefikService again',
+        async () => (await defaultRefs()).some((b) => b.kind === 'TraefikService'),
+        { timeoutMs: 60_000 },
+      );
+      const service = `${MD}-${canary}`;
+      const serving = async (): Promise<number> => {
+        const slices = JSON.parse(
+          await kubectlOk([
+            'get',
+            'endpointslices',
+            '-n',
+            ns.name,
+            '-l',
+            `kubernetes.io/service-name=${service}`,
+            '-o',
+            'json',
+          ]),
+        ) as { items: Array<{ endpoints?: Array<{ conditions?: { serving?: boolean } }> }> };
+        return slices.items.flatMap((sl) => sl.endpoints ?? []).filter((e) => e.conditions?.serving !== false)
+          .length;
+      };
+      const load = new LoadGenerator(target, { concurrency: 4 }).start();
+      await kubectlOk([
+        'delete',
+        'pod',
+        '-n',
+        ns.name,
+        '-l',
+        `modelship.io/revision=${canary}`,
+        '--wait=false',
+      ]);
+      // The window this test is about: 1.1.0's Service without a serving endpoint (Traefik builds
+      // the TraefikService anyway only with allowEmptyServices).
+      const emptyAt = Date.now();
+      await until('1.1.0 without a serving endpoint', async () => (await serving()) === 0, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
+      const noneSince = Date.now();
+      await new Promise((r) => setTimeout(r, 3000));
+      const empty = (await serving()) === 0;
+      const replies = await load.stop();
+      process.stderr.write(
+        `mirror-dataplane.test: candidate pod deleted; no serving endpoint from ${noneSince - emptyAt} ms after the delete, still none 3 s later: ${empty}; ${replies.length} requests answered ${JSON.stringify(tally(replies))}\n`,
+      );
+      expect(tally(replies)).toEqual({ '1.0.0': replies.length });
     },
     TEST_TIMEOUT_MS,
   );
