@@ -43,6 +43,15 @@ export function allRoutedKinds(): RoutedKind[] {
   return [...seen.values()];
 }
 
+/** The kinds routers write only for some settings (TrafficRouter.extraKinds), once each. */
+export function extraRoutedKinds(): RoutedKind[] {
+  const seen = new Map<string, RoutedKind>();
+  for (const router of Object.values(routers)) {
+    for (const k of router.extraKinds ?? []) seen.set(`${k.apiVersion}/${k.kind}`, k);
+  }
+  return [...seen.values()];
+}
+
 /**
  * The kinds the ModelDeployment's router needs served: its own, and the extras its settings ask
  * for, each with what asks for it (`traffic.router <name>`, or the setting).
