@@ -16,7 +16,7 @@ import { apiPath } from './k8s/resources.js';
 import { WorkQueue, type Lane, type WorkQueueObserver } from './k8s/workqueue.js';
 import type { Logger } from './log.js';
 import { GateRunner } from './gates/runner.js';
-import { allRoutedKinds, routerFor } from './routers/index.js';
+import { allRoutedKinds, extraRoutedKinds, kindsNeeded, routerFor } from './routers/index.js';
 import type { RoutedKind } from './routers/types.js';
 import type { RuntimeSettings } from './runtimes/types.js';
 
@@ -49,6 +49,9 @@ export interface OperatorOptions {
   /** Leader election's fence: every write of the reconcilers goes through it (src/k8s/fence.ts). */
   fence?: Fence;
 }
+
+/** How long the start waits for the cache of a kind only some settings need (extraKinds) to sync. */
+const EXTRA_KIND_SYNC_MS = 10_000;
 
 export class Operator {
   readonly mdQueue: WorkQueue;
@@ -118,7 +121,13 @@ export class Operator {
     const { log } = this.opts;
     const http = new KubeHttp(this.opts.kc);
     const served = await discoverKinds(http, allRoutedKinds(), log);
-    const routedKinds = allRoutedKinds().filter((k) => served.get(k.kind) === 'served');
+    // A router's own kinds are waited for at start, as every other cache. A kind only some settings
+    // need (TraefikService) is not: a cluster may serve it without the operator being allowed to list
+    // it (Traefik installs its CRDs; an older ClusterRole has no rule for them), and that must not hold
+    // every ModelDeployment back. It is added as a kind found later is, waited for a little.
+    const extra = new Set(extraRoutedKinds().map((k) => k.kind));
+    const routedKinds = allRoutedKinds().filter((k) => served.get(k.kind) === 'served' && !extra.has(k.kind));
+    const extraServed = allRoutedKinds().filter((k) => served.get(k.kind) === 'served' && extra.has(k.kind));
     const caches = new Caches(this.opts.kc, {
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       resyncMs: this.opts.resyncMs ?? 5 * 60_000,
@@ -142,9 +151,33 @@ export class Operator {
     this.wire(caches);
     caches.start();
     await caches.waitForSync(signal);
+    const pending = extraServed.map((k) =>
+      caches
+        .addRouteKind(k, (cache) => this.wireChild(cache))
+        .then((added) => {
+          if (added) this.requeueRoutedBy(k.kind);
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((res) => {
+        timer = setTimeout(res, EXTRA_KIND_SYNC_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const k of extraServed.filter((k) => !caches.routes.has(k.kind)))
+      log.warn(
+        'router kind served but not synced; ModelDeployments that need it will say so (can the operator list it?)',
+        {
+          kind: k.kind,
+          apiVersion: k.apiVersion,
+        },
+      );
     log.info('caches synced', {
       namespaces: this.opts.namespaces?.join(',') || 'all',
-      routers: routedKinds.map((k) => k.kind).join(','),
+      routers: [...caches.routes.keys()].join(','),
     });
     this.watchRouterKinds(http, caches);
   }
@@ -213,7 +246,7 @@ export class Operator {
     for (const md of this.caches?.modelDeployments.list() ?? []) {
       let needs = false;
       try {
-        needs = routerFor(md).kinds.some((k) => k.kind === kind);
+        needs = kindsNeeded(routerFor(md), md).some((k) => k.kind.kind === kind);
       } catch {
         // An unknown router: its reconcile reports InvalidRouter, whatever the kinds.
       }

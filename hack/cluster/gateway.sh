@@ -8,8 +8,14 @@
 #   MODELSHIP_GATEWAY_LISTENER   the listener's name (parentRefs sectionName)
 # `gateway.sh stop` stops Traefik alone.
 #
+# Traefik runs its Gateway API provider and its kubernetescrd provider: the second loads the
+# TraefikServices that traffic.gatewayApi.mirrorWith: TraefikService writes (Traefik's own mirroring;
+# its Gateway provider does not implement RequestMirror), and lets the Gateway provider route a
+# backendRef of group traefik.io, kind TraefikService to one (docs/decisions/0012-traefik-mirroring.md).
+# The traefik.io CRDs come from the traefik module in the Go module cache (no URLs).
+#
 # Traefik runs as the ServiceAccount modelship-gateway/traefik with a ClusterRole of exactly what
-# its Gateway API provider reads and writes (docs/decisions/0006-traefik-local-gateway.md), through a
+# its Gateway API and CRD providers read and write (docs/decisions/0006-traefik-local-gateway.md), through a
 # kubeconfig holding a TokenRequest token for it: the audit log names its writes, and it cannot touch
 # an HTTPRoute's spec, only its status.
 set -euo pipefail
@@ -26,6 +32,18 @@ LISTENER=web
 CONTROLLER_NAME=traefik.io/gateway-controller
 dir="$RUN_DIR/gateway"
 kc="$dir/kubeconfig"
+# The providers and their settings. allowEmptyServices: a Service without a serving endpoint (a
+# mirror target whose pod is not Ready) must not fail the whole TraefikService, which would fail the
+# stable revision's backend with it (measured: 28,070 of 31,874 requests answered 404 while the mirror
+# target's pod restarted, without it). A Traefik started with other flags (an older version of this
+# script: the Gateway provider only) is restarted.
+PROVIDER_FLAGS=(
+  --providers.kubernetesgateway=true
+  --providers.kubernetesgateway.statusaddress.ip=127.0.0.1
+  --providers.kubernetescrd=true
+  --providers.kubernetescrd.allowEmptyServices=true
+  --providers.kubernetescrd.disableClusterScopeResources=true
+)
 
 stop() {
   local p
@@ -59,10 +77,13 @@ apiserver_ready || die "the local cluster is not running: start it with npm run 
 crds_newer_than_traefik() {
   local started newest
   started="$(date -u -r "$RUN_DIR/pids/traefik.pid" +%Y-%m-%dT%H:%M:%SZ)"
-  newest="$(kubectl_ get crd -o jsonpath='{range .items[?(@.spec.group=="gateway.networking.k8s.io")]}{.metadata.creationTimestamp}{"\n"}{end}' | sort | tail -n 1)"
+  newest="$(kubectl_ get crd -o jsonpath='{range .items[*]}{.spec.group} {.metadata.creationTimestamp}{"\n"}{end}' |
+    awk '$1 == "gateway.networking.k8s.io" || $1 == "traefik.io" {print $2}' | sort | tail -n 1)"
   [[ "$newest" > "$started" ]]
 }
-if alive traefik && [ -f "$kc" ] && [ -z "$(find "$kc" -mmin +720)" ] && ! crds_newer_than_traefik; then
+if alive traefik && [ -f "$kc" ] && [ -z "$(find "$kc" -mmin +720)" ] && ! crds_newer_than_traefik &&
+  [ "$(cat "$dir/providers" 2>/dev/null)" = "${PROVIDER_FLAGS[*]}" ] &&
+  kubectl_ get crd traefikservices.traefik.io >/dev/null 2>&1; then
   print_env
   exit 0
 fi
@@ -76,6 +97,9 @@ has_v14() { kubectl_ get crd backendtlspolicies.gateway.networking.k8s.io >/dev/
 if ! has_v14; then bash "$here/install-router-crds.sh"; fi
 # Without it Traefik starts, retries the list forever and never programs the Gateway.
 has_v14 || die "Traefik needs the Gateway API v1.4 CRDs (BackendTLSPolicy v1); GATEWAY_API_VERSION is $GATEWAY_API_VERSION"
+
+# The kubernetescrd provider lists every traefik.io kind and does not start without them.
+bash "$here/install-traefik-crds.sh"
 
 mkdir -p "$dir" "$RUN_DIR/logs" "$RUN_DIR/pids"
 # A Gateway left from a Traefik stopped earlier still says Programmed: start from a fresh one, so
@@ -113,6 +137,11 @@ rules:
   - apiGroups: [gateway.networking.k8s.io]
     resources: [gatewayclasses/status, gateways/status, httproutes/status, grpcroutes/status, backendtlspolicies/status]
     verbs: [update]
+  # The kubernetescrd provider: every traefik.io kind (it lists them all); nodes are not read
+  # (disableClusterScopeResources).
+  - apiGroups: [traefik.io]
+    resources: [ingressroutes, ingressroutetcps, ingressrouteudps, middlewares, middlewaretcps, serverstransports, serverstransporttcps, tlsoptions, tlsstores, traefikservices]
+    verbs: [get, list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -148,13 +177,13 @@ write_kubeconfig "$kc" traefik "token: $token"
 # Loopback only: clients on this machine reach the Gateway; Traefik itself reaches the backends at
 # whatever addresses their EndpointSlices hold (it does not go through Service IPs). No calls home.
 KUBECONFIG="$kc" setsid "$traefik" \
-  --providers.kubernetesgateway=true \
-  --providers.kubernetesgateway.statusaddress.ip=127.0.0.1 \
+  "${PROVIDER_FLAGS[@]}" \
   --entrypoints.web.address="127.0.0.1:$GATEWAY_PORT" \
   --global.checknewversion=false --global.sendanonymoususage=false \
   --log.level=INFO --log.nocolor=true \
   >"$RUN_DIR/logs/traefik.log" 2>&1 </dev/null &
 echo $! >"$RUN_DIR/pids/traefik.pid"
+echo "${PROVIDER_FLAGS[*]}" >"$dir/providers"
 
 # Ready: Traefik has synced its caches and written the Gateway's status (it finds the entry point
 # for the listener's port, else Programmed stays False with the reason in the message).

@@ -435,6 +435,8 @@ export interface ModelDeploymentSpecTrafficGatewayApi {
    * @defaultValue `{}`
    */
   path?: ModelDeploymentSpecTrafficGatewayApiPath;
+  /** How spec.strategy.canary.mirror reaches the gateway. */
+  mirrorWith?: ModelDeploymentSpecTrafficGatewayApiMirrorWith;
 }
 
 /** A reference to a Gateway, as in HTTPRoute spec.parentRefs. */
@@ -473,6 +475,9 @@ export interface ModelDeploymentSpecTrafficGatewayApiPath {
 
 /** How the path is matched. */
 export type ModelDeploymentSpecTrafficGatewayApiPathType = 'PathPrefix' | 'Exact';
+
+/** How spec.strategy.canary.mirror reaches the gateway. */
+export type ModelDeploymentSpecTrafficGatewayApiMirrorWith = 'RequestMirror' | 'TraefikService';
 
 /** Istio settings. */
 export interface ModelDeploymentSpecTrafficIstio {

@@ -37,7 +37,7 @@ import { formatPath } from '../k8s/managed-fields.js';
 import { isNamespaceTerminating } from '../k8s/kube-http.js';
 import { splitKey } from '../k8s/informer.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
-import { routerFor } from '../routers/index.js';
+import { kindsNeeded, routerFor } from '../routers/index.js';
 import type { TrafficRouter } from '../routers/types.js';
 import { specDrift } from './cache-shape.js';
 import { BY_DEPLOYMENT, BY_MODEL } from './caches.js';
@@ -281,12 +281,13 @@ async function observeWorld(deps: ReconcileDeps, md: ModelDeployment, ns: string
   let desired: Resolution | undefined;
   try {
     router = routerFor(md);
-    const missing = router.kinds.find((k) => !deps.caches.routes.has(k.kind));
-    if (missing) {
+    const need = kindsNeeded(router, md).find((k) => !deps.caches.routes.has(k.kind.kind));
+    if (need) {
+      const missing = need.kind;
       desired = {
         ok: false,
         reason: 'RouterUnavailable',
-        message: `traffic.router ${router.name} needs the ${missing.kind} CRD (${missing.apiVersion}), which is not installed in this cluster (or the operator cannot list it); install it (the operator notices it within --router-discovery-interval, 30s by default) or choose another router`,
+        message: `${need.setting} needs the ${missing.kind} CRD (${missing.apiVersion}), which is not installed in this cluster (or the operator cannot list it); install it (the operator notices it within --router-discovery-interval, 30s by default) or ${router.kinds.includes(missing) ? 'choose another router' : 'change that setting'}`,
       };
       // Nothing of this router can be read or written while its kind is not served: no routing write
       // (it would fail with 404 before the condition could be recorded), no deletion either.

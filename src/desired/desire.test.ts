@@ -5,6 +5,7 @@ import { ANNOTATION_APPLIED, LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_REVISION 
 import type { Plan } from '../core/plan.js';
 import { renderRevision, type RenderedRevision } from '../core/revision.js';
 import { routerFor } from '../routers/index.js';
+import type { HTTPRoute } from '../routers/gateway-api/router.js';
 import { sampleModelVersion } from '../../test/harness/objects.js';
 import { appliedHash, desire } from './desire.js';
 import type { Desired, DesireInput, Write } from './types.js';
@@ -77,7 +78,7 @@ function input(
     router: routerFor(m),
     deployments: cache.deployments().filter(owned),
     routeObjects: [...cache.objects.values()].filter(
-      (o) => (o.kind === 'Service' || o.kind === 'HTTPRoute') && owned(o),
+      (o) => (o.kind === 'Service' || o.kind === 'HTTPRoute' || o.kind === 'TraefikService') && owned(o),
     ),
     lookup: cache.get,
     driftOf: () => [],
@@ -260,6 +261,92 @@ describe('names held by objects this ModelDeployment does not control', () => {
     const route = cache.get('HTTPRoute', 'shop')!;
     route.metadata!.ownerReferences = [];
     expect(desire(input(svc, p, cache, [r])).stages).toEqual([]);
+  });
+});
+
+describe('mirrorWith TraefikService', () => {
+  const m = md();
+  m.spec.traffic!.gatewayApi!.mirrorWith = 'TraefikService';
+  const r1 = render(m, '1.0.0');
+  const r2 = render(m, '1.1.0');
+  const both: Array<[string, number]> = [
+    [r1.hash, 2],
+    [r2.hash, 1],
+  ];
+  const mirrored = plan(
+    both,
+    [
+      [r1.hash, 100],
+      [r2.hash, 0],
+    ],
+    { mirror: { revision: r2.hash, version: '1.1.0', percent: 50 } },
+  );
+  const over = plan(both, [
+    [r1.hash, 0],
+    [r2.hash, 100],
+  ]);
+
+  test('the route names the mirroring TraefikService only once it is there, and stops naming it before it is deleted', () => {
+    const cache = new Cache();
+    const ts = `TraefikService/shop-${r1.hash}-mirror`;
+    const routeNames = () =>
+      JSON.stringify((cache.get('HTTPRoute', 'shop') as HTTPRoute).spec.rules!.at(-1)!.backendRefs);
+    settle(m, plan([[r1.hash, 2]], [[r1.hash, 100]]), cache, [r1]);
+    const rounds = settle(m, mirrored, cache, [r2, r1]);
+    const on = rounds.map((d) => ops(d).flat());
+    const routeWrites = rounds.map((d) =>
+      JSON.stringify(
+        d.stages.flat().filter((w) => w.op !== 'delete' && w.op !== 'patch' && w.object.kind === 'HTTPRoute'),
+      ),
+    );
+    // First the TraefikService, while the route still sends to the Service; then the route through it.
+    expect(on[0]).toContain(`create ${ts}`);
+    expect(routeWrites[0]).not.toContain('-mirror');
+    expect(on[1]).toEqual(['update HTTPRoute/shop']);
+    expect(routeWrites[1]).toContain(`shop-${r1.hash}-mirror`);
+    expect(on.slice(2)).toEqual([[]]);
+    expect(routeNames()).toContain(`shop-${r1.hash}-mirror`);
+    // The mirror over: the route stops naming it, and a reconcile later it goes.
+    const off = settle(m, over, cache, [r2, r1]).map((d) => ops(d).flat());
+    expect(off[0]).toContain('update HTTPRoute/shop');
+    expect(off[0]).not.toContain(`delete ${ts}`);
+    expect(off[1]).toEqual([`delete ${ts}`]);
+    expect(cache.get('TraefikService', `shop-${r1.hash}-mirror`)).toBeUndefined();
+    expect(routeNames()).not.toContain('mirror');
+  });
+
+  test("a TraefikService that is not ours is never deleted, and one under the mirror's name is a conflict", () => {
+    const cache = new Cache();
+    settle(m, plan([[r1.hash, 2]], [[r1.hash, 100]]), cache, [r1]);
+    const foreign = (name: string) =>
+      cache.put(
+        {
+          apiVersion: 'traefik.io/v1alpha1',
+          kind: 'TraefikService',
+          metadata: {
+            name,
+            namespace: 'ns',
+            ownerReferences: [
+              { apiVersion: 'x', kind: 'ModelDeployment', name: 'other', uid: 'other', controller: true },
+            ],
+          },
+        },
+        { foreign: false },
+      );
+    foreign('shop-unrelated-mirror');
+    // Handed in even though the caches would leave it out (not controlled by this ModelDeployment).
+    const all = { routeObjects: [...cache.objects.values()] };
+    expect(
+      desire(input(m, over, cache, [r2, r1], all))
+        .stages.flat()
+        .filter((w) => w.op === 'delete'),
+    ).toEqual([]);
+    foreign(`shop-${r1.hash}-mirror`);
+    const d = desire(input(m, mirrored, cache, [r2, r1]));
+    expect(d.conflicts).toEqual([
+      expect.objectContaining({ kind: 'TraefikService', name: `shop-${r1.hash}-mirror` }),
+    ]);
+    expect(d.stages).toEqual([]);
   });
 });
 

@@ -29,6 +29,7 @@ import { controlledBy, describeController, type NameConflict } from '../core/own
 import type { Plan } from '../core/plan.js';
 import { ownerReference } from '../core/revision.js';
 import { resolveSpec } from '../core/spec.js';
+import { allRoutedKinds } from '../routers/index.js';
 import type { Desired, DesireInput, Drift, ObjectRef, Write } from './types.js';
 
 type PlannedRevision = Plan['revisions'][number];
@@ -44,6 +45,8 @@ class Desirer {
   private readonly conflicts: NameConflict[] = [];
   private readonly drift: Drift[] = [];
   private readonly live: Map<string, V1Deployment>;
+  /** `<kind>/<name>` of every routing object the current render holds (set by routing()). */
+  private routed = new Set<string>();
 
   constructor(private readonly input: DesireInput) {
     this.ns = input.md.metadata!.namespace!;
@@ -226,20 +229,34 @@ class Desirer {
         service: revisionObjectName(this.name, plan.mirror.revision),
         percent: plan.mirror.percent,
       },
+      observed: this.input.routeObjects,
     });
+    this.routed = new Set(objects.map((o) => `${o.kind}/${o.metadata!.name!}`));
     const liveWeights = router.readWeights(this.input.routeObjects as KubernetesObject[], md);
     const planned = new Map(plan.weights.map((w) => [w.revision, w.weight]));
     const drifted = !liveWeights || !deepEqual(Object.fromEntries(liveWeights), Object.fromEntries(planned));
     return compact(objects.map((o) => this.put(o, () => !drifted)));
   }
 
-  /** Objects of a router the ModelDeployment no longer uses (traffic.router changed), once the new router's are in place. */
+  /**
+   * Routing objects the current render no longer holds, once the new ones are in place: those of a
+   * router the ModelDeployment no longer uses (traffic.router changed), and a router's extra objects
+   * whose setting is over (a mirroring TraefikService once the mirror ends). Ours only.
+   */
   private staleRoutes(): Write[] {
     const { router, plan, md } = this.input;
     if (!router || plan.weights.length === 0) return [];
     const kinds = new Set(router.kinds.map((k) => k.kind));
+    const routing = new Set(allRoutedKinds().map((k) => k.kind));
+    // An object the applied route still sends to goes a reconcile after the route stops naming it.
+    const inUse = router.inUse?.(this.input.routeObjects, md) ?? new Set<string>();
     return this.input.routeObjects
-      .filter((o) => o.kind !== 'Service' && !kinds.has(o.kind!) && o.metadata?.name === this.name)
+      .filter((o) => routing.has(o.kind!))
+      .filter((o) =>
+        o.metadata?.name === this.name
+          ? !kinds.has(o.kind!)
+          : !this.routed.has(`${o.kind}/${o.metadata?.name ?? ''}`) && !inUse.has(o.metadata?.name ?? ''),
+      )
       .filter((o) => controlledBy(o, md))
       .map((o) => ({ op: 'delete', ref: refOf(o, this.ns), uid: o.metadata!.uid! }));
   }

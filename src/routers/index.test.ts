@@ -60,6 +60,7 @@ describe('routerFor', () => {
 test('allRoutedKinds lists each routed kind once', () => {
   expect(allRoutedKinds()).toEqual([
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+    { apiVersion: 'traefik.io/v1alpha1', kind: 'TraefikService', plural: 'traefikservices' },
     { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', plural: 'virtualservices' },
   ]);
 });

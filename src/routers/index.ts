@@ -31,14 +31,37 @@ export function routerFor(md: ModelDeployment): TrafficRouter {
 }
 
 /**
- * Every kind some router writes besides Services, once each: the operator watches them all and
+ * Every kind some router writes besides Services (extraKinds too), once each: the operator watches them all and
  * deletes a ModelDeployment's objects of the kinds its current router does not write (after a change
  * of spec.traffic.router).
  */
 export function allRoutedKinds(): RoutedKind[] {
   const seen = new Map<string, RoutedKind>();
   for (const router of Object.values(routers)) {
-    for (const k of router.kinds) seen.set(`${k.apiVersion}/${k.kind}`, k);
+    for (const k of [...router.kinds, ...(router.extraKinds ?? [])]) seen.set(`${k.apiVersion}/${k.kind}`, k);
   }
   return [...seen.values()];
+}
+
+/** The kinds routers write only for some settings (TrafficRouter.extraKinds), once each. */
+export function extraRoutedKinds(): RoutedKind[] {
+  const seen = new Map<string, RoutedKind>();
+  for (const router of Object.values(routers)) {
+    for (const k of router.extraKinds ?? []) seen.set(`${k.apiVersion}/${k.kind}`, k);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * The kinds the ModelDeployment's router needs served: its own, and the extras its settings ask
+ * for, each with what asks for it (`traffic.router <name>`, or the setting).
+ */
+export function kindsNeeded(
+  router: TrafficRouter,
+  md: ModelDeployment,
+): Array<{ kind: RoutedKind; setting: string }> {
+  return [
+    ...router.kinds.map((kind) => ({ kind, setting: `traffic.router ${router.name}` })),
+    ...(router.needs?.(md) ?? []),
+  ];
 }

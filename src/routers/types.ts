@@ -29,6 +29,12 @@ export interface RouteContext {
   cohort?: RouteTarget | undefined;
   /** A copy of `percent`% of the stable revision's requests goes to this revision (routers with `mirrors`). */
   mirror?: (RouteTarget & { percent: number }) | undefined;
+  /**
+   * The routing objects as the caches hold them, for a router whose objects refer to each other
+   * across kinds (a route naming a TraefikService): it names an object only once it is there.
+   * undefined: render as if every object rendered were there (a render that is applied whole).
+   */
+  observed?: readonly KubernetesObject[] | undefined;
 }
 
 /** A revision that receives requests beside the weight table, and its Service `<md>-<revision>`. */
@@ -56,8 +62,24 @@ export interface TrafficRouter {
   readonly matches: boolean;
   /** true when the router can copy requests to another revision and discard its answers (mirror). */
   readonly mirrors: boolean;
-  /** Kinds this router writes (besides the stable Service every router writes). */
+  /** Kinds this router writes, one object `<md>` each (besides the stable Service every router writes). */
   readonly kinds: RoutedKind[];
+  /**
+   * Kinds this router writes only for some settings, under other names (Traefik's mirroring
+   * TraefikServices `<md>-<revision>-mirror`). Watched when served, like `kinds`; objects of them
+   * that a render no longer holds are deleted.
+   */
+  readonly extraKinds?: RoutedKind[];
+  /**
+   * Which of extraKinds this ModelDeployment's settings need, and the setting that needs each (for
+   * the RouterUnavailable message while one is not served).
+   */
+  needs?(md: ModelDeployment): Array<{ kind: RoutedKind; setting: string }>;
+  /**
+   * Names of the extraKinds objects that the applied objects of `kinds` refer to: those are not
+   * deleted, even when a render no longer holds them, until the reference is gone from what is applied.
+   */
+  inUse?(applied: readonly KubernetesObject[], md: ModelDeployment): Set<string>;
   /**
    * Renders every object this router owns for the weight table, including the stable Service
    * `<md>` that clients not going through a router use. Pure. Throws, naming the ModelDeployment,

@@ -6,16 +6,21 @@
  * through a canary to a promotion, with no request refused on the way. The same role without `patch`
  * on Deployments, bound to a second account, leaves a ModelDeployment that never becomes Ready and an
  * operator that says why (the apiserver's 403). Neither account can read Secrets. That the role grants
- * nothing beyond the calls the code makes is test/reliability/permissions.test.ts.
+ * nothing beyond the calls the code makes is test/reliability/permissions.test.ts. And the role
+ * without its traefik.io rule (an older ClusterRole) on a cluster that serves TraefikServices (Traefik
+ * installed its CRDs): the kind is one only mirrorWith: TraefikService needs, so the operator starts
+ * anyway, says so once, and takes a ModelDeployment to Ready.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadAll } from 'js-yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeHttp } from '../../src/k8s/kube-http.js';
-import { repoRoot } from '../harness/env.js';
+import { clusterScripts, repoRoot } from '../harness/env.js';
 import { OPERATOR_ACCESS, accessOf } from '../harness/rbac.js';
 import { kubectl, kubectlOk, kubeConfig, tempNamespace, writeTokenKubeconfig } from '../harness/kube.js';
 import { startOperator } from '../harness/operator.js';
@@ -365,5 +370,35 @@ describe('with that ClusterRole less `patch` on Deployments', () => {
     const r = await kubectl(['wait', '-n', ns.name, `md/${MD}`, '--for=condition=Ready', '--timeout=3s']);
     expect(r.code).not.toBe(0);
     expect(op!.lines('403', 100).length).toBeGreaterThan(1);
+  });
+});
+
+describe('with that ClusterRole less its traefik.io rule, on a cluster that serves TraefikServices', () => {
+  let ns: Awaited<ReturnType<typeof tempNamespace>>;
+  let op: Operator | undefined;
+
+  beforeAll(async () => {
+    await promisify(execFile)('bash', [join(clusterScripts, 'install-traefik-crds.sh')], {
+      env: process.env,
+    });
+    ns = await tempNamespace('e2e-rbac-notraefik');
+    const role = `modelship-e2e-notraefik-${suffix}`;
+    await clusterRole(role, (rules) => rules.filter((r) => !r.apiGroups.includes('traefik.io')));
+    const who = await identity(ns.name, role, dir);
+    await apply(ns.name, modelVersion('digits', '1.0.0'));
+    op = operatorAs(who.kubeconfig, ns.name);
+    operators.push(op);
+  }, 300_000);
+  afterAll(async () => {
+    if (ns) await removeNamespace(ns.name, op);
+  });
+
+  test('the operator starts without that kind, says so once, and a ModelDeployment becomes Ready', async () => {
+    await apply(ns.name, digits('1.0.0'));
+    await waitReady(ns.name, 90);
+    const said = op!.lines('router kind served but not synced');
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('TraefikService');
+    expect(op!.lines('caches synced')).toHaveLength(1);
   });
 });

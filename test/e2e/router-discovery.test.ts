@@ -45,6 +45,9 @@ const until = waiter(
 const installRouterCrds = async (): Promise<void> => {
   await promisify(execFile)('bash', [join(clusterScripts, 'install-router-crds.sh')], { env: process.env });
 };
+const installTraefikCrds = async (): Promise<void> => {
+  await promisify(execFile)('bash', [join(clusterScripts, 'install-traefik-crds.sh')], { env: process.env });
+};
 const deleteCrd = async (): Promise<void> => {
   // Waits until the apiserver has removed every HTTPRoute and stopped serving the kind.
   await kubectlOk(['delete', 'crd', CRD, '--ignore-not-found', '--wait=true', '--timeout=60s']);
@@ -58,6 +61,7 @@ beforeAll(async () => {
 }, TEST_TIMEOUT_MS);
 afterAll(async () => {
   await installRouterCrds();
+  await installTraefikCrds();
   await endSuite('router-discovery', ns, op ? [op] : []);
 }, TEST_TIMEOUT_MS);
 
@@ -150,6 +154,48 @@ test(
     expect(await routeWeights(ns.name, MD)).toEqual({ [md.status!.stableRevision!]: 100 });
     expect(op!.lines('router kind available')).toHaveLength(2);
     expect(op!.lines('caches synced')).toHaveLength(1);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+// A kind that only a setting needs: traffic.gatewayApi.mirrorWith TraefikService needs Traefik's
+// TraefikService CRD; the HTTPRoute alone does not (docs/decisions/0012-traefik-mirroring.md).
+test(
+  'mirrorWith TraefikService without the TraefikService CRD: RouterUnavailable naming the setting, the route left as it is; the CRD installed: Ready again',
+  async () => {
+    const TS_CRD = 'traefikservices.traefik.io';
+    await kubectlOk(['delete', 'crd', TS_CRD, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    const stable = (await getMd(ns.name, MD)).status!.stableRevision!;
+    const spec = (gatewayApi: object): object => ({
+      apiVersion: GROUP_VERSION,
+      kind: 'ModelDeployment',
+      metadata: { name: MD },
+      spec: { model: 'digits', version: '1.0.0', replicas: 1, traffic: { router: 'gatewayApi', gatewayApi } },
+    });
+    await apply(ns.name, spec({ parentRefs: [{ name: 'gw' }], mirrorWith: 'TraefikService' }));
+    await until('Ready=False RouterUnavailable', async () => (await reason()) === 'RouterUnavailable', {
+      md: MD,
+      timeoutMs: 20000,
+    });
+    const message = condition((await getMd(ns.name, MD)).status, 'Ready')?.message;
+    expect(message).toContain(
+      'traffic.gatewayApi.mirrorWith TraefikService needs the TraefikService CRD (traefik.io/v1alpha1)',
+    );
+    expect(message).toContain('or change that setting');
+    expect(await routeWeights(ns.name, MD)).toEqual({ [stable]: 100 });
+
+    await installTraefikCrds();
+    await until(
+      'Ready=True again',
+      async () => {
+        const m = await getMd(ns.name, MD);
+        return current(m) && condition(m.status, 'Ready')?.status === 'True';
+      },
+      { md: MD, timeoutMs: 60000 },
+    );
+    expect(await routeWeights(ns.name, MD)).toEqual({ [stable]: 100 });
+    // No mirror in the strategy: nothing to write.
+    expect(JSON.parse(await kubectlOk(['get', TS_CRD, '-n', ns.name, '-o', 'json'])).items).toEqual([]);
   },
   TEST_TIMEOUT_MS,
 );

@@ -37,6 +37,7 @@ export const OPERATOR_ACCESS: Access = {
   'modelship.io/modelversions': ['delete', 'list', 'patch', 'watch'],
   'modelship.io/modelversions/status': ['patch'], // server-side apply of the status
   'networking.istio.io/virtualservices': CHILD, // router istio
+  'traefik.io/traefikservices': CHILD, // router gatewayApi, mirrorWith TraefikService
 };
 
 /** Every verb an RBAC rule can grant on a resource (the "*" of a rule), for refusal checks. */

@@ -119,6 +119,11 @@ built-in system:discovery role allows it to every authenticated user.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [httproutes]
   verbs: [get, list, watch, create, patch, delete]
+# Traefik's mirroring for traffic.gatewayApi.mirrorWith: TraefikService (used only if the CRD is
+# installed).
+- apiGroups: [traefik.io]
+  resources: [traefikservices]
+  verbs: [get, list, watch, create, patch, delete]
 # Weighted routing for traffic.router: istio (used only if the CRD is installed).
 - apiGroups: [networking.istio.io]
   resources: [virtualservices]

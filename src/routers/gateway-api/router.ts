@@ -13,6 +13,9 @@
 //      own. The filter sits on the backendRef, not on the rule: Traefik v3.6 answers 500 to every
 //      request of a rule that has a filter it does not implement (RequestMirror is one), and
 //      ignores backendRef filters (docs/routers.md).
+//      With traffic.gatewayApi.mirrorWith: TraefikService, each such backendRef instead points to a
+//      TraefikService `<md>-<revision>-mirror` of type mirroring (main: the revision's Service,
+//      mirror: the candidate's at `percent`), rendered beside the route (traefik-service.ts).
 // A header rule is more specific than the default rule (more header matches), so it wins whatever
 // the list order; it is listed first anyway so the object reads in the order requests are matched.
 // Between a version pin and a cohort match with as many headers, the earlier rule (the pin) wins.
@@ -31,6 +34,15 @@ import { cohortMatches } from '../cohorts.js';
 import { heaviestRevisionSelector, renderStableService } from '../stable-service.js';
 import { VERSION_HEADER, checkTable, groupByVersion, headerBackends, keepHeaviest } from '../table.js';
 import type { RouteContext, RoutedKind, TrafficRouter } from '../types.js';
+import {
+  TRAEFIK_GROUP,
+  TRAEFIK_SERVICE,
+  type TraefikService,
+  mainRevisionOf,
+  mirrorServiceName,
+  renderMirrorService,
+  usesTraefikMirror,
+} from './traefik-service.js';
 
 export const HTTP_ROUTE: RoutedKind = {
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -136,6 +148,18 @@ export function renderHTTPRoute(ctx: RouteContext): HTTPRoute {
       const ref = backendRef(e.service, port, e.weight);
       const m = ctx.mirror;
       if (!m || e.weight === 0 || e.revision === m.revision) return ref;
+      if (usesTraefikMirror(md)) {
+        // Until the TraefikService is there, the backend stays the revision's Service: Traefik fails
+        // every request of a rule one of whose backends is a TraefikService it has not loaded.
+        if (!isObserved(ctx, mirrorServiceName(md, e.revision))) return ref;
+        // No port: a TraefikService is not a Kubernetes Service (the CRD asks a port of Services only).
+        return {
+          group: TRAEFIK_GROUP,
+          kind: TRAEFIK_SERVICE.kind,
+          name: mirrorServiceName(md, e.revision),
+          weight: e.weight,
+        };
+      }
       return {
         ...ref,
         filters: [
@@ -179,19 +203,66 @@ function isDefaultRule(r: HTTPRouteRule): boolean {
   return !(r.matches ?? []).some((m) => isVersionMatch(m) || (m.headers ?? []).length > 0);
 }
 
+/** Whether the TraefikService `name` is among the observed objects (every one is, when none are given). */
+function isObserved(ctx: RouteContext, name: string): boolean {
+  if (!ctx.observed) return true;
+  const namespace = ctx.md.metadata?.namespace;
+  return ctx.observed.some(
+    (o) =>
+      o.kind === TRAEFIK_SERVICE.kind &&
+      o.metadata?.name === name &&
+      (!namespace || !o.metadata?.namespace || o.metadata.namespace === namespace),
+  );
+}
+
+/** Names of the TraefikServices the applied route's default rule sends to. */
+function traefikServicesInUse(applied: readonly KubernetesObject[], md: ModelDeployment): Set<string> {
+  const route = findApplied<HTTPRoute>(applied, HTTP_ROUTE, md);
+  const rule = (route?.spec?.rules ?? []).find(isDefaultRule);
+  return new Set(
+    (rule?.backendRefs ?? [])
+      .filter((b) => b.group === TRAEFIK_GROUP && b.kind === TRAEFIK_SERVICE.kind)
+      .map((b) => b.name),
+  );
+}
+
+/**
+ * The backendRefs of the default rule other than the candidate's, while a mirror copies to it with
+ * mirrorWith TraefikService: each is served through a mirroring TraefikService.
+ */
+function traefikMirrors(ctx: RouteContext): TraefikService[] {
+  const m = ctx.mirror;
+  if (!m || !usesTraefikMirror(ctx.md)) return [];
+  return keepHeaviest(ctx.weights, MAX_BACKEND_REFS)
+    .filter((e) => e.weight > 0 && e.revision !== m.revision)
+    .map((e) => renderMirrorService({ ...ctx, mirror: m }, e));
+}
+
 /**
  * Weights of the default rule (the first rule none of whose matches tests a header), by
  * revision. Backend weights are read as stored: Gateway API weights are proportions, and modelship
  * writes percentages, so a route it applied reads back as the table (weight-0 revisions included).
- * A backend missing its weight counts as 1, the CRD default; backends that are not revision Services
- * of this ModelDeployment are skipped. An HTTPRoute without such a rule reads as an empty split.
+ * A backend missing its weight counts as 1, the CRD default; a backend that is one of this
+ * ModelDeployment's mirroring TraefikServices counts for the revision it serves (its main Service;
+ * `applied` holds the TraefikServices); other backends that are not revision Services of this
+ * ModelDeployment are skipped. An HTTPRoute without such a rule reads as an empty split. Mirrored
+ * copies are never read as weight: they are not served traffic.
  */
-export function readHTTPRouteWeights(route: HTTPRoute, md: ModelDeployment): Map<string, number> {
+export function readHTTPRouteWeights(
+  route: HTTPRoute,
+  md: ModelDeployment,
+  applied: readonly KubernetesObject[] = [],
+): Map<string, number> {
   const out = new Map<string, number>();
   const rule = (route.spec?.rules ?? []).find(isDefaultRule);
   for (const b of rule?.backendRefs ?? []) {
-    if ((b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') continue;
     if (b.namespace && md.metadata?.namespace && b.namespace !== md.metadata.namespace) continue;
+    if (b.group === TRAEFIK_GROUP && b.kind === TRAEFIK_SERVICE.kind) {
+      const revision = mainRevisionOf(b.name, applied, md);
+      if (revision !== undefined) addWeight(out, revision, b.weight ?? 1);
+      continue;
+    }
+    if ((b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') continue;
     const revision = revisionOfService(md, b.name);
     if (revision !== undefined) addWeight(out, revision, b.weight ?? 1);
   }
@@ -204,12 +275,23 @@ export const gatewayApiRouter: TrafficRouter = {
   matches: true,
   mirrors: true,
   kinds: [HTTP_ROUTE],
+  extraKinds: [TRAEFIK_SERVICE],
+  needs(md) {
+    return usesTraefikMirror(md)
+      ? [{ kind: TRAEFIK_SERVICE, setting: 'traffic.gatewayApi.mirrorWith TraefikService' }]
+      : [];
+  },
+  inUse: traefikServicesInUse,
   render(ctx) {
     checkTable(ctx);
-    return [renderHTTPRoute(ctx), renderStableService(ctx, heaviestRevisionSelector(ctx))];
+    return [
+      ...traefikMirrors(ctx),
+      renderHTTPRoute(ctx),
+      renderStableService(ctx, heaviestRevisionSelector(ctx)),
+    ];
   },
   readWeights(applied, md) {
     const route = findApplied<HTTPRoute>(applied, HTTP_ROUTE, md);
-    return route ? readHTTPRouteWeights(route, md) : undefined;
+    return route ? readHTTPRouteWeights(route, md, applied) : undefined;
   },
 };
