@@ -38,6 +38,7 @@ import {
   TRAEFIK_GROUP,
   TRAEFIK_SERVICE,
   type TraefikService,
+  findTraefikService,
   mainRevisionOf,
   mirrorServiceName,
   renderMirrorService,
@@ -205,14 +206,7 @@ function isDefaultRule(r: HTTPRouteRule): boolean {
 
 /** Whether the TraefikService `name` is among the observed objects (every one is, when none are given). */
 function isObserved(ctx: RouteContext, name: string): boolean {
-  if (!ctx.observed) return true;
-  const namespace = ctx.md.metadata?.namespace;
-  return ctx.observed.some(
-    (o) =>
-      o.kind === TRAEFIK_SERVICE.kind &&
-      o.metadata?.name === name &&
-      (!namespace || !o.metadata?.namespace || o.metadata.namespace === namespace),
-  );
+  return !ctx.observed || findTraefikService(ctx.observed, name, ctx.md) !== undefined;
 }
 
 /** Names of the TraefikServices the applied route's default rule sends to. */

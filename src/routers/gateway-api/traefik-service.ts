@@ -73,6 +73,21 @@ export function renderMirrorService(
   };
 }
 
+/** The TraefikService `name` of the ModelDeployment's namespace among `objects` (one without a namespace matches). */
+export function findTraefikService(
+  objects: readonly KubernetesObject[],
+  name: string,
+  md: ModelDeployment,
+): TraefikService | undefined {
+  const namespace = md.metadata?.namespace;
+  return objects.find(
+    (o) =>
+      o.kind === TRAEFIK_SERVICE.kind &&
+      o.metadata?.name === name &&
+      (!namespace || !o.metadata?.namespace || o.metadata.namespace === namespace),
+  ) as TraefikService | undefined;
+}
+
 /**
  * The revision a mirroring TraefikService of this ModelDeployment serves (its main Service), as
  * applied when it is among `applied`, else as its name says (`<md>-<revision>-mirror`): the route and
@@ -87,13 +102,8 @@ export function mainRevisionOf(
   const prefix = `${mdName(md)}-`;
   if (!name.startsWith(prefix) || !name.endsWith('-mirror')) return undefined;
   const namespace = md.metadata?.namespace;
-  const ts = applied.find(
-    (o) =>
-      o.kind === TRAEFIK_SERVICE.kind &&
-      (o.apiVersion ?? '').startsWith(`${TRAEFIK_GROUP}/`) &&
-      o.metadata?.name === name &&
-      (!namespace || !o.metadata?.namespace || o.metadata.namespace === namespace),
-  ) as TraefikService | undefined;
+  const found = findTraefikService(applied, name, md);
+  const ts = found && (found.apiVersion ?? '').startsWith(`${TRAEFIK_GROUP}/`) ? found : undefined;
   if (!ts) {
     const revision = name.slice(prefix.length, -'-mirror'.length);
     return revision.length > 0 ? revision : undefined;
