@@ -25,6 +25,7 @@ import {
   clusterPids,
   cpuDelta,
   cpuSnapshot,
+  deleteAllOf,
   deleteNamespace,
   fmt,
   fmtRange,
@@ -351,12 +352,29 @@ async function main(): Promise<void> {
           const { template, name } = await captureTemplate(http, kube, 1);
           const pns = 'bench-scale-plain';
           log(`population baseline: ${to - from} plain Deployments + Services (1 replica) in ${pns}`);
-          const r = await convergePlain(http, pns, to - from, template, name, () =>
-            cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid }),
+          const r = await convergePlain(
+            http,
+            pns,
+            to - from,
+            template,
+            name,
+            () => cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid }),
+            to - from >= 2000 ? log : undefined,
           );
           baseline = { plainSeconds: +(r.ms / 1000).toFixed(1), cpu: r.cpu };
           log(`  plain: ${baseline.plainSeconds} s; CPU s ${JSON.stringify(r.cpu)}; deleting ${pns}`);
+          // Services first (their EndpointSlices go with them, so the pods' deletion updates none),
+          // then the Deployments, each with requests in parallel; the namespace takes the rest.
+          const t0 = Date.now();
+          for (const [apiVersion, kind] of [
+            ['v1', 'Service'],
+            ['apps/v1', 'Deployment'],
+          ] as const) {
+            const d = await deleteAllOf(http, apiVersion, kind, pns);
+            log(`  deleted ${d.deleted} ${kind}s in ${d.seconds} s`);
+          }
           await deleteNamespace(kube, pns, 3600);
+          log(`  ${pns} gone ${((Date.now() - t0) / 1000).toFixed(1)} s after the deletes began`);
         }
         log(`population: growing ${POP_NS} to ${to} ModelDeployments (1 replica each)`);
         const m0 = await scrape(op.port);
@@ -371,7 +389,9 @@ async function main(): Promise<void> {
         const cpuOf = (): Record<string, number> =>
           cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid });
         const cpu0 = cpuOf();
-        const growMs = await grow(http, POP_NS, from, to).finally(() => clearInterval(sampler));
+        const growMs = await grow(http, POP_NS, from, to, to - from >= 2000 ? log : undefined).finally(() =>
+          clearInterval(sampler),
+        );
         const growCpu = cpuDelta(cpu0, cpuOf());
         const m1 = await scrape(op.port);
         // The burst of first deploys: reconciles per second and the queue's wait, from /metrics.

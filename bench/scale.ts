@@ -236,6 +236,26 @@ export function mvSettled(o: Obj): boolean {
   );
 }
 
+/**
+ * Once a minute, how many of the informer's objects pass `done` (a long burst's curve: in run 8 first
+ * deploys slowed from 5 to 2 a second as the population grew). Nothing without `onProgress`.
+ */
+function everyMinute(
+  inf: Informer,
+  done: (o: Obj) => boolean,
+  n: number,
+  t0: number,
+  what: string,
+  onProgress?: (line: string) => void,
+): NodeJS.Timeout | undefined {
+  if (!onProgress) return undefined;
+  return setInterval(() => {
+    let count = 0;
+    for (const o of inf.items.values()) if (done(o)) count++;
+    onProgress(`  ${count} of ${n} ${what} after ${((now() - t0) / 1000).toFixed(0)} s`);
+  }, 60_000);
+}
+
 /** Applies the same N workloads (Deployment + ConfigMap + Services) directly; ms to all Available. */
 export async function convergePlain(
   http: KubeHttp,
@@ -244,6 +264,7 @@ export async function convergePlain(
   template: Obj[],
   from: string,
   cpu: () => Record<string, number> = () => ({}),
+  onProgress?: (line: string) => void,
 ): Promise<{ ms: number; cpu: Record<string, number> }> {
   await ensureNamespace(http, ns);
   const objs: Obj[] = [];
@@ -262,9 +283,14 @@ export async function convergePlain(
       burstTimeoutMs(n),
       `${n} plain Deployments Available in ${ns}`,
     );
-    await applyAll(http, objs);
-    const t1 = await done;
-    return { ms: t1 - t0, cpu: cpuDelta(cpu0, cpu()) };
+    const progress = everyMinute(inf, deploymentReady, n, t0, 'plain Deployments Available', onProgress);
+    try {
+      await applyAll(http, objs);
+      const t1 = await done;
+      return { ms: t1 - t0, cpu: cpuDelta(cpu0, cpu()) };
+    } finally {
+      clearInterval(progress);
+    }
   } finally {
     inf.stop();
   }
@@ -293,7 +319,13 @@ export async function captureTemplate(
 }
 
 /** Grows `ns` to n ModelDeployments (1 replica) and waits until all are Ready. */
-export async function grow(http: KubeHttp, ns: string, from: number, n: number): Promise<number> {
+export async function grow(
+  http: KubeHttp,
+  ns: string,
+  from: number,
+  n: number,
+  onProgress?: (line: string) => void,
+): Promise<number> {
   await ensureNamespace(http, ns);
   const objs = population(ns, n, 1, '1.0.0', from);
   await applyAll(
@@ -312,11 +344,16 @@ export async function grow(http: KubeHttp, ns: string, from: number, n: number):
       burstTimeoutMs(n - from),
       `${n} ModelDeployments Ready in ${ns}`,
     );
-    await applyAll(
-      http,
-      objs.filter((o) => o.kind === 'ModelDeployment'),
-    );
-    return (await done) - t0;
+    const progress = everyMinute(inf, mdReady, n, t0, 'ModelDeployments Ready', onProgress);
+    try {
+      await applyAll(
+        http,
+        objs.filter((o) => o.kind === 'ModelDeployment'),
+      );
+      return (await done) - t0;
+    } finally {
+      clearInterval(progress);
+    }
   } finally {
     inf.stop();
   }
