@@ -13,6 +13,7 @@
 //     [--peers-latency-cap 1320] [--peers-latency-tuned-cap 120]
 //     [--scale-baseline] (scale: the growth to --n against as many plain Deployments + Services of
 //     1 replica, made and deleted just before in the same run: the converge ratio at that N)
+//     [--pop-namespaces 1] (scale: the population and its baseline spread over this many namespaces)
 //     [--run-dir DIR] [--port 28443] [--keep-cluster]
 //     [--operator-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof'] (extra node flags for the operator;
 //     Node refuses --cpu-prof in NODE_OPTIONS)
@@ -49,6 +50,7 @@ import {
   convergeModelDeployments,
   convergePlain,
   grow,
+  popNamespaces,
   rollAll,
   steadyState,
 } from './scale.js';
@@ -88,6 +90,8 @@ const { values: a } = parseArgs({
     'keep-cluster': { type: 'boolean', default: false },
     /** Scale: before growing the population to --n, grow and delete the same number of plain workloads. */
     'scale-baseline': { type: 'boolean', default: false },
+    /** Scale: the population (and its baseline) spread over this many namespaces, in turn. */
+    'pop-namespaces': { type: 'string', default: '1' },
     'operator-node-args': { type: 'string', default: '' },
   },
 });
@@ -98,6 +102,7 @@ const REPS = Number(a.reps);
 const TP_REPS = Number(a['throughput-reps'] ?? a.reps);
 const CONVERGE_N = Number(a['converge-n'] ?? a.n);
 const STEADY_S = Number(a['steady-seconds']);
+const SPREAD = Math.max(1, Number(a['pop-namespaces']));
 const ONLY = new Set(a.only!.split(','));
 const OPERATOR_NODE_ARGS = a['operator-node-args']!.split(' ').filter(Boolean);
 const log = (s: string): void =>
@@ -106,6 +111,10 @@ const log = (s: string): void =>
 const POP_NS = 'bench-pop';
 
 async function main(): Promise<void> {
+  if (SPREAD > 1 && ONLY.has('throughput'))
+    throw new Error(
+      'bench: --pop-namespaces > 1 is for scale; throughput rolls one namespace (drop one of them)',
+    );
   const machine = machineInfo();
   log(`machine ${JSON.stringify(machine)}`);
   // kwok nodes advertise 64 CPUs and the rendered Triton pod requests 2: 32 pods a node, 28 with
@@ -351,7 +360,8 @@ async function main(): Promise<void> {
           // converge ratio at this N, with the population of the first step present on both sides.
           const { template, name } = await captureTemplate(http, kube, 1);
           const pns = 'bench-scale-plain';
-          log(`population baseline: ${to - from} plain Deployments + Services (1 replica) in ${pns}`);
+          const where = SPREAD > 1 ? `${SPREAD} namespaces ${pns}-*` : pns;
+          log(`population baseline: ${to - from} plain Deployments + Services (1 replica) in ${where}`);
           const r = await convergePlain(
             http,
             pns,
@@ -360,23 +370,28 @@ async function main(): Promise<void> {
             name,
             () => cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid }),
             to - from >= 2000 ? log : undefined,
+            SPREAD,
           );
           baseline = { plainSeconds: +(r.ms / 1000).toFixed(1), cpu: r.cpu };
-          log(`  plain: ${baseline.plainSeconds} s; CPU s ${JSON.stringify(r.cpu)}; deleting ${pns}`);
+          log(`  plain: ${baseline.plainSeconds} s; CPU s ${JSON.stringify(r.cpu)}; deleting ${where}`);
           // Services first (their EndpointSlices go with them, so the pods' deletion updates none),
           // then the Deployments, each with requests in parallel; the namespace takes the rest.
           const t0 = Date.now();
-          for (const [apiVersion, kind] of [
-            ['v1', 'Service'],
-            ['apps/v1', 'Deployment'],
-          ] as const) {
-            const d = await deleteAllOf(http, apiVersion, kind, pns);
-            log(`  deleted ${d.deleted} ${kind}s in ${d.seconds} s`);
+          for (const x of popNamespaces(pns, SPREAD)) {
+            for (const [apiVersion, kind] of [
+              ['v1', 'Service'],
+              ['apps/v1', 'Deployment'],
+            ] as const) {
+              const d = await deleteAllOf(http, apiVersion, kind, x);
+              log(`  deleted ${d.deleted} ${kind}s of ${x} in ${d.seconds} s`);
+            }
           }
-          await deleteNamespace(kube, pns, 3600);
-          log(`  ${pns} gone ${((Date.now() - t0) / 1000).toFixed(1)} s after the deletes began`);
+          for (const x of popNamespaces(pns, SPREAD)) await deleteNamespace(kube, x, 3600);
+          log(`  ${where} gone ${((Date.now() - t0) / 1000).toFixed(1)} s after the deletes began`);
         }
-        log(`population: growing ${POP_NS} to ${to} ModelDeployments (1 replica each)`);
+        log(
+          `population: growing ${SPREAD > 1 ? `${SPREAD} namespaces ${POP_NS}-*` : POP_NS} to ${to} ModelDeployments (1 replica each)`,
+        );
         const m0 = await scrape(op.port);
         let rssPeak = procSample(op.pid).rssBytes;
         const sampler = setInterval(() => {
@@ -389,9 +404,14 @@ async function main(): Promise<void> {
         const cpuOf = (): Record<string, number> =>
           cpuSnapshot({ ...clusterPids(runDir), operator: op.pid, benchmark: process.pid });
         const cpu0 = cpuOf();
-        const growMs = await grow(http, POP_NS, from, to, to - from >= 2000 ? log : undefined).finally(() =>
-          clearInterval(sampler),
-        );
+        const growMs = await grow(
+          http,
+          POP_NS,
+          from,
+          to,
+          to - from >= 2000 ? log : undefined,
+          SPREAD,
+        ).finally(() => clearInterval(sampler));
         const growCpu = cpuDelta(cpu0, cpuOf());
         const m1 = await scrape(op.port);
         // The burst of first deploys: reconciles per second and the queue's wait, from /metrics.

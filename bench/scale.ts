@@ -50,13 +50,52 @@ export function burstTimeoutMs(n: number): number {
   return Math.max(1_800_000, n * 600);
 }
 
-/** N ModelVersions + N ModelDeployments (each its own model) in `ns`. */
-export function population(ns: string, n: number, replicas: number, version: string, from = 0): Obj[] {
+/**
+ * The namespace of the i-th object of a population spread over `spread` namespaces: `ns` itself for
+ * one, else `ns-0` … `ns-<spread-1>` in turn. kube-controller-manager's Deployment controller lists
+ * every ReplicaSet and Pod of a Deployment's namespace on each sync, so 10,000 workloads in one
+ * namespace cost it O(10,000) a sync on either side (run 9, docs/benchmarks.md).
+ */
+export function popNamespace(ns: string, i: number, spread = 1): string {
+  return spread <= 1 ? ns : `${ns}-${i % spread}`;
+}
+
+/** The namespaces of a population spread over `spread` (see popNamespace). */
+export function popNamespaces(ns: string, spread = 1): string[] {
+  return spread <= 1 ? [ns] : Array.from({ length: spread }, (_, i) => `${ns}-${i}`);
+}
+
+/** N ModelVersions + N ModelDeployments (each its own model) in `ns`, or spread (see popNamespace). */
+export function population(
+  ns: string,
+  n: number,
+  replicas: number,
+  version: string,
+  from = 0,
+  spread = 1,
+): Obj[] {
   const out: Obj[] = [];
-  for (let i = from; i < n; i++) out.push(modelVersion(ns, mdName(i), version));
+  for (let i = from; i < n; i++) out.push(modelVersion(popNamespace(ns, i, spread), mdName(i), version));
   for (let i = from; i < n; i++)
-    out.push(modelDeployment(ns, mdName(i), version, { replicas, router: 'service' }));
+    out.push(
+      modelDeployment(popNamespace(ns, i, spread), mdName(i), version, { replicas, router: 'service' }),
+    );
   return out;
+}
+
+/**
+ * An informer over a population's namespaces and a filter for its objects: the one namespace's
+ * collection, or the cluster's (`clusterPath`) filtered to the spread's namespaces.
+ */
+function spreadInformer(
+  http: KubeHttp,
+  namespaces: string[],
+  nsPath: (ns: string) => string,
+  clusterPath: string,
+): { inf: Informer; mine: (o: Obj) => boolean } {
+  if (namespaces.length === 1) return { inf: new Informer(http, nsPath(namespaces[0]!)), mine: () => true };
+  const set = new Set(namespaces);
+  return { inf: new Informer(http, clusterPath), mine: (o) => set.has(o.metadata.namespace ?? '') };
 }
 
 /**
@@ -265,25 +304,34 @@ export async function convergePlain(
   from: string,
   cpu: () => Record<string, number> = () => ({}),
   onProgress?: (line: string) => void,
+  spread = 1,
 ): Promise<{ ms: number; cpu: Record<string, number> }> {
-  await ensureNamespace(http, ns);
+  const namespaces = popNamespaces(ns, spread);
+  for (const x of namespaces) await ensureNamespace(http, x);
   const objs: Obj[] = [];
-  for (let i = 0; i < n; i++) objs.push(...plainCopy(template, from, `p${String(i).padStart(5, '0')}`, ns));
+  for (let i = 0; i < n; i++)
+    objs.push(...plainCopy(template, from, `p${String(i).padStart(5, '0')}`, popNamespace(ns, i, spread)));
   // ConfigMaps and Services first, then Deployments, as a chart would order them.
   objs.sort((a, b) => Number(a.kind === 'Deployment') - Number(b.kind === 'Deployment'));
-  const inf = new Informer(http, `/apis/apps/v1/namespaces/${ns}/deployments`);
+  const { inf, mine } = spreadInformer(
+    http,
+    namespaces,
+    (x) => `/apis/apps/v1/namespaces/${x}/deployments`,
+    '/apis/apps/v1/deployments',
+  );
+  const ready = (o: Obj): boolean => mine(o) && deploymentReady(o);
   await inf.start();
   try {
     const cpu0 = cpu();
     const t0 = now();
     const done = whenCount(
       inf,
-      deploymentReady,
+      ready,
       n,
       burstTimeoutMs(n),
-      `${n} plain Deployments Available in ${ns}`,
+      `${n} plain Deployments Available in ${namespaces.join(',')}`,
     );
-    const progress = everyMinute(inf, deploymentReady, n, t0, 'plain Deployments Available', onProgress);
+    const progress = everyMinute(inf, ready, n, t0, 'plain Deployments Available', onProgress);
     try {
       await applyAll(http, objs);
       const t1 = await done;
@@ -325,26 +373,34 @@ export async function grow(
   from: number,
   n: number,
   onProgress?: (line: string) => void,
+  spread = 1,
 ): Promise<number> {
-  await ensureNamespace(http, ns);
-  const objs = population(ns, n, 1, '1.0.0', from);
+  const namespaces = popNamespaces(ns, spread);
+  for (const x of namespaces) await ensureNamespace(http, x);
+  const objs = population(ns, n, 1, '1.0.0', from, spread);
   await applyAll(
     http,
     objs.filter((o) => o.kind === 'ModelVersion'),
   );
-  const inf = new Informer(http, mdPath(ns));
+  const { inf, mine } = spreadInformer(
+    http,
+    namespaces,
+    mdPath,
+    '/apis/modelship.io/v1alpha1/modeldeployments',
+  );
+  const ready = (o: Obj): boolean => mine(o) && mdReady(o);
   await inf.start();
   try {
     const t0 = now();
-    // The informer sees the whole namespace: n in all are Ready once the n - from new ones are.
+    // The informer sees the whole population: n in all are Ready once the n - from new ones are.
     const done = whenCount(
       inf,
-      (o) => mdReady(o),
+      ready,
       n,
       burstTimeoutMs(n - from),
-      `${n} ModelDeployments Ready in ${ns}`,
+      `${n} ModelDeployments Ready in ${namespaces.join(',')}`,
     );
-    const progress = everyMinute(inf, mdReady, n, t0, 'ModelDeployments Ready', onProgress);
+    const progress = everyMinute(inf, ready, n, t0, 'ModelDeployments Ready', onProgress);
     try {
       await applyAll(
         http,
