@@ -8,10 +8,12 @@ import type {
   KubernetesObject,
   V1Deployment,
   V1EndpointSlice,
+  V1ContainerStatus,
   V1ManagedFieldsEntry,
   V1Pod,
+  V1PodStatus,
 } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../core/labels.js';
+import { FIELD_MANAGER, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
 import { foreignOnlyFields, type FieldPath, type ForeignFields } from '../k8s/managed-fields.js';
 
 export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
@@ -20,7 +22,6 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
-/** A pod as the controllers read it: metadata (labels, deletion) and status. */
 /**
  * An EndpointSlice as the reconcile reads it: which pods it lists and whether each is ready
  * (core/observed.ts servingPodsByService), with each endpoint's first address and the slice's
@@ -42,9 +43,69 @@ export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
   };
 }
 
+/** The labels of a pod the caches keep: the index's (its ModelDeployment) and its revision. */
+const POD_LABELS = [LABEL_DEPLOYMENT, LABEL_REVISION];
+
+/**
+ * A pod as the controllers read it (core/observed.ts toPodObservation and toObservedRevisions): its
+ * name, uid, resourceVersion, deletion, the two labels read (its ModelDeployment, its revision), and of its
+ * status the phase, start, the Ready condition and each container's restarts, waiting reason and
+ * last termination. Its spec, the other conditions, IPs, images and owner references go: at 10,000
+ * ModelDeployments the pods were the largest cached kind.
+ */
 export function slimPod(pod: V1Pod): V1Pod {
-  const { spec: _spec, ...rest } = withoutManagedFields(pod);
-  return rest;
+  const {
+    managedFields: _m,
+    annotations: _a,
+    ownerReferences: _o,
+    generateName: _g,
+    labels,
+    ...meta
+  } = pod.metadata ?? {};
+  const own = Object.entries(labels ?? {}).filter(([k]) => POD_LABELS.includes(k));
+  const s = pod.status;
+  const ready = s?.conditions?.find((c) => c.type === 'Ready');
+  const status: V1PodStatus | undefined = s && {
+    ...(s.phase ? { phase: s.phase } : {}),
+    ...(s.startTime ? { startTime: s.startTime } : {}),
+    ...(ready
+      ? {
+          conditions: [
+            {
+              type: ready.type,
+              status: ready.status,
+              ...(ready.lastTransitionTime ? { lastTransitionTime: ready.lastTransitionTime } : {}),
+            },
+          ],
+        }
+      : {}),
+    ...(s.initContainerStatuses ? { initContainerStatuses: s.initContainerStatuses.map(slimContainer) } : {}),
+    ...(s.containerStatuses ? { containerStatuses: s.containerStatuses.map(slimContainer) } : {}),
+  };
+  return {
+    ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
+    ...(pod.kind ? { kind: pod.kind } : {}),
+    metadata: { ...meta, ...(own.length ? { labels: Object.fromEntries(own) } : {}) },
+    ...(status ? { status } : {}),
+  };
+}
+
+/**
+ * A container's status as core/observed.ts reads it: restarts, why it waits, and how it last ended
+ * (the message a rollback's reason quotes). Image names and the running state's times go.
+ */
+function slimContainer(c: V1ContainerStatus): V1ContainerStatus {
+  const waiting = c.state?.waiting;
+  const terminated = c.lastState?.terminated;
+  return {
+    name: c.name,
+    image: '',
+    imageID: '',
+    ready: c.ready,
+    restartCount: c.restartCount,
+    ...(waiting ? { state: { waiting } } : {}),
+    ...(terminated ? { lastState: { terminated } } : {}),
+  };
 }
 
 /**
