@@ -212,7 +212,7 @@ export async function ensureNamespace(http: KubeHttp, ns: string): Promise<void>
  * how many it deleted and how long that took. A namespace's own deletion deletes a collection at a
  * time in the namespace controller: 19,800 Services went at about 8 a second in run 8, so a
  * benchmark that must go on in the same run deletes the bulk itself first. Gone already (404) counts
- * as done; 429 and 5xx are retried.
+ * as done; any other failure of a delete is retried, up to 10 times.
  */
 export async function deleteAllOf(
   http: KubeHttp,
