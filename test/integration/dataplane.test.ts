@@ -221,17 +221,23 @@ function suite(cfg: DataPlaneConfig): void {
   test(
     'deletion: SIGTERM, the grace period, SIGKILL; the pod network goes with the pod',
     async () => {
+      // Ready only once the shell ignores SIGTERM: a container is `running` from its start, and a
+      // SIGTERM that came before the trap ended the pod at once (227 ms in one CI run).
       await kubectlOk(
         ['apply', '-n', ns.name, '-f', '-'],
         pod(
           'stubborn',
-          { command: ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] },
-          { terminationGracePeriodSeconds: 2 },
+          {
+            command: ['/bin/sh', '-c', 'trap "" TERM; touch /tmp/trapped; while :; do sleep 0.2; done'],
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/trapped'] }, periodSeconds: 1 },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+          { terminationGracePeriodSeconds: 2, volumes: [{ name: 'tmp', emptyDir: {} }] },
         ),
       );
-      const running = await waitFor('running', async () => {
+      const running = await waitFor('Ready (SIGTERM trapped)', async () => {
         const p = await get('stubborn');
-        return main(p)?.state?.running !== undefined && p;
+        return p && podReady(p) && main(p)?.state?.running !== undefined && p;
       });
       // The pod's namespace is named after the last byte of its address (network.ts).
       const netns = `${cfg.netnsPrefix}${running.status!.podIP!.split('.')[3]}`;
