@@ -182,25 +182,38 @@ export async function applyObj(http: KubeHttp, o: Obj): Promise<void> {
   );
 }
 
-/** Applies every object with `parallel` requests in flight (the keep-alive pool holds 64 sockets). */
-export async function applyAll(http: KubeHttp, objs: Obj[], parallel = 32): Promise<void> {
+/**
+ * Runs `each` on every item with `parallel` calls in flight; a call that fails is tried again up
+ * to `retries` times, 200 ms × the attempt apart, and the last failure rejects.
+ */
+async function forEachInFlight<T>(
+  items: readonly T[],
+  parallel: number,
+  retries: number,
+  each: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < objs.length) {
-      const o = objs[next++]!;
+    while (next < items.length) {
+      const item = items[next++]!;
       for (let attempt = 0; ; attempt++) {
         try {
-          await applyObj(http, o);
+          await each(item);
           break;
         } catch (err) {
-          // 429 (APF) or a conflict with the operator on status: retry a few times.
-          if (attempt >= 5) throw err;
+          if (attempt >= retries) throw err;
           await sleep(200 * (attempt + 1));
         }
       }
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+/** Applies every object with `parallel` requests in flight (the keep-alive pool holds 64 sockets). */
+export async function applyAll(http: KubeHttp, objs: Obj[], parallel = 32): Promise<void> {
+  // 429 (APF) or a conflict with the operator on status: retried a few times.
+  await forEachInFlight(objs, parallel, 5, (o) => applyObj(http, o));
 }
 
 export async function ensureNamespace(http: KubeHttp, ns: string): Promise<void> {
@@ -233,24 +246,13 @@ export async function deleteAllOf(
     for (const o of page.items) names.push(o.metadata.name);
     cont = page.metadata?.continue || undefined;
   } while (cont);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await http.request('DELETE', `${path}/${name}`, { body: { propagationPolicy: 'Background' } });
-          break;
-        } catch (err) {
-          const code = (err as { code?: number }).code;
-          if (code === 404) break;
-          if (attempt >= 10) throw err;
-          await sleep(200 * (attempt + 1));
-        }
-      }
+  await forEachInFlight(names, parallel, 10, async (name) => {
+    try {
+      await http.request('DELETE', `${path}/${name}`, { body: { propagationPolicy: 'Background' } });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
     }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
+  });
   return { deleted: names.length, seconds: +((now() - t0) / 1000).toFixed(1) };
 }
 
