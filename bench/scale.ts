@@ -8,6 +8,7 @@ import {
   auditLogSize,
   auditWrites,
   buckets,
+  collection,
   cpuDelta,
   deleteNamespace,
   firstTimes,
@@ -62,7 +63,7 @@ export function popNamespace(ns: string, i: number, spread = 1): string {
 
 /** The namespaces of a population spread over `spread` (see popNamespace). */
 export function popNamespaces(ns: string, spread = 1): string[] {
-  return spread <= 1 ? [ns] : Array.from({ length: spread }, (_, i) => `${ns}-${i}`);
+  return Array.from({ length: Math.max(1, spread) }, (_, i) => popNamespace(ns, i, spread));
 }
 
 /** N ModelVersions + N ModelDeployments (each its own model) in `ns`, or spread (see popNamespace). */
@@ -85,17 +86,21 @@ export function population(
 
 /**
  * An informer over a population's namespaces and a filter for its objects: the one namespace's
- * collection, or the cluster's (`clusterPath`) filtered to the spread's namespaces.
+ * collection, or the cluster's filtered to the spread's namespaces.
  */
 function spreadInformer(
   http: KubeHttp,
   namespaces: string[],
-  nsPath: (ns: string) => string,
-  clusterPath: string,
+  apiVersion: string,
+  kind: string,
 ): { inf: Informer; mine: (o: Obj) => boolean } {
-  if (namespaces.length === 1) return { inf: new Informer(http, nsPath(namespaces[0]!)), mine: () => true };
+  if (namespaces.length === 1)
+    return { inf: new Informer(http, collection(apiVersion, kind, namespaces[0])), mine: () => true };
   const set = new Set(namespaces);
-  return { inf: new Informer(http, clusterPath), mine: (o) => set.has(o.metadata.namespace ?? '') };
+  return {
+    inf: new Informer(http, collection(apiVersion, kind)),
+    mine: (o) => set.has(o.metadata.namespace ?? ''),
+  };
 }
 
 /**
@@ -313,12 +318,7 @@ export async function convergePlain(
     objs.push(...plainCopy(template, from, `p${String(i).padStart(5, '0')}`, popNamespace(ns, i, spread)));
   // ConfigMaps and Services first, then Deployments, as a chart would order them.
   objs.sort((a, b) => Number(a.kind === 'Deployment') - Number(b.kind === 'Deployment'));
-  const { inf, mine } = spreadInformer(
-    http,
-    namespaces,
-    (x) => `/apis/apps/v1/namespaces/${x}/deployments`,
-    '/apis/apps/v1/deployments',
-  );
+  const { inf, mine } = spreadInformer(http, namespaces, 'apps/v1', 'Deployment');
   const ready = (o: Obj): boolean => mine(o) && deploymentReady(o);
   await inf.start();
   try {
@@ -382,12 +382,7 @@ export async function grow(
     http,
     objs.filter((o) => o.kind === 'ModelVersion'),
   );
-  const { inf, mine } = spreadInformer(
-    http,
-    namespaces,
-    mdPath,
-    '/apis/modelship.io/v1alpha1/modeldeployments',
-  );
+  const { inf, mine } = spreadInformer(http, namespaces, 'modelship.io/v1alpha1', 'ModelDeployment');
   const ready = (o: Obj): boolean => mine(o) && mdReady(o);
   await inf.start();
   try {
