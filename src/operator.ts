@@ -300,13 +300,15 @@ export class Operator {
   private wire(c: Caches): void {
     // Lanes (src/k8s/workqueue.ts): work under way (an edit, a child's change, a requeue, a
     // ModelVersion's spec or deletion) is `high` and served first; a ModelDeployment seen for the
-    // first time (its add event, the initial list, a resync), a ModelVersion of its model appearing
-    // and a ModelVersion's status change are `low`. The last because the ModelVersion controller
-    // writes a version's status when a ModelDeployment first names it: as `high`, that moved every
+    // first time (its add event, the initial list), a ModelVersion of its model appearing and a
+    // ModelVersion's status change are `low`. The last because the ModelVersion controller writes a
+    // version's status when a ModelDeployment first names it: as `high`, that moved every
     // ModelDeployment of a burst out of `low` before its first reconcile, and the lanes were one
-    // FIFO again (docs/benchmarks.md, "Status lag").
+    // FIFO again (docs/benchmarks.md, "Status lag"). The periodic resync, a re-read of objects no
+    // event has changed, is `background`: in `low` it put every cached ModelDeployment ahead of the
+    // first deploys that came after it (docs/benchmarks.md, "Resync in the background").
     const md = (o: KubernetesObject, lane: Lane = 'high') => this.mdQueue.add(keyOf(o), lane);
-    const mv = (o: KubernetesObject) => this.mvQueue.add(keyOf(o));
+    const mv = (o: KubernetesObject, lane: Lane = 'high') => this.mvQueue.add(keyOf(o), lane);
     // A ModelDeployment change may change who uses which ModelVersion (old and new spec).
     const mvsOfModel = (ns: string | undefined, model: string | undefined) => {
       if (!ns || !model) return;
@@ -322,7 +324,7 @@ export class Operator {
       if (old.spec?.model !== cur.spec?.model) mvsOfModel(old.metadata?.namespace, old.spec?.model);
     });
     c.modelDeployments.on('delete', (o) => onMd(o));
-    c.modelDeployments.on('resync', (o) => md(o, 'low'));
+    c.modelDeployments.on('resync', (o) => md(o, 'background'));
 
     const onMv = (o: ModelVersion, lane: Lane = 'high') => {
       mv(o);
@@ -333,7 +335,7 @@ export class Operator {
     c.modelVersions.on('add', (o) => onMv(o, 'low'));
     c.modelVersions.on('update', (old, cur) => onMv(cur, statusOnly(old, cur) ? 'low' : 'high'));
     c.modelVersions.on('delete', (o) => onMv(o));
-    c.modelVersions.on('resync', mv);
+    c.modelVersions.on('resync', (o) => mv(o, 'background'));
 
     const children = [
       c.deployments,

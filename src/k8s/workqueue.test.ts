@@ -247,7 +247,7 @@ describe('FIFO order', () => {
   });
 });
 
-describe('lanes: high before low', () => {
+describe('lanes: high before low before background', () => {
   test('keys of the high lane are taken before low ones, each lane in FIFO order', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ ...quiet, clock });
@@ -346,6 +346,62 @@ describe('lanes: high before low', () => {
     expect(q.len('low')).toBe(1);
     await h.release('ns/a');
     expect(h.runs).toEqual(['ns/a', 'ns/a', 'ns/n']);
+  });
+
+  test('background keys wait until high and low are empty; a more urgent add moves one, a background add moves none', async () => {
+    const q = new WorkQueue({ ...quiet, clock: new FakeClock() });
+    const h = gatedHandler();
+    q.run(h.handler, { concurrency: 1 });
+    q.add('ns/busy');
+    await settle();
+    q.add('ns/r1', 'background');
+    q.add('ns/r2', 'background');
+    q.add('ns/r3', 'background');
+    q.add('ns/n1', 'low');
+    q.add('ns/o1');
+    q.add('ns/r2', 'low'); // moves to the back of low
+    q.add('ns/n1', 'background'); // stays in low
+    q.add('ns/o1', 'background'); // stays in high
+    expect([q.len('high'), q.len('low'), q.len('background'), q.len()]).toEqual([1, 2, 2, 5]);
+    for (let i = 0; i < 6; i++) await h.release(h.open()[0]!);
+    expect(h.runs).toEqual(['ns/busy', 'ns/o1', 'ns/n1', 'ns/r2', 'ns/r1', 'ns/r3']);
+    expect(q.len()).toBe(0);
+  });
+
+  test('a background key waits at most lowEveryMs while high and low keys keep every worker busy', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ ...quiet, clock, lowEveryMs: 1000 });
+    const h = gatedHandler(clock);
+    q.run(h.handler, { concurrency: 1 });
+    q.add('ns/o0');
+    await settle();
+    q.add('ns/r1', 'background');
+    for (let i = 1; i <= 3; i++) q.add(`ns/n${i}`, 'low');
+    for (let i = 1; i <= 6; i++) q.add(`ns/o${i}`);
+    // Each run takes 400 ms. At 400 both lanes below high have waited less than 1000 ms; at 1200
+    // both are due and the least urgent goes first, then low at the next take.
+    for (let i = 0; i < 10; i++) {
+      await clock.advance(400);
+      await h.release(h.open()[0]!);
+    }
+    const at = (k: string) => h.startedAt[h.runs.indexOf(k)];
+    expect(h.runs.slice(0, 6)).toEqual(['ns/o0', 'ns/o1', 'ns/o2', 'ns/r1', 'ns/n1', 'ns/o3']);
+    expect(at('ns/r1')).toBe(1200);
+    expect(at('ns/n1')).toBe(1600);
+    // Nothing is left behind in any lane.
+    expect([...h.runs].sort()).toEqual([
+      'ns/n1',
+      'ns/n2',
+      'ns/n3',
+      'ns/o0',
+      'ns/o1',
+      'ns/o2',
+      'ns/o3',
+      'ns/o4',
+      'ns/o5',
+      'ns/o6',
+      'ns/r1',
+    ]);
   });
 
   test('a requeue and a retry come back in the high lane, ahead of low keys', async () => {

@@ -8,14 +8,17 @@
 //   during this one, and two reconciles of one object never race on its children.
 // - Different keys run in parallel up to a bound; failures back off per key, so one broken object
 //   neither blocks the others nor hot-loops against the apiserver.
-// - Two lanes share the workers, `high` served before `low`; the caller says which (src/operator.ts:
-//   work under way, such as an edit, a child's change or a requeue, is high; an object seen for the
-//   first time, a resync, and changes that need no prompt answer are low). After a burst of 1,000
+// - Three lanes share the workers, `high` served before `low` and `low` before `background`; the
+//   caller says which (src/operator.ts: work under way, such as an edit, a child's change or a
+//   requeue, is high; an object seen for the first time and changes that need no prompt answer are
+//   low; the periodic resync of objects nothing has changed is background). After a burst of 1,000
 //   new ModelDeployments, the reconcile that a new Deployment's event brings (the status) used to
 //   wait in one FIFO behind every first deploy still queued, so each one was reported Ready minutes
-//   after its Deployment was Available. Now work under way finishes before more is taken on. A low
-//   key is never starved: when none has been taken for `lowEveryMs`, the next free worker takes one
-//   whatever is waiting in `high`.
+//   after its Deployment was Available. Now work under way finishes before more is taken on. With
+//   10,000 ModelDeployments a resync queued 10,000 keys every 5 minutes, more than the workers
+//   finished, in the lane first deploys wait in; in `background` it waits until the others are
+//   empty. No lane is starved: when none of its keys has been taken for `lowEveryMs`, the next
+//   free worker takes one whatever waits in the more urgent lanes.
 import { computeBackoffMs, type BackoffOptions } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 
@@ -24,11 +27,16 @@ export type ReconcileResult = { requeueAfterMs?: number } | void;
 export type ReconcileHandler = (key: string) => Promise<ReconcileResult>;
 export type RunResult = 'success' | 'error' | 'requeue';
 /**
- * Where a key waits (see the header): `high` is served first, `low` when `high` is empty or no low
- * key has been taken for `lowEveryMs`. A key waits in one lane at a time: a `high` add of a key
- * waiting in `low` moves it to the back of `high`; a `low` add never moves a key.
+ * Where a key waits (see the header): `high` is served first; `low` when `high` is empty or no low
+ * key has been taken for `lowEveryMs`; `background` when both are empty or no background key has
+ * been taken for `lowEveryMs`. A key waits in one lane at a time: an add in a more urgent lane
+ * than the one a key waits in moves it to the back of that lane; any other add never moves a key.
  */
-export type Lane = 'low' | 'high';
+export type Lane = 'high' | 'low' | 'background';
+
+/** The lanes, most urgent first. */
+const LANES: readonly Lane[] = ['high', 'low', 'background'];
+const RANK: Record<Lane, number> = { high: 0, low: 1, background: 2 };
 
 /** Hooks for metrics (Prometheus's workqueue_* series) and logs; every method is optional. */
 export interface WorkQueueObserver {
@@ -52,7 +60,10 @@ export interface WorkQueueOptions {
   /** Receives every error a handler throws, with its key. Default: one JSON line on stderr. */
   onError?: (key: string, err: unknown) => void;
   observer?: WorkQueueObserver;
-  /** How often a low key is taken while `high` keeps every worker busy; default 1000 ms. */
+  /**
+   * How often a key of a less urgent lane is taken while the more urgent ones keep every worker
+   * busy (each of `low` and `background`); default 1000 ms.
+   */
   lowEveryMs?: number;
 }
 
@@ -86,7 +97,7 @@ interface Delayed {
 }
 
 /** The more urgent of two lanes. */
-const urgent = (a: Lane, b: Lane): Lane => (a === 'high' || b === 'high' ? 'high' : 'low');
+const urgent = (a: Lane, b: Lane): Lane => (RANK[a] <= RANK[b] ? a : b);
 
 export class WorkQueue {
   private readonly clock: Clock;
@@ -98,15 +109,16 @@ export class WorkQueue {
   private readonly lowEveryMs: number;
   /** One FIFO per lane; an entry is current only while `waitingAt` holds its ticket. */
   private readonly lanes: Record<Lane, Fifo<{ key: string; ticket: number }>> = {
-    low: new Fifo(),
     high: new Fifo(),
+    low: new Fifo(),
+    background: new Fifo(),
   };
   /** Keys waiting in a lane: which lane, and the ticket of their current entry there. */
   private readonly waitingAt = new Map<string, { lane: Lane; ticket: number }>();
-  private readonly waitingIn: Record<Lane, number> = { low: 0, high: 0 };
+  private readonly waitingIn: Record<Lane, number> = { high: 0, low: 0, background: 0 };
   private nextTicket = 0;
-  /** When a worker last took a key from the `low` lane (or the queue started). */
-  private lastLowTakenAt: number;
+  /** When a worker last took a key from each lane (or the queue started); `high` is not read. */
+  private readonly lastTakenAt: Record<Lane, number>;
   /**
    * Keys that need a run, with the lane they wait in: waiting, or added again while they are
    * processed (the most urgent lane of those adds).
@@ -136,13 +148,17 @@ export class WorkQueue {
     this.lowEveryMs = opts.lowEveryMs ?? 1000;
     if (!(this.lowEveryMs >= 0)) throw new RangeError(`${this.name}: lowEveryMs must be >= 0`);
     this.lastProgressAt = this.clock.now();
-    this.lastLowTakenAt = this.lastProgressAt;
+    this.lastTakenAt = {
+      high: this.lastProgressAt,
+      low: this.lastProgressAt,
+      background: this.lastProgressAt,
+    };
   }
 
   /**
    * Queues `key` in `lane` unless it is already waiting; a key being processed runs once more
-   * afterwards. A `high` add of a key waiting in `low` moves it to the back of `high` (its
-   * wait is still counted from its first add).
+   * afterwards. An add in a more urgent lane than the one the key waits in moves it to the back of
+   * that lane (its wait is still counted from its first add).
    */
   add(key: string, lane: Lane = 'high'): void {
     if (this.shuttingDown) return;
@@ -168,7 +184,7 @@ export class WorkQueue {
     this.schedulePump();
   }
 
-  /** Puts `key` at the back of `lane`; an entry it had in the other lane is left behind, stale. */
+  /** Puts `key` at the back of `lane`; an entry it had in another lane is left behind, stale. */
   private enqueue(key: string, lane: Lane): void {
     const was = this.waitingAt.get(key);
     if (was) this.waitingIn[was.lane]--;
@@ -179,7 +195,7 @@ export class WorkQueue {
     if (!was) this.notify('onDepth', this.waitingAt.size);
   }
 
-  /** The next key waiting in `lane`, skipping entries left behind by a move to the other lane. */
+  /** The next key waiting in `lane`, skipping entries left behind by a move to another lane. */
   private takeFrom(lane: Lane): string | undefined {
     for (;;) {
       const e = this.lanes[lane].shift();
@@ -191,16 +207,21 @@ export class WorkQueue {
     }
   }
 
-  /** The key the next free worker takes: `high` first, unless a low key is due (see the header). */
+  /**
+   * The key the next free worker takes: from the least urgent lane that is due, one whose more
+   * urgent lanes are empty or none of whose keys has been taken for `lowEveryMs` (see the header).
+   */
   private take(): string | undefined {
     const now = this.clock.now();
-    const lowDue =
-      this.waitingIn.low > 0 && (this.waitingIn.high === 0 || now - this.lastLowTakenAt >= this.lowEveryMs);
-    if (lowDue) {
-      this.lastLowTakenAt = now;
-      return this.takeFrom('low');
+    for (let i = LANES.length - 1; i >= 0; i--) {
+      const lane = LANES[i]!;
+      if (this.waitingIn[lane] === 0) continue;
+      const calm = LANES.slice(0, i).every((l) => this.waitingIn[l] === 0);
+      if (i > 0 && !calm && now - this.lastTakenAt[lane] < this.lowEveryMs) continue;
+      this.lastTakenAt[lane] = now;
+      return this.takeFrom(lane);
     }
-    return this.takeFrom('high');
+    return undefined;
   }
 
   /**
@@ -242,7 +263,7 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  /** The number of keys waiting (not those being processed), in both lanes or in one. */
+  /** The number of keys waiting (not those being processed), in all lanes or in one. */
   len(lane?: Lane): number {
     return lane ? this.waitingIn[lane] : this.waitingAt.size;
   }
@@ -262,8 +283,7 @@ export class WorkQueue {
 
   /**
    * Starts processing keys, in FIFO order within a lane, up to `concurrency` different keys at once
-   * (see the header for which lane is served first). A handler
-   * that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
+   * (see the header for which lane is served first). A handler that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
    * added again after that pause. Either way the key's back-off is reset only by success.
    */
   run(handler: ReconcileHandler, { concurrency = 4 }: RunOptions = {}): void {
@@ -275,7 +295,7 @@ export class WorkQueue {
     this.concurrency = concurrency;
     // Keys queued while nobody ran them (a standby's) are not a stall: the clock starts now.
     this.lastProgressAt = this.clock.now();
-    this.lastLowTakenAt = this.lastProgressAt;
+    for (const lane of LANES) this.lastTakenAt[lane] = this.lastProgressAt;
     this.schedulePump();
   }
 
@@ -289,10 +309,11 @@ export class WorkQueue {
       this.shuttingDown = true;
       for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
       this.delayed.clear();
-      this.lanes.low.clear();
-      this.lanes.high.clear();
+      for (const lane of LANES) {
+        this.lanes[lane].clear();
+        this.waitingIn[lane] = 0;
+      }
       this.waitingAt.clear();
-      this.waitingIn.low = this.waitingIn.high = 0;
       this.dirty.clear();
       this.addedAt.clear();
       this.notify('onDepth', 0);
