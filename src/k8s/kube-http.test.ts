@@ -28,7 +28,18 @@ beforeAll(async () => {
     if (path === '/ok') res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
     else if (path === '/half')
       res.writeHead(200).write('{"ok":'); // and never the rest
-    else if (path === '/watch') {
+    else if (path === '/split') {
+      // A JSON answer in small writes that cut its multibyte characters (é is 2 bytes, 🚀 is 4).
+      const body = Buffer.from(JSON.stringify({ message: 'modèle déployé 🚀'.repeat(40) }), 'utf8');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const step = 7;
+      const write = (at: number): void => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, at + step));
+        setImmediate(() => write(at + step));
+      };
+      write(0);
+    } else if (path === '/watch') {
       res.writeHead(200).write('{"type":"ADDED","object":{"n":1}}\n'); // then quiet, as a quiet collection is
     }
     // anything else: no answer at all
@@ -73,6 +84,12 @@ test('a request with no answer fails after its timeout, with an error that names
     'PATCH /silent?fieldManager=m: no answer within 0.2 s (request timeout)',
   );
   expect(seen.map((s) => s.url)).toEqual(['/silent?fieldManager=m']);
+});
+
+test('an answer in chunks that cut its characters in two is read whole', async () => {
+  const h = new KubeHttp(kc, { timeoutMs: 5000 });
+  await expect(h.getJson('/split', {})).resolves.toEqual({ message: 'modèle déployé 🚀'.repeat(40) });
+  await expect(h.request('GET', '/split')).resolves.toEqual({ message: 'modèle déployé 🚀'.repeat(40) });
 });
 
 test('the timeout covers the body too: half an answer then silence fails the same way', async () => {
