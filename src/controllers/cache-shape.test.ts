@@ -1,7 +1,16 @@
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import { toPodObservation } from '../core/observed.js';
-import { slimDeployment, slimPod, specDrift, withoutManagedFields } from './cache-shape.js';
+import type { ModelDeployment } from '../api/index.js';
+import { servingPodsByService, toPodObservation } from '../core/observed.js';
+import { podTargets } from '../gates/observe.js';
+import {
+  slimDeployment,
+  slimEndpointSlice,
+  slimPod,
+  slimService,
+  specDrift,
+  withoutManagedFields,
+} from './cache-shape.js';
 
 const managedFields = [{ manager: 'modelship', operation: 'Apply', fieldsV1: { 'f:spec': {} } }];
 
@@ -114,7 +123,7 @@ test('a pod keeps what the controllers read (name, deletion, two labels, Ready, 
   expect(slimPod(plain)).toEqual({ metadata: { name: 'q' } });
 });
 
-test('a Deployment keeps replicas, selector, template labels and status, not the pod spec', () => {
+test('a Deployment keeps replicas, selector and the replica counts, not its pod template or status conditions', () => {
   const d: V1Deployment = {
     metadata: { name: 'd', annotations: { 'modelship.io/version': '1.0.0' }, managedFields },
     spec: {
@@ -122,17 +131,17 @@ test('a Deployment keeps replicas, selector, template labels and status, not the
       selector: { matchLabels: { rev: 'h1' } },
       template: { metadata: { labels: { rev: 'h1' } }, spec: { containers: [{ name: 'c' }] } },
     },
-    status: { readyReplicas: 2 },
+    status: {
+      readyReplicas: 2,
+      replicas: 2,
+      conditions: [{ type: 'Available', status: 'True', message: 'Deployment has minimum availability.' }],
+    },
   };
   const slim = slimDeployment(d);
   expect(slim).toEqual({
     metadata: { name: 'd', annotations: { 'modelship.io/version': '1.0.0' } },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { rev: 'h1' } },
-      template: { metadata: { labels: { rev: 'h1' } } },
-    },
-    status: { readyReplicas: 2 },
+    spec: { replicas: 2, selector: { matchLabels: { rev: 'h1' } }, template: {} },
+    status: { readyReplicas: 2, replicas: 2 },
   });
   expect(d.spec!.template.spec).toBeDefined();
 });
@@ -253,4 +262,169 @@ test('property: the reconcile observes a slim pod exactly as the whole one', () 
     }),
     { numRuns: 300 },
   );
+});
+
+test('an EndpointSlice keeps its name, version, deletion, three labels, ready endpoints and ports; not what the controller copies onto it', () => {
+  const slice: V1EndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'm-abc12-x7k2p',
+      generateName: 'm-abc12-',
+      namespace: 'ns',
+      uid: 'u1',
+      resourceVersion: '42',
+      generation: 3,
+      creationTimestamp: new Date('2026-12-05T09:00:00Z'),
+      labels: {
+        'app.kubernetes.io/managed-by': 'modelship',
+        'app.kubernetes.io/name': 'm',
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+        'kubernetes.io/service-name': 'm-abc12',
+        'modelship.io/deployment': 'm',
+        'modelship.io/model': 'm',
+      },
+      annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-12-05T09:00:00Z' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'm-abc12', uid: 's1' }],
+      managedFields,
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8000, protocol: 'TCP' }],
+    endpoints: [
+      {
+        addresses: ['10.0.0.1'],
+        conditions: { ready: true, serving: true, terminating: false },
+        targetRef: { kind: 'Pod', name: 'p1', namespace: 'ns', uid: 'pu1' },
+        nodeName: 'n1',
+        zone: 'z',
+      },
+    ],
+  };
+  const copy = structuredClone(slice);
+  expect(slimEndpointSlice(slice)).toEqual({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'm-abc12-x7k2p',
+      namespace: 'ns',
+      uid: 'u1',
+      resourceVersion: '42',
+      labels: {
+        'app.kubernetes.io/managed-by': 'modelship',
+        'kubernetes.io/service-name': 'm-abc12',
+        'modelship.io/deployment': 'm',
+      },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8000 }],
+    endpoints: [
+      { addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'p1' } },
+    ],
+  });
+  expect(slice).toEqual(copy);
+});
+
+test('the reconcile and the pre-traffic checks read slim EndpointSlices exactly as whole ones', () => {
+  const md = { metadata: { name: 'm', namespace: 'ns' } } as ModelDeployment;
+  const endpoint = fc.record({
+    addresses: fc.array(fc.constantFrom('10.0.0.1', '10.0.0.2', 'fd00::1'), { maxLength: 2 }),
+    conditions: fc.option(
+      fc.record({ ready: fc.option(fc.boolean(), { nil: undefined }), serving: fc.boolean() }),
+      { nil: undefined },
+    ),
+    targetRef: fc.option(
+      fc.record({
+        kind: fc.constantFrom('Pod', 'Node'),
+        name: fc.constantFrom('p1', 'p2', ''),
+        uid: fc.constant('u'),
+      }),
+      { nil: undefined },
+    ),
+    zone: fc.constant('z'),
+  });
+  const slice: fc.Arbitrary<V1EndpointSlice> = fc.record({
+    metadata: fc.record({
+      name: fc.constantFrom('s1', 's2'),
+      labels: fc.record(
+        {
+          'kubernetes.io/service-name': fc.constantFrom('m-h1', 'm-h2', 'other'),
+          'modelship.io/deployment': fc.constant('m'),
+          'app.kubernetes.io/name': fc.constant('m'),
+        },
+        { requiredKeys: [] },
+      ),
+      annotations: fc.constant({ 'endpoints.kubernetes.io/last-change-trigger-time': 't' }),
+    }),
+    addressType: fc.constant('IPv4'),
+    ports: fc.option(
+      fc.array(
+        fc.record({
+          name: fc.constantFrom('http', 'grpc'),
+          port: fc.integer({ min: 1, max: 9000 }),
+          protocol: fc.constant('TCP'),
+        }),
+        { maxLength: 2 },
+      ),
+      { nil: undefined },
+    ),
+    endpoints: fc.array(endpoint, { maxLength: 3 }),
+  });
+  fc.assert(
+    fc.property(fc.array(slice, { maxLength: 4 }), fc.constantFrom('h1', 'h2'), (slices, revision) => {
+      const slim = slices.map(slimEndpointSlice);
+      expect(servingPodsByService(slim)).toEqual(servingPodsByService(slices));
+      expect(podTargets(md, revision, slim)).toEqual(podTargets(md, revision, slices));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a Service keeps its metadata, ports, selector and type; not its status or its addressing', () => {
+  const svc: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'm',
+      namespace: 'ns',
+      uid: 'u',
+      labels: { 'modelship.io/deployment': 'm' },
+      annotations: { 'modelship.io/applied': 'h', 'modelship.io/weights': 'h1=100' },
+      ownerReferences: [
+        {
+          apiVersion: 'modelship.io/v1alpha1',
+          kind: 'ModelDeployment',
+          name: 'm',
+          uid: 'md',
+          controller: true,
+        },
+      ],
+      managedFields,
+    },
+    spec: {
+      type: 'ClusterIP',
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
+      selector: { 'modelship.io/deployment': 'm' },
+      clusterIP: '10.96.0.10',
+      clusterIPs: ['10.96.0.10'],
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      internalTrafficPolicy: 'Cluster',
+      sessionAffinity: 'None',
+    },
+    status: { loadBalancer: {} },
+  };
+  const copy = structuredClone(svc);
+  const { managedFields: _m, ...metadata } = svc.metadata!;
+  expect(slimService(svc)).toEqual({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata,
+    spec: {
+      type: 'ClusterIP',
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
+      selector: { 'modelship.io/deployment': 'm' },
+    },
+  });
+  expect(svc).toEqual(copy);
+  expect(slimService({ metadata: { name: 'bare' } })).toEqual({ metadata: { name: 'bare' } });
 });

@@ -12,8 +12,15 @@ import type {
   V1ManagedFieldsEntry,
   V1Pod,
   V1PodStatus,
+  V1Service,
 } from '@kubernetes/client-node';
-import { FIELD_MANAGER, LABEL_DEPLOYMENT, LABEL_REVISION } from '../core/labels.js';
+import {
+  FIELD_MANAGER,
+  LABEL_DEPLOYMENT,
+  LABEL_MANAGED_BY,
+  LABEL_REVISION,
+  LABEL_SERVICE_NAME,
+} from '../core/labels.js';
 import { foreignOnlyFields, type FieldPath, type ForeignFields } from '../k8s/managed-fields.js';
 
 export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
@@ -22,13 +29,32 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
+/** The labels of an EndpointSlice the caches keep: the index's, the selector's, and its Service's. */
+const SLICE_LABELS = [LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_SERVICE_NAME];
+
+/** Only the labels named in `keep`, or none. */
+function pickLabels(labels: Record<string, string> | undefined, keep: readonly string[]) {
+  const own = Object.entries(labels ?? {}).filter(([k]) => keep.includes(k));
+  return own.length ? { labels: Object.fromEntries(own) } : {};
+}
+
 /**
- * An EndpointSlice as the reconcile reads it: which pods it lists and whether each is ready
- * (core/observed.ts servingPodsByService), with each endpoint's first address and the slice's
- * ports, where the pre-traffic checks send their requests (src/gates); zones and hints are dropped.
+ * An EndpointSlice as the reconcile reads it: which Service it serves (its label), which pods it
+ * lists and whether each is ready (core/observed.ts servingPodsByService), with each endpoint's
+ * first address and the slice's ports, where the pre-traffic checks send their requests
+ * (src/gates). Of metadata only the name, the version, the deletion and three labels stay (the
+ * controller copies the Service's labels, annotations and owner onto every slice); zones and hints go.
  */
 export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
-  const { metadata } = withoutManagedFields(s);
+  const m = s.metadata ?? {};
+  const metadata = {
+    ...(m.name !== undefined ? { name: m.name } : {}),
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.uid !== undefined ? { uid: m.uid } : {}),
+    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    ...pickLabels(m.labels, SLICE_LABELS),
+  };
   return {
     ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}),
     ...(s.kind ? { kind: s.kind } : {}),
@@ -41,6 +67,27 @@ export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
       ...(e.targetRef ? { targetRef: { kind: e.targetRef.kind, name: e.targetRef.name } } : {}),
     })),
   };
+}
+
+/**
+ * A Service without what the apiserver fills in and no controller reads: its status and the
+ * allocated or defaulted addressing (cluster IPs, IP families, traffic policy, session affinity).
+ * Metadata (owner, labels, the applied hash, the weights annotation) and the ports, selector and
+ * type the routers and the port follow-up read all stay.
+ */
+export function slimService(svc: V1Service): V1Service {
+  const { status: _status, ...lean } = withoutManagedFields(svc);
+  if (!lean.spec) return lean;
+  const {
+    clusterIP: _ip,
+    clusterIPs: _ips,
+    ipFamilies: _families,
+    ipFamilyPolicy: _policy,
+    internalTrafficPolicy: _internal,
+    sessionAffinity: _affinity,
+    ...spec
+  } = lean.spec;
+  return { ...lean, spec };
 }
 
 /** The labels of a pod the caches keep: the index's (its ModelDeployment) and its revision. */
@@ -62,7 +109,6 @@ export function slimPod(pod: V1Pod): V1Pod {
     labels,
     ...meta
   } = pod.metadata ?? {};
-  const own = Object.entries(labels ?? {}).filter(([k]) => POD_LABELS.includes(k));
   const s = pod.status;
   const ready = s?.conditions?.find((c) => c.type === 'Ready');
   const status: V1PodStatus | undefined = s && {
@@ -85,7 +131,7 @@ export function slimPod(pod: V1Pod): V1Pod {
   return {
     ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
     ...(pod.kind ? { kind: pod.kind } : {}),
-    metadata: { ...meta, ...(own.length ? { labels: Object.fromEntries(own) } : {}) },
+    metadata: { ...meta, ...pickLabels(labels, POD_LABELS) },
     ...(status ? { status } : {}),
   };
 }
@@ -130,9 +176,11 @@ export function specDrift(d: V1Deployment): ForeignFields[] {
 }
 
 /**
- * A Deployment without its pod template's spec: replicas, selector, labels, annotations and status
- * stay. Of managedFields only what tells drift stays: the other managers' entries, each holding just
- * the spec fields it owns and modelship does not (none at all for a Deployment nobody else changed).
+ * A Deployment without its pod template (a revision's template is rendered from its ModelVersion,
+ * never read back; its hash is in a label) and without its status conditions (the controllers read
+ * the replica counts): metadata, replicas, selector and the counts stay. Of managedFields only what
+ * tells drift stays: the other managers' entries, each holding just the spec fields it owns and
+ * modelship does not (none at all for a Deployment nobody else changed).
  */
 export function slimDeployment(d: V1Deployment): V1Deployment {
   const drift = specDrift(d);
@@ -145,9 +193,13 @@ export function slimDeployment(d: V1Deployment): V1Deployment {
     fieldsV1: { 'f:spec': treeOf(f.paths) },
   }));
   const metadata = kept.length ? { ...lean.metadata, managedFields: kept } : lean.metadata;
-  if (!lean.spec?.template?.spec) return { ...lean, ...(metadata ? { metadata } : {}) };
-  const { spec: _podSpec, ...template } = lean.spec.template;
-  return { ...lean, ...(metadata ? { metadata } : {}), spec: { ...lean.spec, template } };
+  const { conditions: _conditions, ...status } = lean.status ?? {};
+  return {
+    ...lean,
+    ...(metadata ? { metadata } : {}),
+    ...(lean.spec ? { spec: { ...lean.spec, template: {} } } : {}),
+    ...(lean.status ? { status } : {}),
+  };
 }
 
 function treeOf(paths: FieldPath[]): Record<string, unknown> {

@@ -22,7 +22,13 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY,
 } from '../core/labels.js';
-import { slimDeployment, slimEndpointSlice, slimPod, withoutManagedFields } from './cache-shape.js';
+import {
+  slimDeployment,
+  slimEndpointSlice,
+  slimPod,
+  slimService,
+  withoutManagedFields,
+} from './cache-shape.js';
 import {
   Informer,
   type InformerHandlers,
@@ -185,7 +191,7 @@ export class Caches {
         [BY_MODEL_VERSION]: (o) => o.metadata?.annotations?.[ANNOTATION_MODEL_VERSION_NAME],
       },
     });
-    this.services = new KindCache(kc, SERVICE, opts, owned);
+    this.services = new KindCache(kc, SERVICE, opts, { ...owned, transform: slimService });
     this.configMaps = new KindCache(kc, CONFIG_MAP, opts, owned);
     this.pods = new KindCache(kc, POD, opts, { ...owned, transform: slimPod });
     this.endpointSlices = new KindCache(kc, ENDPOINT_SLICE, opts, { ...owned, transform: slimEndpointSlice });

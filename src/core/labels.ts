@@ -16,6 +16,8 @@ export const LABEL_MODEL = 'modelship.io/model';
 /** The model version, made label-safe (see labelSafeVersion). */
 export const LABEL_MODEL_VERSION = 'modelship.io/version';
 export const LABEL_REVISION = 'modelship.io/revision';
+/** Set by Kubernetes' EndpointSlice controller on each slice: the Service it lists endpoints of. */
+export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 
 /** The exact semantic version (labels cannot hold '+'). */
 export const ANNOTATION_VERSION = 'modelship.io/version';

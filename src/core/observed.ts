@@ -3,7 +3,13 @@
 // tests build them directly. Pure.
 import type { V1Deployment, V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/index.js';
-import { ANNOTATION_VERSION, LABEL_DEPLOYMENT, LABEL_REVISION, revisionObjectName } from './labels.js';
+import {
+  ANNOTATION_VERSION,
+  LABEL_DEPLOYMENT,
+  LABEL_REVISION,
+  LABEL_SERVICE_NAME,
+  revisionObjectName,
+} from './labels.js';
 import { controlledBy } from './ownership.js';
 import { parseTime } from './time.js';
 
@@ -134,7 +140,7 @@ const ERROR_LINE = /error|fail|mismatch|exception|refused|denied|not found|inval
 export function servingPodsByService(slices: readonly V1EndpointSlice[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const s of slices) {
-    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const svc = s.metadata?.labels?.[LABEL_SERVICE_NAME];
     if (!svc) continue;
     const set = out.get(svc) ?? new Set<string>();
     for (const e of s.endpoints ?? []) {
@@ -145,8 +151,6 @@ export function servingPodsByService(slices: readonly V1EndpointSlice[]): Map<st
   }
   return out;
 }
-
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /**
  * The revisions of one ModelDeployment: its Deployments labelled with a revision, with their pods,

@@ -6,7 +6,7 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ModelDeployment, ModelDeploymentSpecStrategyGate, ModelVersion } from '../api/index.js';
 import { parseDuration } from '../core/duration.js';
-import { mdKey, revisionObjectName } from '../core/labels.js';
+import { LABEL_SERVICE_NAME, mdKey, revisionObjectName } from '../core/labels.js';
 import type { GatesInput, GateVerdict } from '../core/plan-types.js';
 import { resolveSpec } from '../core/spec.js';
 import { callWebhook, checkLoadedInterface, runSmokeTest, type Fetch, type PodTarget } from './probe.js';
@@ -31,8 +31,6 @@ export interface GateSubject {
   slices: readonly V1EndpointSlice[];
 }
 
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 /** The ready endpoints of the revision's Service, with the port named http. */
 export function podTargets(
   md: ModelDeployment,
@@ -42,7 +40,7 @@ export function podTargets(
   const svc = revisionObjectName(md.metadata!.name!, revision);
   const out: PodTarget[] = [];
   for (const s of slices) {
-    if (s.metadata?.labels?.[SERVICE_NAME_LABEL] !== svc) continue;
+    if (s.metadata?.labels?.[LABEL_SERVICE_NAME] !== svc) continue;
     const port = s.ports?.find((p) => p.name === 'http')?.port;
     if (port === undefined) continue;
     for (const e of s.endpoints ?? []) {
