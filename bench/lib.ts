@@ -258,7 +258,20 @@ export async function deleteAllOf(
 
 /** Deletes a namespace and waits until it is gone (its pods and children with it). */
 export async function deleteNamespace(kube: Kube, ns: string, timeoutS = 600): Promise<void> {
-  await kube.run(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', `--timeout=${timeoutS}s`]);
+  await deleteNamespaces(kube, [ns], timeoutS);
+}
+
+/** Deletes namespaces at once (one request each, in one kubectl) and waits until all are gone. */
+export async function deleteNamespaces(kube: Kube, names: string[], timeoutS = 600): Promise<void> {
+  if (names.length === 0) return;
+  await kube.run([
+    'delete',
+    'namespace',
+    ...names,
+    '--ignore-not-found',
+    '--wait=true',
+    `--timeout=${timeoutS}s`,
+  ]);
 }
 
 // ---- informers -----------------------------------------------------------------------------------

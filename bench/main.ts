@@ -28,6 +28,7 @@ import {
   cpuSnapshot,
   deleteAllOf,
   deleteNamespace,
+  deleteNamespaces,
   fmt,
   fmtRange,
   machineInfo,
@@ -386,7 +387,8 @@ async function main(): Promise<void> {
               log(`  deleted ${d.deleted} ${kind}s of ${x} in ${d.seconds} s`);
             }
           }
-          for (const x of popNamespaces(pns, SPREAD)) await deleteNamespace(kube, x, 3600);
+          // All at once: one after the other, run 10's 100 namespaces took 10.6 minutes (about 6 s each).
+          await deleteNamespaces(kube, popNamespaces(pns, SPREAD), 3600);
           log(`  ${where} gone ${((Date.now() - t0) / 1000).toFixed(1)} s after the deletes began`);
         }
         log(
