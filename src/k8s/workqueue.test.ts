@@ -247,6 +247,27 @@ describe('FIFO order', () => {
   });
 });
 
+/**
+ * A queue with one worker on a fake clock, already running `ns/o0` (a high key), so the keys a test
+ * adds next wait; `runEach(n, ms)` lets n runs take `ms` each, `at(key)` is when a key started.
+ */
+async function oneBusyWorker(lowEveryMs: number) {
+  const clock = new FakeClock();
+  const q = new WorkQueue({ ...quiet, clock, lowEveryMs });
+  const h = gatedHandler(clock);
+  q.run(h.handler, { concurrency: 1 });
+  q.add('ns/o0');
+  await settle();
+  const runEach = async (n: number, ms: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await clock.advance(ms);
+      await h.release(h.open()[0]!);
+    }
+  };
+  const at = (k: string) => h.startedAt[h.runs.indexOf(k)];
+  return { q, h, runEach, at };
+}
+
 describe('lanes: high before low before background', () => {
   test('keys of the high lane are taken before low ones, each lane in FIFO order', async () => {
     const clock = new FakeClock();
@@ -265,21 +286,12 @@ describe('lanes: high before low before background', () => {
   });
 
   test('a low key waits at most lowEveryMs while high keys keep every worker busy', async () => {
-    const clock = new FakeClock();
-    const q = new WorkQueue({ ...quiet, clock, lowEveryMs: 1000 });
-    const h = gatedHandler(clock);
-    q.run(h.handler, { concurrency: 1 });
-    q.add('ns/o0');
-    await settle();
+    const { q, h, runEach, at } = await oneBusyWorker(1000);
     q.add('ns/n1', 'low');
     q.add('ns/n2', 'low');
     for (let i = 1; i <= 8; i++) q.add(`ns/o${i}`);
     // Each run takes 300 ms: low keys are due at 1000 ms and 2000 ms after the last one taken.
-    for (let i = 0; i < 11; i++) {
-      await clock.advance(300);
-      await h.release(h.open()[0]!);
-    }
-    const at = (k: string) => h.startedAt[h.runs.indexOf(k)];
+    await runEach(11, 300);
     expect(h.runs.slice(0, 6)).toEqual(['ns/o0', 'ns/o1', 'ns/o2', 'ns/o3', 'ns/n1', 'ns/o4']);
     expect(at('ns/n1')).toBe(1200);
     expect(at('ns/n2')).toBe(2400);
@@ -369,22 +381,13 @@ describe('lanes: high before low before background', () => {
   });
 
   test('a background key waits at most lowEveryMs while high and low keys keep every worker busy', async () => {
-    const clock = new FakeClock();
-    const q = new WorkQueue({ ...quiet, clock, lowEveryMs: 1000 });
-    const h = gatedHandler(clock);
-    q.run(h.handler, { concurrency: 1 });
-    q.add('ns/o0');
-    await settle();
+    const { q, h, runEach, at } = await oneBusyWorker(1000);
     q.add('ns/r1', 'background');
     for (let i = 1; i <= 3; i++) q.add(`ns/n${i}`, 'low');
     for (let i = 1; i <= 6; i++) q.add(`ns/o${i}`);
     // Each run takes 400 ms. At 400 both lanes below high have waited less than 1000 ms; at 1200
     // both are due and the least urgent goes first, then low at the next take.
-    for (let i = 0; i < 10; i++) {
-      await clock.advance(400);
-      await h.release(h.open()[0]!);
-    }
-    const at = (k: string) => h.startedAt[h.runs.indexOf(k)];
+    await runEach(10, 400);
     expect(h.runs.slice(0, 6)).toEqual(['ns/o0', 'ns/o1', 'ns/o2', 'ns/r1', 'ns/n1', 'ns/o3']);
     expect(at('ns/r1')).toBe(1200);
     expect(at('ns/n1')).toBe(1600);

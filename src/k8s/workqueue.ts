@@ -36,7 +36,6 @@ export type Lane = 'high' | 'low' | 'background';
 
 /** The lanes, most urgent first. */
 const LANES: readonly Lane[] = ['high', 'low', 'background'];
-const RANK: Record<Lane, number> = { high: 0, low: 1, background: 2 };
 
 /** Hooks for metrics (Prometheus's workqueue_* series) and logs; every method is optional. */
 export interface WorkQueueObserver {
@@ -97,7 +96,7 @@ interface Delayed {
 }
 
 /** The more urgent of two lanes. */
-const urgent = (a: Lane, b: Lane): Lane => (RANK[a] <= RANK[b] ? a : b);
+const urgent = (a: Lane, b: Lane): Lane => (LANES.indexOf(a) <= LANES.indexOf(b) ? a : b);
 
 export class WorkQueue {
   private readonly clock: Clock;
@@ -213,15 +212,16 @@ export class WorkQueue {
    */
   private take(): string | undefined {
     const now = this.clock.now();
-    for (let i = LANES.length - 1; i >= 0; i--) {
-      const lane = LANES[i]!;
-      if (this.waitingIn[lane] === 0) continue;
-      const calm = LANES.slice(0, i).every((l) => this.waitingIn[l] === 0);
-      if (i > 0 && !calm && now - this.lastTakenAt[lane] < this.lowEveryMs) continue;
-      this.lastTakenAt[lane] = now;
-      return this.takeFrom(lane);
+    let due: Lane | undefined;
+    let ahead = 0; // keys waiting in the lanes more urgent than this one
+    for (const lane of LANES) {
+      if (this.waitingIn[lane] > 0 && (ahead === 0 || now - this.lastTakenAt[lane] >= this.lowEveryMs))
+        due = lane;
+      ahead += this.waitingIn[lane];
     }
-    return undefined;
+    if (due === undefined) return undefined;
+    this.lastTakenAt[due] = now;
+    return this.takeFrom(due);
   }
 
   /**
@@ -283,8 +283,9 @@ export class WorkQueue {
 
   /**
    * Starts processing keys, in FIFO order within a lane, up to `concurrency` different keys at once
-   * (see the header for which lane is served first). A handler that throws has its key retried with back-off; one that returns `requeueAfterMs` has its key
-   * added again after that pause. Either way the key's back-off is reset only by success.
+   * (see the header for which lane is served first). A handler that throws has its key retried
+   * with back-off; one that returns `requeueAfterMs` has its key added again after that pause.
+   * Either way the key's back-off is reset only by success.
    */
   run(handler: ReconcileHandler, { concurrency = 4 }: RunOptions = {}): void {
     if (this.handler) throw new Error(`${this.name}: run() was already called`);
