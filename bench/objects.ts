@@ -1,5 +1,6 @@
 // The manifests the benchmarks apply: ModelVersions, ModelDeployments, and the plain-workload
 // baseline copied from what the operator rendered for one ModelDeployment.
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../src/core/labels.js';
 import type { KubeHttp } from '../src/k8s/kube-http.js';
 import { sampleModelVersion } from '../test/harness/objects.js';
 import type { Obj } from './lib.js';
@@ -121,8 +122,10 @@ export async function captureChildren(http: KubeHttp, ns: string, md: string): P
   return out;
 }
 
-/** What the plain copies are labelled as managed by, in place of `modelship`. */
-const PLAIN_MANAGER = '"app.kubernetes.io/managed-by":"modelship-bench-plain"';
+/** The operator's managed-by label as JSON, and what the plain copies carry in its place. */
+const label = (value: string): string => JSON.stringify({ [LABEL_MANAGED_BY]: value }).slice(1, -1);
+const OURS = label(MANAGED_BY);
+const PLAIN = label('modelship-bench-plain');
 
 /**
  * Copy `i` of the captured children in `ns`: every occurrence of the template's name renamed, and
@@ -133,11 +136,7 @@ const PLAIN_MANAGER = '"app.kubernetes.io/managed-by":"modelship-bench-plain"';
  */
 export function plainCopy(template: Obj[], from: string, to: string, ns: string): Obj[] {
   return template.map((o) => {
-    const json = JSON.stringify(o)
-      .split(from)
-      .join(to)
-      .split('"app.kubernetes.io/managed-by":"modelship"')
-      .join(PLAIN_MANAGER);
+    const json = JSON.stringify(o).split(from).join(to).split(OURS).join(PLAIN);
     const c = JSON.parse(json) as Obj;
     c.metadata.namespace = ns;
     return c;

@@ -32,10 +32,15 @@ export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
 /** The labels of an EndpointSlice the caches keep: the index's, the selector's, and its Service's. */
 const SLICE_LABELS = [LABEL_DEPLOYMENT, LABEL_MANAGED_BY, LABEL_SERVICE_NAME];
 
+/** The fields of `o` named in `keys` that it has (none set to undefined). */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
+}
+
 /** Only the labels named in `keep`, or none. */
 function pickLabels(labels: Record<string, string> | undefined, keep: readonly string[]) {
-  const own = Object.entries(labels ?? {}).filter(([k]) => keep.includes(k));
-  return own.length ? { labels: Object.fromEntries(own) } : {};
+  const own = pick(labels ?? {}, keep);
+  return Object.keys(own).length ? { labels: own } : {};
 }
 
 /**
@@ -48,11 +53,7 @@ function pickLabels(labels: Record<string, string> | undefined, keep: readonly s
 export function slimEndpointSlice(s: V1EndpointSlice): V1EndpointSlice {
   const m = s.metadata ?? {};
   const metadata = {
-    ...(m.name !== undefined ? { name: m.name } : {}),
-    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
-    ...(m.uid !== undefined ? { uid: m.uid } : {}),
-    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-    ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    ...pick(m, ['name', 'namespace', 'uid', 'resourceVersion', 'deletionTimestamp']),
     ...pickLabels(m.labels, SLICE_LABELS),
   };
   return {
